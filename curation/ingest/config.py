@@ -1,0 +1,55 @@
+"""Validated options of the ingest job. A bad value fails here, before Spark starts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from curation.readers.detect import normalise_format
+from curation.text.extract import EXTRACTORS
+
+MiB = 1 << 20
+
+
+class IngestConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    inputs: list[str] = Field(min_length=1, description="files, directories or globs")
+    out: str
+    format: str = "auto"
+    extractor: Literal[EXTRACTORS] = "resiliparse"  # type: ignore[valid-type]
+    shards: int = Field(8, ge=1, le=100_000)
+    text_field: str = "text"
+    id_field: str = "id"
+    url_field: str = "url"
+    timestamp_field: str = "timestamp"
+    source: str | None = None
+    langid: bool = True
+    lid_model: str | None = None
+    split_mb: float = Field(16.0, gt=0, description="target input size of one task; bigger files are split")
+    max_record_mb: float = Field(64.0, gt=0)
+    max_html_mb: float = Field(8.0, gt=0)
+    max_text_mb: float = Field(8.0, gt=0)
+    max_invalid_utf8: float = Field(0.01, ge=0, le=1, description="fraction of a text's characters")
+    extraction_timeout_s: float = Field(30.0, ge=0)
+    row_group_rows: int = Field(4096, ge=1)
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        return normalise_format(value)
+
+    @property
+    def fields(self) -> dict[str, str]:
+        return {"text": self.text_field, "id": self.id_field, "url": self.url_field, "timestamp": self.timestamp_field}
+
+    def output_affecting(self) -> dict:
+        """The options that change the output bytes (not paths of the run, not Spark settings)."""
+        return self.model_dump(exclude={"out"})
+
+    def config_hash(self, input_checksums: list[str]) -> str:
+        payload = json.dumps({"config": self.output_affecting(), "inputs": input_checksums}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -1,0 +1,316 @@
+"""The ingest job: plan → process splits → shard → reconcile → commit (manifest last) → track.
+
+Fail-fast checks (inputs exist, options valid, output writable, language model present, tracking
+store reachable) all run before Spark starts. Work is cached per split under ``OUT/_work/<hash>/``,
+so a rerun after a crash redoes only unfinished splits and writes byte-identical shards.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from curation.corpus import (
+    MANIFEST_FORMAT,
+    MANIFEST_NAME,
+    REJECTS_DIR,
+    SHARDS_DIR,
+    WORK_DIR,
+    commit,
+    file_sha256,
+    shard_name,
+    write_json_atomic,
+)
+from curation.errors import AccountingError, ConfigError, CorpusError
+from curation.ingest.config import IngestConfig, MiB
+from curation.readers import Split
+
+
+@dataclass
+class IngestResult:
+    out: Path
+    manifest: dict[str, Any]
+    skipped: bool
+    seconds: float
+    run_id: str | None = None
+
+
+def code_version() -> str:
+    import subprocess
+
+    from curation import __version__
+
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{__version__}+g{sha}" if sha else __version__
+
+
+def _check_output(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-probe-{id(out)}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"--out {out} is not writable: {exc.strerror or exc}") from exc
+
+
+def _existing_manifest(out: Path) -> dict[str, Any] | None:
+    path = out / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _splits_from_plan(plans: list[dict[str, Any]]) -> list[Split]:
+    splits: list[Split] = []
+    for plan in plans:
+        for unit, start, stop in plan["ranges"]:
+            splits.append(
+                Split(len(splits), plan["path"], plan["format"], plan["layout"], unit, start, stop, plan["source"])
+            )
+    return splits
+
+
+def _estimated_size(split: Split, plan: dict[str, Any]) -> int:
+    if split.unit == "byte":
+        return (split.stop if split.stop is not None else plan["size"]) - split.start
+    return plan["size"] // max(1, len(plan["ranges"]))
+
+
+def run_ingest(
+    cfg: IngestConfig,
+    *,
+    master: str | None = None,
+    spark_conf: dict[str, str] | None = None,
+    tracking: bool = True,
+    overwrite: bool = False,
+    console=None,
+) -> IngestResult:
+    from rich.console import Console
+
+    from curation.readers.detect import resolve_inputs
+    from curation.tracking import stage_run
+
+    console = console or Console(stderr=True)
+    started = time.perf_counter()
+    files = resolve_inputs(cfg.inputs)
+    out = Path(cfg.out).resolve()
+    _check_output(out)
+    if cfg.langid:
+        from curation.text.langid import LanguageIdentifier
+
+        LanguageIdentifier(cfg.lid_model)
+    if cfg.lid_model and not cfg.langid:
+        raise ConfigError("--lid-model given together with --no-langid")
+
+    params = {**cfg.output_affecting(), "out": str(out), "n_input_files": len(files), "master": master or "local[*]"}
+    with stage_run("ingest", params, enabled=tracking) as run:
+        from curation.spark import get_spark
+
+        spark = get_spark(master, "curation-ingest", spark_conf)
+        sc = spark.sparkContext
+        console.print(f"ingest: planning {len(files)} input file(s) on {sc.master}", highlight=False)
+        split_bytes = int(cfg.split_mb * MiB)
+        fmt, source = cfg.format, cfg.source
+        from curation.readers import plan_file
+
+        plans = sc.parallelize(files, len(files)).map(lambda p: plan_file(p, fmt, split_bytes, source)).collect()
+        plans.sort(key=lambda plan: plan["path"])
+        config_hash = cfg.config_hash([f"{p['path']}:{p['sha256']}" for p in plans])
+
+        existing = _existing_manifest(out)
+        if existing and existing.get("config_hash") == config_hash and not overwrite:
+            console.print(
+                f"ingest: {out} is already complete for this config ({config_hash}); nothing to do", highlight=False
+            )
+            run.log_metrics({"skipped": 1})
+            return IngestResult(out, existing, True, time.perf_counter() - started, run.run_id)
+        if existing and not overwrite:
+            raise CorpusError(
+                f"{out} holds a corpus made with another config ({existing.get('config_hash')}); pass --overwrite or choose another --out"
+            )
+        (out / MANIFEST_NAME).unlink(missing_ok=True)  # from here on the directory is not a corpus
+
+        work = out / WORK_DIR / config_hash
+        splits = _splits_from_plan(plans)
+        plan_by_path = {p["path"]: p for p in plans}
+        write_json_atomic(work / "plan.json", {"config_hash": config_hash, "plans": plans})
+        order = sorted(splits, key=lambda s: -_estimated_size(s, plan_by_path[s.path]))
+        console.print(
+            f"ingest: {len(splits)} split(s) over {len(plans)} file(s), {sum(p['size'] for p in plans) / MiB:,.1f} MiB",
+            highlight=False,
+        )
+
+        from curation.ingest.process import process_split, split_paths
+        from curation.progress import SplitProgress
+
+        process_started = time.perf_counter()
+        work_dir = str(work)
+        monitor = SplitProgress(console, work / "splits", {s.key: s.path for s in splits})
+        with monitor:
+            stats = sc.parallelize(order, len(order)).map(lambda s: process_split(s, cfg, work_dir)).collect()
+        process_seconds = time.perf_counter() - process_started
+        stats_by_key = {s["split"]: s for s in stats}
+
+        from curation.ingest.shards import write_empty_shard, write_shards
+
+        doc_files = [str(split_paths(work, s)["docs"]) for s in splits if stats_by_key[s.key]["documents"]]
+        shard_started = time.perf_counter()
+        shard_results = {r["shard"]: r for r in write_shards(spark, doc_files, out, cfg.shards, cfg.row_group_rows)}
+        for shard in range(cfg.shards):
+            shard_results.setdefault(shard, write_empty_shard(out, shard))
+        shard_seconds = time.perf_counter() - shard_started
+
+        manifest = _commit(cfg, out, work, plans, splits, stats_by_key, shard_results, config_hash)
+        seconds = time.perf_counter() - started
+        counts = manifest["counts"]
+        run.log_metrics(
+            {
+                "records_read": counts["records_read"],
+                "documents": counts["documents"],
+                "rejected": sum(counts["rejected"].values()),
+                "input_errors": sum(counts["input_errors"].values()),
+                "bytes_out": counts["bytes_out"],
+                "seconds_total": seconds,
+                "seconds_process": process_seconds,
+                "seconds_shard": shard_seconds,
+                "records_per_s": counts["records_read"] / max(process_seconds, 1e-9),
+                **{f"rejected.{k}": v for k, v in counts["rejected"].items()},
+            }
+        )
+        run.log_artifact(out / MANIFEST_NAME)
+        shutil.rmtree(out / WORK_DIR, ignore_errors=True)
+        return IngestResult(out, manifest, False, seconds, run.run_id)
+
+
+def _commit(cfg, out: Path, work: Path, plans, splits, stats_by_key, shard_results, config_hash) -> dict[str, Any]:
+    """Reconcile every count, move outputs into place, then write the manifest (last)."""
+    from curation import __version__
+    from curation.ingest.process import split_paths
+    from curation.schema import DOCUMENT_SCHEMA_VERSION, REJECT_SCHEMA_VERSION
+
+    totals: Counter[str] = Counter()
+    rejected: Counter[str] = Counter()
+    input_errors: Counter[str] = Counter()
+    inputs = []
+    for plan in plans:
+        mine = [stats_by_key[s.key] for s in splits if s.path == plan["path"]]
+        file_rejected = sum((Counter(s["rejected"]) for s in mine), Counter())
+        file_errors = sum((Counter(s["input_errors"]) for s in mine), Counter())
+        entry = {
+            "path": plan["path"],
+            "size": plan["size"],
+            "sha256": plan["sha256"],
+            "format": plan["format"],
+            "layout": plan["layout"],
+            "source": plan["source"],
+            "splits": len(mine),
+            "records_read": sum(s["records_read"] for s in mine),
+            "documents": sum(s["documents"] for s in mine),
+            "rejected": dict(sorted(file_rejected.items())),
+            "input_errors": dict(sorted(file_errors.items())),
+        }
+        inputs.append(entry)
+        totals.update(records_read=entry["records_read"], split_documents=entry["documents"])
+        rejected.update(file_rejected)
+        input_errors.update(file_errors)
+
+    documents = sum(r["rows"] for r in shard_results.values())
+    duplicates = sum(r["dups"] for r in shard_results.values())
+    if duplicates:
+        rejected["duplicate_id"] += duplicates
+    if totals["split_documents"] != documents + duplicates:
+        raise AccountingError(
+            f"{totals['split_documents']} documents processed but {documents} written + {duplicates} duplicates"
+        )
+    if totals["records_read"] != documents + sum(rejected.values()):
+        raise AccountingError(
+            f"{totals['records_read']} records read != {documents} documents + {sum(rejected.values())} rejected"
+        )
+
+    (out / SHARDS_DIR).mkdir(exist_ok=True)
+    (out / REJECTS_DIR).mkdir(exist_ok=True)
+    shards = []
+    for shard in range(cfg.shards):
+        result = shard_results[shard]
+        final = out / SHARDS_DIR / shard_name(shard)
+        commit(Path(result["path"]), final)
+        shards.append(
+            {
+                "path": f"{SHARDS_DIR}/{final.name}",
+                "rows": result["rows"],
+                "bytes": result["bytes"],
+                "sha256": file_sha256(final),
+            }
+        )
+    reject_files = []
+    for split in splits:
+        source = split_paths(work, split)["rejects"]
+        if source.is_file():
+            final = out / REJECTS_DIR / f"input-{split.key}.parquet"
+            shutil.copyfile(source, final.with_name(f".{final.name}.tmp"))
+            commit(final.with_name(f".{final.name}.tmp"), final)
+            reject_files.append(final)
+    for shard in range(cfg.shards):
+        if shard_results[shard]["dup_path"]:
+            final = out / REJECTS_DIR / f"duplicates-{shard:05d}.parquet"
+            commit(Path(shard_results[shard]["dup_path"]), final)
+            reject_files.append(final)
+    _remove_strays(
+        out,
+        {f"{SHARDS_DIR}/{s['path'].split('/')[-1]}" for s in shards}
+        | {f"{REJECTS_DIR}/{p.name}" for p in reject_files},
+    )
+
+    import pyarrow.parquet as pq
+
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "kind": "ingest",
+        "schema": {"document": DOCUMENT_SCHEMA_VERSION, "reject": REJECT_SCHEMA_VERSION},
+        "created_by": {"package": "curation", "version": __version__, "code": code_version()},
+        "config": cfg.output_affecting(),
+        "config_hash": config_hash,
+        "inputs": inputs,
+        "shards": shards,
+        "rejects": [
+            {"path": f"{REJECTS_DIR}/{p.name}", "rows": pq.ParquetFile(p).metadata.num_rows} for p in reject_files
+        ],
+        "counts": {
+            "records_read": totals["records_read"],
+            "documents": documents,
+            "rejected": dict(sorted(rejected.items())),
+            "input_errors": dict(sorted(input_errors.items())),
+            "bytes_out": sum(s["bytes"] for s in shards),
+        },
+        "reconciled": True,
+    }
+    write_json_atomic(out / MANIFEST_NAME, manifest)
+    return manifest
+
+
+def _remove_strays(out: Path, keep: set[str]) -> None:
+    """Files in shards/ or rejects/ from an older, different run would confuse a directory reader."""
+    for folder in (SHARDS_DIR, REJECTS_DIR):
+        for path in (out / folder).iterdir():
+            if f"{folder}/{path.name}" not in keep:
+                path.unlink()

@@ -1,0 +1,187 @@
+"""One split of one input → documents + rejects, cached under the work directory.
+
+Runs inside a Spark task. Its outputs are committed by rename and the stats file last, so a split
+whose stats file exists is complete: a rerun after a crash skips it (resume) and re-reads only the
+splits that had not finished.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from curation.ids import content_id, shard_of
+from curation.ingest.config import IngestConfig, MiB
+from curation.readers import InputFailed, RawRecord, RecordRejected, Split, read_split
+from curation.schema import sample_of
+from curation.text.normalize import decode_bytes, normalize_text
+
+ORDER_COLUMN = "_order"
+SHARD_COLUMN = "_shard"
+
+
+def split_paths(work_dir: str | Path, split: Split) -> dict[str, Path]:
+    base = Path(work_dir) / "splits"
+    return {
+        "docs": base / f"{split.key}.docs.parquet",
+        "rejects": base / f"{split.key}.rejects.parquet",
+        "stats": base / f"{split.key}.json",
+    }
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """ISO-8601 strings (with or without zone; naive means UTC) or POSIX seconds; else None."""
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return datetime.fromtimestamp(float(value), tz=UTC)
+        if isinstance(value, str) and value:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
+
+
+class DocumentBuilder:
+    """Turns raw records into document rows: extract, decode, normalise, identify language, check limits."""
+
+    def __init__(self, cfg: IngestConfig):
+        from curation.text.extract import HtmlExtractor
+        from curation.text.langid import LanguageIdentifier
+
+        self.cfg = cfg
+        self.extractor = HtmlExtractor(cfg.extractor, cfg.extraction_timeout_s)
+        self.langid = LanguageIdentifier(cfg.lid_model) if cfg.langid else None
+        self.max_text_bytes = int(cfg.max_text_mb * MiB)
+
+    def build(self, raw: RawRecord, split: Split) -> dict[str, Any] | RecordRejected:
+        from curation.text.extract import ExtractionTimeout, html_to_str
+
+        meta = dict(raw.meta)
+        invalid = meta.pop("invalid_utf8_sequences", 0)
+        if raw.is_html:
+            html = html_to_str(raw.payload, raw.charset) if isinstance(raw.payload, bytes) else raw.payload
+            try:
+                text = self.extractor.extract(html)
+            except ExtractionTimeout as exc:
+                return RecordRejected(raw.locator, "extraction_timeout", f"{exc} ({raw.url})", sample_of(html))
+            except Exception as exc:  # noqa: BLE001 - any extractor failure rejects only this record
+                return RecordRejected(raw.locator, "extraction_failed", f"{type(exc).__name__}: {exc}", sample_of(html))
+            if not text.strip():
+                return RecordRejected(raw.locator, "no_main_text", f"no main text found ({raw.url})", sample_of(html))
+            meta["extractor"] = self.extractor.name
+        elif isinstance(raw.payload, bytes):
+            text, invalid = decode_bytes(raw.payload, raw.charset)
+        else:
+            text = raw.payload
+        if invalid and invalid > self.cfg.max_invalid_utf8 * max(1, len(text)):
+            return RecordRejected(
+                raw.locator,
+                "invalid_utf8",
+                f"{invalid} undecodable byte sequences in {len(text)} characters",
+                sample_of(text),
+            )
+        if invalid:
+            meta["invalid_utf8_sequences"] = invalid
+        text = normalize_text(text)
+        if not text:
+            return RecordRejected(raw.locator, "empty_text", "no text after normalisation", sample_of(raw.payload))
+        n_bytes = len(text.encode("utf-8"))
+        if n_bytes > self.max_text_bytes:
+            return RecordRejected(
+                raw.locator,
+                "too_large",
+                f"text is {n_bytes} bytes, over --max-text-mb {self.cfg.max_text_mb:g}",
+                sample_of(text),
+            )
+        lang, lang_score = self.langid.predict(text) if self.langid else (None, None)
+        meta["input"] = split.path
+        meta["locator"] = raw.locator
+        return {
+            "id": raw.source_id or content_id(raw.url, text),
+            "text": text,
+            "url": raw.url,
+            "source": split.source,
+            "timestamp": parse_timestamp(raw.timestamp),
+            "lang": lang,
+            "lang_score": lang_score,
+            "n_bytes": n_bytes,
+            "meta": json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str),
+        }
+
+
+def process_split(split: Split, cfg: IngestConfig, work_dir: str) -> dict[str, Any]:
+    """Read, convert and cache one split; return its counts (from the cache if already done)."""
+    import pyarrow as pa
+
+    from curation.corpus import write_json_atomic, write_parquet_atomic
+    from curation.schema import DOCUMENT_SCHEMA, REJECT_SCHEMA
+
+    paths = split_paths(work_dir, split)
+    if paths["stats"].is_file():
+        return json.loads(paths["stats"].read_text(encoding="utf-8"))
+    started = time.perf_counter()
+    builder = DocumentBuilder(cfg)
+    docs: list[dict[str, Any]] = []
+    rejects: list[dict[str, str]] = []
+    rejected: Counter[str] = Counter()
+    input_errors: Counter[str] = Counter()
+    records_read = 0
+    for item in read_split(split, cfg.fields, int(cfg.max_record_mb * MiB), int(cfg.max_html_mb * MiB)):
+        if isinstance(item, InputFailed):
+            input_errors[item.reason] += 1
+            rejects.append(
+                {
+                    "source_file": split.path,
+                    "locator": item.locator,
+                    "reason": item.reason,
+                    "detail": item.detail,
+                    "sample": "",
+                }
+            )
+            continue
+        records_read += 1
+        result = builder.build(item, split) if isinstance(item, RawRecord) else item
+        if isinstance(result, RecordRejected):
+            rejected[result.reason] += 1
+            rejects.append(
+                {
+                    "source_file": split.path,
+                    "locator": result.locator,
+                    "reason": result.reason,
+                    "detail": result.detail,
+                    "sample": result.sample,
+                }
+            )
+            continue
+        result[SHARD_COLUMN] = shard_of(result["id"], cfg.shards)
+        result[ORDER_COLUMN] = (split.index << 32) | len(docs)
+        docs.append(result)
+
+    split_schema = DOCUMENT_SCHEMA.append(pa.field(SHARD_COLUMN, pa.int32())).append(pa.field(ORDER_COLUMN, pa.int64()))
+    if docs:
+        write_parquet_atomic(pa.Table.from_pylist(docs, schema=split_schema), paths["docs"], cfg.row_group_rows)
+    if rejects:
+        write_parquet_atomic(pa.Table.from_pylist(rejects, schema=REJECT_SCHEMA), paths["rejects"], cfg.row_group_rows)
+    stats = {
+        "split": split.key,
+        "path": split.path,
+        "records_read": records_read,
+        "documents": len(docs),
+        "rejected": dict(sorted(rejected.items())),
+        "input_errors": dict(sorted(input_errors.items())),
+        "bytes_out": sum(doc["n_bytes"] for doc in docs),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    if records_read != len(docs) + sum(rejected.values()):
+        from curation.errors import AccountingError
+
+        raise AccountingError(
+            f"split {split.key} of {split.path}: {records_read} read != {len(docs)} kept + {sum(rejected.values())} rejected"
+        )
+    write_json_atomic(paths["stats"], stats)
+    return stats

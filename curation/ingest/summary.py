@@ -1,0 +1,59 @@
+"""The end-of-job summary: per input (read, kept, rejected, input errors, size), then reasons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def print_summary(result, console=None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from curation.readers.records import INPUT_FAILURES, REJECT_REASONS
+
+    console = console or Console()
+    manifest = result.manifest
+    counts = manifest["counts"]
+    table = Table(title=f"ingest → {result.out}", title_justify="left")
+    table.add_column("input", overflow="fold")
+    table.add_column("format")
+    for name in ("read", "kept", "rejected", "input errors", "MiB"):
+        table.add_column(name, justify="right")
+    for entry in manifest["inputs"]:
+        table.add_row(
+            Path(entry["path"]).name,
+            f"{entry['format']}/{entry['layout']}",
+            f"{entry['records_read']:,}",
+            f"{entry['documents']:,}",
+            f"{sum(entry['rejected'].values()):,}",
+            f"{sum(entry['input_errors'].values()):,}",
+            f"{entry['size'] / (1 << 20):,.1f}",
+        )
+    table.add_section()
+    table.add_row(
+        f"total, {len(manifest['inputs'])} files",
+        "",
+        f"{counts['records_read']:,}",
+        f"{counts['documents']:,}",
+        f"{sum(counts['rejected'].values()):,}",
+        f"{sum(counts['input_errors'].values()):,}",
+        f"{sum(e['size'] for e in manifest['inputs']) / (1 << 20):,.1f}",
+    )
+    console.print(table)
+    if counts["rejected"] or counts["input_errors"]:
+        reasons = Table(title="rejects/ by reason", title_justify="left")
+        reasons.add_column("reason")
+        reasons.add_column("count", justify="right")
+        reasons.add_column("meaning", overflow="fold")
+        for reason, n in sorted(counts["rejected"].items(), key=lambda kv: -kv[1]):
+            reasons.add_row(reason, f"{n:,}", REJECT_REASONS.get(reason, ""))
+        for reason, n in sorted(counts["input_errors"].items(), key=lambda kv: -kv[1]):
+            reasons.add_row(f"{reason} (input)", f"{n:,}", INPUT_FAILURES.get(reason, ""))
+        console.print(reasons)
+    state = "already complete, skipped" if result.skipped else f"{result.seconds:,.1f} s"
+    console.print(
+        f"{counts['documents']:,} documents in {len(manifest['shards'])} shards, {counts['bytes_out'] / (1 << 20):,.1f} MiB of text; "
+        f"{counts['records_read']:,} read = {counts['documents']:,} kept + {sum(counts['rejected'].values()):,} rejected; {state}"
+        + (f"; MLflow run {result.run_id}" if result.run_id else ""),
+        highlight=False,
+    )

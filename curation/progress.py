@@ -1,0 +1,92 @@
+"""Progress of Spark work, read from what tasks have committed (works on a cluster's shared output too).
+
+On a terminal: a live bar per input (up to 20 inputs) and one for the whole job, with records/s.
+Elsewhere (CI, log files): one line at most every few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+
+class SplitProgress:
+    """Watches ``<work>/splits/*.json`` appear while the processing action runs in the main thread."""
+
+    def __init__(self, console, stats_dir: Path, split_inputs: dict[str, str], interval_s: float = 0.5):
+        self.console = console
+        self.stats_dir = stats_dir
+        self.split_inputs = split_inputs  # split key -> input path
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.started = time.perf_counter()
+
+    def __enter__(self) -> SplitProgress:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _done(self) -> dict[str, dict]:
+        done = {}
+        for path in self.stats_dir.glob("*.json"):
+            try:
+                done[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                continue
+        return done
+
+    def _run(self) -> None:
+        if self.console.is_terminal:
+            self._run_live()
+        else:
+            self._run_lines()
+
+    def _run_lines(self) -> None:
+        last_line, last_done = 0.0, -1
+        while not self._stop.wait(self.interval_s):
+            done = self._done()
+            now = time.perf_counter()
+            if len(done) != last_done and now - last_line >= 5:
+                self.console.print(self._summary(done), highlight=False)
+                last_line, last_done = now, len(done)
+
+    def _summary(self, done: dict[str, dict]) -> str:
+        records = sum(s["records_read"] for s in done.values())
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        return f"ingest: {len(done)}/{len(self.split_inputs)} splits, {records:,} records ({records / elapsed:,.0f} records/s)"
+
+    def _run_live(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        inputs = sorted(set(self.split_inputs.values()))
+        per_input = len(inputs) <= 20
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+        ) as bar:
+            total = bar.add_task("all inputs", total=len(self.split_inputs), rate="")
+            tasks: dict[str, int] = {}
+            if per_input:
+                for path in inputs:
+                    n = sum(1 for v in self.split_inputs.values() if v == path)
+                    tasks[path] = bar.add_task(f"  {Path(path).name[:40]}", total=n, rate="")
+            while True:
+                stopping = self._stop.wait(self.interval_s)
+                done = self._done()
+                bar.update(total, completed=len(done), rate=self._summary(done).split(", ", 1)[1])
+                for path, task in tasks.items():
+                    mine = [s for key, s in done.items() if self.split_inputs.get(key) == path]
+                    bar.update(task, completed=len(mine), rate=f"{sum(s['records_read'] for s in mine):,} records")
+                if stopping:
+                    return

@@ -1,0 +1,182 @@
+"""JSON Lines, plain or compressed (gzip, zstd). Field names are configurable.
+
+Plain files are split at byte offsets aligned to line starts (locator ``byte=N``); compressed
+ones cannot seek and are split by line index (locator ``line=N``, 1-based). Blank lines are not
+records and are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from curation.readers.records import InputFailed, RawRecord, RecordRejected, Split
+from curation.readers.streams import open_decompressed
+from curation.schema import sample_of
+from curation.text.normalize import decode_bytes
+
+
+def line_start_offsets(path: str, split_bytes: int) -> list[int]:
+    """Offsets of line starts near every multiple of split_bytes (no full scan needed)."""
+    import os
+
+    size = os.path.getsize(path)
+    offsets = [0]
+    with open(path, "rb") as fh:
+        target = split_bytes
+        while target < size:
+            fh.seek(target - 1)
+            fh.readline()  # finish the line that crosses the boundary
+            position = fh.tell()
+            if position >= size:
+                break
+            if position > offsets[-1]:
+                offsets.append(position)
+            target = max(position, target) + split_bytes
+    return offsets
+
+
+def count_lines(path: str, compression: str) -> int:
+    count = 0
+    try:
+        with open_decompressed(path, compression) as fh:
+            for _ in fh:
+                count += 1
+    except Exception:  # noqa: BLE001 - the reader reports the break
+        pass
+    return count
+
+
+def _read_line(fh, limit: int) -> tuple[bytes, bool]:
+    """One line of at most `limit` bytes; (prefix, True) when longer, with the rest consumed."""
+    line = fh.readline(limit + 1)
+    if len(line) <= limit or line.endswith(b"\n"):
+        return line, False
+    while True:
+        rest = fh.readline(1 << 20)
+        if not rest or rest.endswith(b"\n"):
+            return line, True
+
+
+def read_jsonl(
+    split: Split, fields: dict[str, str], max_record_bytes: int
+) -> Iterator[RawRecord | RecordRejected | InputFailed]:
+    seekable = split.layout == "none"
+    fh = open_decompressed(split.path, split.layout)
+    position = split.start if (seekable and split.unit == "byte") else 0
+    fh.seek(position) if position else None
+    line_no = 0
+    seen_any = False
+    locator = f"byte={position}" if seekable else "line=1"
+    try:
+        while True:
+            if seekable and split.stop is not None and position >= split.stop:
+                return
+            line, oversized = _read_line(fh, max_record_bytes)
+            if not line:
+                break
+            line_no += 1
+            locator = f"byte={position}" if seekable else f"line={line_no}"
+            position += len(line)
+            if not seekable and split.unit == "record":
+                if line_no - 1 < split.start:
+                    continue
+                if split.stop is not None and line_no - 1 >= split.stop:
+                    return
+            if oversized:
+                seen_any = True
+                yield RecordRejected(
+                    locator, "record_too_large", f"line over {max_record_bytes} bytes", sample_of(line)
+                )
+                continue
+            if not line.strip():
+                continue
+            seen_any = True
+            if not line.endswith(b"\n") and _at_cut(fh):
+                yield RecordRejected(
+                    locator, "truncated_record", "last line cut by the end of the stream", sample_of(line)
+                )
+                continue
+            yield _parse_line(line, locator, fields)
+        if not seen_any and split.start == 0:
+            yield InputFailed(locator, "empty_input", "no JSON lines in file")
+    except (EOFError, OSError) as exc:
+        yield InputFailed(locator, "truncated_input", f"compressed stream ends early after {locator} ({exc})")
+    except Exception as exc:  # noqa: BLE001 - zstandard raises its own error type on a cut frame
+        yield InputFailed(
+            locator,
+            "truncated_input" if "frame" in str(exc).lower() else "unreadable_input",
+            f"{type(exc).__name__}: {exc}",
+        )
+    finally:
+        fh.close()
+
+
+def _at_cut(fh) -> bool:
+    """After a last line without newline: does the stream end cleanly (False) or raise (True)?"""
+    try:
+        fh.read(1)
+    except (EOFError, OSError):
+        return True
+    except Exception:  # noqa: BLE001
+        return True
+    return False
+
+
+def _parse_line(line: bytes, locator: str, fields: dict[str, str]) -> RawRecord | RecordRejected:
+    text_line, invalid = decode_bytes(line)
+    try:
+        obj = json.loads(text_line)
+    except json.JSONDecodeError as exc:
+        return RecordRejected(
+            locator, "malformed_json", f"invalid JSON: {exc.msg} at column {exc.colno}", sample_of(text_line)
+        )
+    if not isinstance(obj, dict):
+        return RecordRejected(
+            locator, "not_an_object", f"JSON {type(obj).__name__}, expected an object", sample_of(text_line)
+        )
+    return record_from_mapping(obj, locator, fields, invalid_bytes=invalid)
+
+
+def record_from_mapping(
+    obj: dict[str, Any], locator: str, fields: dict[str, str], invalid_bytes: int = 0
+) -> RawRecord | RecordRejected:
+    """A raw record from a JSON object or a Parquet row, using the configured field names."""
+    text = obj.get(fields["text"])
+    if text is None:
+        return RecordRejected(
+            locator, "missing_text", f"no {fields['text']!r} field", sample_of(json.dumps(obj, default=str)[:400])
+        )
+    if not isinstance(text, str):
+        return RecordRejected(
+            locator,
+            "bad_field_type",
+            f"{fields['text']!r} is {type(text).__name__}, expected string",
+            sample_of(str(text)),
+        )
+    source_id = obj.get(fields["id"])
+    if source_id is not None and (isinstance(source_id, bool) or not isinstance(source_id, (str, int))):
+        return RecordRejected(
+            locator,
+            "bad_field_type",
+            f"{fields['id']!r} is {type(source_id).__name__}, expected string or integer",
+            sample_of(text),
+        )
+    url = obj.get(fields["url"])
+    if url is not None and not isinstance(url, str):
+        return RecordRejected(
+            locator, "bad_field_type", f"{fields['url']!r} is {type(url).__name__}, expected string", sample_of(text)
+        )
+    meta = {k: v for k, v in obj.items() if k not in (fields["text"], fields["id"], fields["url"], fields["timestamp"])}
+    if invalid_bytes:
+        meta["invalid_utf8_sequences"] = invalid_bytes
+    return RawRecord(
+        locator=locator,
+        payload=text,
+        is_html=False,
+        url=url,
+        source_id=str(source_id) if source_id not in (None, "") else None,
+        timestamp=obj.get(fields["timestamp"]),
+        meta=meta,
+    )

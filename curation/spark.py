@@ -1,0 +1,47 @@
+"""Creating the Spark session: local mode by default, any master URL unchanged."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+DEFAULT_MASTER = "local[*]"
+
+_DEFAULT_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.python.worker.reuse": "true",
+    "spark.log.level": "ERROR",
+    # One split is one task: don't let AQE merge or re-split the ingest plan's partitions.
+    "spark.sql.adaptive.enabled": "false",
+}
+
+
+def parse_conf(pairs: list[str] | None) -> dict[str, str]:
+    from curation.errors import ConfigError
+
+    conf: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--conf expects KEY=VALUE, got {pair!r}")
+        conf[key.strip()] = value.strip()
+    return conf
+
+
+def get_spark(master: str | None = None, app_name: str = "curation", conf: dict[str, str] | None = None):
+    """A SparkSession whose Python workers use this interpreter (so they see the installed package)."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName(app_name)
+    if master or "spark.master" not in (conf or {}):
+        builder = builder.master(master or os.environ.get("CURATION_SPARK_MASTER", DEFAULT_MASTER))
+    for key, value in {**_DEFAULT_CONF, **(conf or {})}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel((conf or {}).get("spark.log.level", "ERROR"))
+    return spark

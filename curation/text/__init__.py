@@ -1,0 +1,1 @@
+"""Text processing used while ingesting: HTML extraction, normalisation, language ID."""

@@ -1,0 +1,72 @@
+"""HTML to main text with a real extractor: Resiliparse (default) or trafilatura.
+
+Both are selectable with ``--extractor``; their quality on the trafilatura evaluation pages and
+their speed are measured by ``benchmarks/extraction_quality.py`` and reported in the README.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import contextmanager
+
+EXTRACTORS = ("resiliparse", "trafilatura")
+
+
+class ExtractionTimeout(Exception):
+    pass
+
+
+@contextmanager
+def _time_limit(seconds: float):
+    """Interrupt a runaway extraction; only possible on the main thread (Spark's Python workers are)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise ExtractionTimeout(f"extraction took longer than {seconds:g}s")
+
+    previous = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def html_to_str(html: bytes, declared_charset: str | None = None) -> str:
+    """Decode HTML bytes: the declared charset if valid, else Resiliparse's detector."""
+    from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+
+    encoding = declared_charset or detect_encoding(html)
+    return bytes_to_str(html, encoding)
+
+
+class HtmlExtractor:
+    def __init__(self, name: str = "resiliparse", timeout_s: float = 30.0):
+        if name not in EXTRACTORS:
+            from curation.errors import ConfigError
+
+            raise ConfigError(f"unknown extractor {name!r}; choose one of {', '.join(EXTRACTORS)}")
+        self.name = name
+        self.timeout_s = timeout_s
+
+    def extract(self, html: str) -> str:
+        """Main text of a page ('' when the page has none). May raise ExtractionTimeout."""
+        with _time_limit(self.timeout_s):
+            if self.name == "resiliparse":
+                from resiliparse.extract.html2text import extract_plain_text
+                from resiliparse.parse.html import HTMLTree
+
+                tree = HTMLTree.parse(html)
+                return extract_plain_text(tree, main_content=True, alt_texts=False, links=False, noscript=False)
+            import trafilatura
+
+            return (
+                trafilatura.extract(
+                    html, favor_precision=True, include_comments=False, include_tables=True, deduplicate=False
+                )
+                or ""
+            )

@@ -1,0 +1,1 @@
+"""End-to-end compositions of curation stages and their YAML configs."""

@@ -1,0 +1,1 @@
+"""Models that score documents (DataRater, Meta-rater, fastText quality, ...). Raters never import pipelines."""
