@@ -123,7 +123,8 @@ def ingest(
         )
     except ValidationError as exc:
         first = exc.errors()[0]
-        _fail(CurationError(f"--{'-'.join(str(p) for p in first['loc']).replace('_', '-')}: {first['msg']}"), 2)
+        option = "-".join(str(p) for p in first["loc"]).replace("_", "-")
+        _fail(CurationError(f"--{option}: {first['msg'].removeprefix('Value error, ')}"), 2)
     try:
         from curation.ingest.job import run_ingest
         from curation.ingest.summary import print_summary

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 DEFAULT_MASTER = "local[*]"
 
@@ -31,17 +32,29 @@ def parse_conf(pairs: list[str] | None) -> dict[str, str]:
     return conf
 
 
+def under_spark_submit() -> bool:
+    """True when this driver was launched by spark-submit (its JVM is already running)."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
 def get_spark(master: str | None = None, app_name: str = "curation", conf: dict[str, str] | None = None):
     """A SparkSession whose Python workers use this interpreter (so they see the installed package)."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
+    conf = dict(conf or {})
     builder = SparkSession.builder.appName(app_name)
-    if master or "spark.master" not in (conf or {}):
-        builder = builder.master(master or os.environ.get("CURATION_SPARK_MASTER", DEFAULT_MASTER))
-    for key, value in {**_DEFAULT_CONF, **(conf or {})}.items():
+    if master or not under_spark_submit():
+        # Under spark-submit the master (and the driver's JVM options) come from its command line.
+        resolved = master or conf.get("spark.master") or os.environ.get("CURATION_SPARK_MASTER", DEFAULT_MASTER)
+        if resolved.startswith("local"):
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode never needs another interface
+        log_config = Path(__file__).parent / "conf" / "log4j2.properties"
+        conf.setdefault("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log_config}")
+        builder = builder.master(resolved)
+    for key, value in {**_DEFAULT_CONF, **conf}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel((conf or {}).get("spark.log.level", "ERROR"))
+    spark.sparkContext.setLogLevel(conf.get("spark.log.level", "ERROR"))
     return spark

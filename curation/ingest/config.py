@@ -40,7 +40,12 @@ class IngestConfig(BaseModel):
     @field_validator("format")
     @classmethod
     def _known_format(cls, value: str) -> str:
-        return normalise_format(value)
+        from curation.errors import ConfigError
+
+        try:
+            return normalise_format(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
 
     @property
     def fields(self) -> dict[str, str]:

@@ -61,13 +61,11 @@ def read_warc(split: Split, max_html_bytes: int) -> Iterator[RawRecord | RecordR
     seekable = split.layout in ("members", "plain")
     if seekable:
         stream = open(split.path, "rb")
-        stream.seek(split.start if split.unit == "byte" else 0)
-        base = split.start if split.unit == "byte" else 0
+        stream.seek(split.start if split.unit == "byte" else 0)  # warcio's offsets start at tell()
     else:
         stream = open_decompressed(split.path, "gzip" if split.layout == "stream" else split.layout)
-        base = 0
     index = -1
-    locator = f"offset={base}"
+    locator = f"offset={split.start}" if seekable else "record=0"
     try:
         iterator = ArchiveIterator(stream)
         for record in iterator:
@@ -75,7 +73,7 @@ def read_warc(split: Split, max_html_bytes: int) -> Iterator[RawRecord | RecordR
             # Read the payload first: warcio's get_record_offset() skips to the record's end.
             result = _read_record(record, max_html_bytes)
             if seekable:
-                offset = base + iterator.get_record_offset()
+                offset = iterator.get_record_offset()
                 if split.unit == "byte" and split.stop is not None and offset >= split.stop:
                     return
                 locator = f"offset={offset}"

@@ -1,0 +1,39 @@
+"""Shared fixtures. Tests that need the real corpora skip with a reason when ../shared is absent."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("CURATION_SHARED_DATA", REPO.parent / "shared" / "data"))
+WEB = SHARED_DATA / "web"
+
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+
+def shared(relative: str) -> Path:
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"real corpus {path} not available (expected ../shared/data beside the checkout)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from curation.spark import get_spark
+
+    session = get_spark("local[2]", "curation-tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def bad_inputs(tmp_path_factory) -> Path:
+    from tests.bad_inputs import write_bad_inputs
+
+    return write_bad_inputs(tmp_path_factory.mktemp("bad-inputs"))

@@ -1,0 +1,141 @@
+"""The ingest job end to end, in-process on local Spark: accounting, layout, idempotence."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pyarrow.parquet as pq
+import pytest
+
+from curation.corpus import Corpus
+from curation.errors import CorpusError, InputNotFoundError
+from curation.ingest.config import IngestConfig
+from curation.ingest.job import run_ingest
+from curation.schema import DOCUMENT_SCHEMA, REJECT_SCHEMA
+from tests.bad_inputs import OPTIONS, WARC_EXPECTED, jsonl_expected
+from tests.conftest import WEB
+
+
+def _ingest(inputs, out, **options):
+    cfg = IngestConfig(inputs=[str(i) for i in inputs], out=str(out), **options)
+    return run_ingest(cfg, master="local[2]", tracking=False)
+
+
+def _reconciles(corpus: Corpus) -> Counter:
+    counts = corpus.manifest["counts"]
+    rejects = corpus.read_rejects().to_pylist()
+    by_reason = Counter(r["reason"] for r in rejects)
+    assert counts["records_read"] == counts["documents"] + sum(counts["rejected"].values())
+    assert by_reason == Counter(counts["rejected"]) + Counter(counts["input_errors"])
+    assert corpus.read_documents().num_rows == counts["documents"]
+    assert sum(s["rows"] for s in corpus.manifest["shards"]) == counts["documents"]
+    return by_reason
+
+
+def test_bad_inputs_every_record_accounted_for(spark, bad_inputs, tmp_path):
+    result = _ingest([bad_inputs], tmp_path / "out", shards=3, **OPTIONS)
+    corpus = Corpus.open(result.out)
+    by_reason = _reconciles(corpus)
+    inputs = {e["path"].rsplit("/", 1)[1]: e for e in corpus.manifest["inputs"]}
+
+    mixed = inputs["mixed.jsonl"]
+    expected = jsonl_expected()
+    assert mixed["documents"] == expected.pop("kept") + expected["duplicate_id"]  # duplicates are found at sharding
+    duplicates = expected.pop("duplicate_id")
+    assert mixed["rejected"] == dict(sorted(expected.items()))
+    assert corpus.manifest["counts"]["rejected"]["duplicate_id"] == duplicates
+
+    warc = inputs["pages.warc.gz"]
+    assert warc["documents"] == WARC_EXPECTED["kept"]
+    assert warc["rejected"] == {k: v for k, v in sorted(WARC_EXPECTED.items()) if k != "kept"}
+    assert inputs["cut.jsonl.gz"]["input_errors"] == {"truncated_input": 1} and inputs["cut.jsonl.gz"]["documents"] > 0
+    assert inputs["fine.jsonl.zst"]["documents"] == 5
+    assert inputs["empty.jsonl"]["input_errors"] == {"empty_input": 1}
+    assert inputs["noise.bin"]["input_errors"] == {"unknown_format": 1}
+    assert inputs["wrong-schema.parquet"]["input_errors"] == {"wrong_schema": 1}
+    assert inputs["rows.parquet"]["documents"] == 1 and inputs["rows.parquet"]["rejected"] == {"missing_text": 1}
+    assert by_reason["duplicate_id"] == 1
+
+    docs = {d["id"]: d for d in corpus.read_documents().to_pylist()}
+    assert docs["nul"]["text"] == "NULbytesinside are removed."
+    assert docs["7"]["n_bytes"] == len(docs["7"]["text"].encode())
+    assert docs["good-1"]["text"].startswith("A perfectly ordinary")  # the first of the duplicate ids is kept
+    assert json.loads(docs["bad-utf8-light"]["meta"])["invalid_utf8_sequences"] == 1
+    assert all(d["lang"] == "en" for d in docs.values() if d["id"].startswith("gz-"))
+    # every line of the output says where it came from
+    assert all(json.loads(d["meta"])["locator"] for d in docs.values())
+
+
+def test_corpus_layout_and_schema(spark, bad_inputs, tmp_path):
+    out = tmp_path / "out"
+    _ingest([bad_inputs / "fine.jsonl.zst", bad_inputs / "mixed.jsonl"], out, shards=4, **OPTIONS)
+    assert sorted(p.name for p in (out / "shards").iterdir()) == [f"part-{i:05d}.parquet" for i in range(4)]
+    assert not (out / "_work").exists()
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    for path in (out / "shards").iterdir():
+        meta = pq.ParquetFile(path)
+        assert meta.schema_arrow.equals(DOCUMENT_SCHEMA)
+        assert meta.metadata.row_group(0).column(0).compression == "ZSTD" if meta.metadata.num_rows else True
+        ids = pq.read_table(path, columns=["id"]).column("id").to_pylist()
+        assert ids == sorted(ids)
+    for path in (out / "rejects").iterdir():
+        assert pq.read_schema(path).equals(REJECT_SCHEMA)
+    from curation.ids import shard_of
+
+    for index, path in enumerate(sorted((out / "shards").iterdir())):
+        assert all(shard_of(i, 4) == index for i in pq.read_table(path).column("id").to_pylist())
+
+
+def test_rerun_is_a_no_op_and_other_config_is_refused(spark, bad_inputs, tmp_path):
+    out = tmp_path / "out"
+    first = _ingest([bad_inputs / "fine.jsonl.zst"], out, shards=2)
+    before = {p.name: p.read_bytes() for p in (out / "shards").iterdir()}
+    again = _ingest([bad_inputs / "fine.jsonl.zst"], out, shards=2)
+    assert again.skipped and not first.skipped
+    assert {p.name: p.read_bytes() for p in (out / "shards").iterdir()} == before
+    with pytest.raises(CorpusError, match="another config"):
+        _ingest([bad_inputs / "fine.jsonl.zst"], out, shards=3)
+    cfg = IngestConfig(inputs=[str(bad_inputs / "fine.jsonl.zst")], out=str(out), shards=3)
+    run_ingest(cfg, master="local[2]", tracking=False, overwrite=True)
+    assert len(list((out / "shards").iterdir())) == 3 and Corpus.open(out).manifest["config"]["shards"] == 3
+
+
+def test_same_input_same_bytes_whatever_the_splitting(spark, tmp_path):
+    src = WEB / "c4-en-sample-1000.jsonl.gz"
+    if not src.exists():
+        pytest.skip("shared corpora not available")
+    a = _ingest([src], tmp_path / "a", shards=2, split_mb=16)
+    b = _ingest([src], tmp_path / "b", shards=2, split_mb=0.05)
+    assert a.manifest["inputs"][0]["splits"] == 1 and b.manifest["inputs"][0]["splits"] > 5
+    for name in ("part-00000.parquet", "part-00001.parquet"):
+        assert (a.out / "shards" / name).read_bytes() == (b.out / "shards" / name).read_bytes()
+
+
+def test_every_shared_web_file_with_exact_accounting(spark, tmp_path):
+    if not WEB.exists():
+        pytest.skip("shared corpora not available")
+    result = _ingest([WEB], tmp_path / "web", shards=4)
+    corpus = Corpus.open(result.out)
+    _reconciles(corpus)
+    inputs = {e["path"].rsplit("/", 1)[1]: e for e in corpus.manifest["inputs"]}
+    assert len(inputs) == len(list(WEB.iterdir())) - (1 if (WEB / "README.md").exists() else 0)
+    assert inputs["c4-en-sample-1000.jsonl.gz"]["documents"] == 1000
+    assert inputs["cc-main-2016-50-sample.warc.wet.gz"]["documents"] == 25
+    assert inputs["cc-main-2017-30-sample.truncated.warc.wet.gz"]["rejected"]["truncated_record"] == 1
+    assert inputs["trafilatura-eval-pages.warc.gz"]["documents"] > 880
+    langs = Counter(corpus.read_documents(columns=["lang"]).column("lang").to_pylist())
+    assert langs["en"] > 1000 and langs["de"] > 200
+
+
+def test_missing_input_fails_before_any_work(tmp_path):
+    with pytest.raises(InputNotFoundError):
+        _ingest([tmp_path / "absent.warc.gz"], tmp_path / "out")
+    assert not (tmp_path / "out" / "_work").exists()
+
+
+def test_a_directory_without_manifest_is_not_a_corpus(tmp_path):
+    (tmp_path / "half" / "shards").mkdir(parents=True)
+    (tmp_path / "half" / "shards" / "part-00000.parquet").write_bytes(b"partial")
+    with pytest.raises(CorpusError, match="incomplete"):
+        Corpus.open(tmp_path / "half")

