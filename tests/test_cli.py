@@ -86,7 +86,10 @@ def test_ingest_is_an_mlflow_run(tmp_path, bad_inputs):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    assert "counts reconciled" not in result.stderr and "read =" in result.stdout
+    assert "read =" in result.stdout
+    # one line per problem, naming the file, the first record and what is wrong with it
+    assert "rejected: mixed.jsonl: 1 record as malformed_json (first at byte=" in result.stdout
+    assert "rejected: mixed.jsonl: 1 record as record_too_large (first at byte=" in result.stdout
     import mlflow
 
     mlflow.set_tracking_uri(f"sqlite:///{db}")

@@ -11,7 +11,7 @@ import json
 import shutil
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,10 @@ class IngestResult:
     skipped: bool
     seconds: float
     run_id: str | None = None
+    # Per input path: seconds spent in its splits and the first example of each problem. Kept out
+    # of the manifest, which must stay byte-identical between runs.
+    input_seconds: dict[str, float] = field(default_factory=dict)
+    problems: list[tuple[str, str, int, str, str]] = field(default_factory=list)
 
 
 def code_version() -> str:
@@ -199,7 +203,23 @@ def run_ingest(
         )
         run.log_artifact(out / MANIFEST_NAME)
         shutil.rmtree(out / WORK_DIR, ignore_errors=True)
-        return IngestResult(out, manifest, False, seconds, run.run_id)
+        input_seconds: Counter[str] = Counter()
+        for split in splits:
+            input_seconds[split.path] += stats_by_key[split.key]["seconds"]
+        return IngestResult(
+            out, manifest, False, seconds, run.run_id, dict(input_seconds), _problems(splits, stats_by_key)
+        )
+
+
+def _problems(splits: list[Split], stats_by_key: dict[str, dict]) -> list[tuple[str, str, int, str, str]]:
+    """(input, reason, count, first locator, first detail) for every kind of problem in every input."""
+    found: dict[tuple[str, str], list] = {}
+    for split in splits:  # in input order, so the first example is the earliest record
+        stats = stats_by_key[split.key]
+        for reason, n in {**stats["rejected"], **stats["input_errors"]}.items():
+            entry = found.setdefault((split.path, reason), [0, *stats["examples"].get(reason, ["", ""])])
+            entry[0] += n
+    return [(path, reason, n, locator, detail) for (path, reason), (n, locator, detail) in found.items()]
 
 
 def _commit(cfg, out: Path, work: Path, plans, splits, stats_by_key, shard_results, config_hash) -> dict[str, Any]:

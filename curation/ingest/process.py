@@ -130,10 +130,12 @@ def process_split(split: Split, cfg: IngestConfig, work_dir: str) -> dict[str, A
     rejects: list[dict[str, str]] = []
     rejected: Counter[str] = Counter()
     input_errors: Counter[str] = Counter()
+    examples: dict[str, list[str]] = {}  # reason -> [locator, detail] of its first occurrence
     records_read = 0
     for item in read_split(split, cfg.fields, int(cfg.max_record_mb * MiB), int(cfg.max_html_mb * MiB)):
         if isinstance(item, InputFailed):
             input_errors[item.reason] += 1
+            examples.setdefault(item.reason, [item.locator, item.detail])
             rejects.append(
                 {
                     "source_file": split.path,
@@ -148,6 +150,7 @@ def process_split(split: Split, cfg: IngestConfig, work_dir: str) -> dict[str, A
         result = builder.build(item, split) if isinstance(item, RawRecord) else item
         if isinstance(result, RecordRejected):
             rejected[result.reason] += 1
+            examples.setdefault(result.reason, [result.locator, result.detail])
             rejects.append(
                 {
                     "source_file": split.path,
@@ -174,6 +177,7 @@ def process_split(split: Split, cfg: IngestConfig, work_dir: str) -> dict[str, A
         "documents": len(docs),
         "rejected": dict(sorted(rejected.items())),
         "input_errors": dict(sorted(input_errors.items())),
+        "examples": examples,
         "bytes_out": sum(doc["n_bytes"] for doc in docs),
         "seconds": round(time.perf_counter() - started, 3),
     }

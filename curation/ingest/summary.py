@@ -6,18 +6,20 @@ from pathlib import Path
 
 
 def print_summary(result, console=None) -> None:
+    import sys
+
     from rich.console import Console
     from rich.table import Table
 
     from curation.readers.records import INPUT_FAILURES, REJECT_REASONS
 
-    console = console or Console()
+    console = console or Console(width=None if sys.stdout.isatty() else 110)
     manifest = result.manifest
     counts = manifest["counts"]
     table = Table(title=f"ingest → {result.out}", title_justify="left")
     table.add_column("input", overflow="fold")
     table.add_column("format")
-    for name in ("read", "kept", "rejected", "input errors", "MiB"):
+    for name in ("read", "kept", "rejected", "input errors", "MiB", "task s"):
         table.add_column(name, justify="right")
     for entry in manifest["inputs"]:
         table.add_row(
@@ -28,6 +30,7 @@ def print_summary(result, console=None) -> None:
             f"{sum(entry['rejected'].values()):,}",
             f"{sum(entry['input_errors'].values()):,}",
             f"{entry['size'] / (1 << 20):,.1f}",
+            f"{result.input_seconds.get(entry['path'], 0):,.1f}" if result.input_seconds else "-",
         )
     table.add_section()
     table.add_row(
@@ -38,7 +41,9 @@ def print_summary(result, console=None) -> None:
         f"{sum(counts['rejected'].values()):,}",
         f"{sum(counts['input_errors'].values()):,}",
         f"{sum(e['size'] for e in manifest['inputs']) / (1 << 20):,.1f}",
+        f"{sum(result.input_seconds.values()):,.1f}" if result.input_seconds else "-",
     )
+    print_problems(result.problems, console)
     console.print(table)
     if counts["rejected"] or counts["input_errors"]:
         reasons = Table(title="rejects/ by reason", title_justify="left")
@@ -57,3 +62,25 @@ def print_summary(result, console=None) -> None:
         + (f"; MLflow run {result.run_id}" if result.run_id else ""),
         highlight=False,
     )
+
+
+def print_problems(problems, console) -> None:
+    """One line per problem: each input failure, and each (input, reason) of rejected records."""
+    from curation.readers.records import INPUT_FAILURES
+
+    for path, reason, n, locator, detail in problems:
+        if reason == "warc_record_skipped":  # requests, warcinfo, metadata: expected, not a problem
+            continue
+        name = Path(path).name
+        if reason in INPUT_FAILURES:
+            console.print(
+                f"input error: {name} {locator}: {reason}: {detail}", highlight=False, markup=False, soft_wrap=True
+            )
+        else:
+            records = "record" if n == 1 else "records"
+            console.print(
+                f"rejected: {name}: {n:,} {records} as {reason} (first at {locator}: {detail})",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
