@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -27,6 +30,31 @@ def _main() -> None:
 def _fail(exc: BaseException, code: int) -> None:
     typer.echo(f"curate: error: {exc}", err=True)
     raise typer.Exit(code)
+
+
+def _task_failure(exc: BaseException) -> str | None:
+    """The one line that matters from a failed Spark job: the Python exception raised in a task."""
+    if not (type(exc).__module__.startswith(("pyspark", "py4j"))):
+        return None
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for line in reversed(lines):
+        if re.match(r"^[\w.]+(Error|Exception|Interrupt): ", line):
+            return line
+    return lines[0] if lines else type(exc).__name__
+
+
+@contextmanager
+def _one_line_errors():
+    """Typed errors and Spark task failures become one line and a non-zero exit (CURATION_DEBUG=1: traceback)."""
+    try:
+        yield
+    except CurationError as exc:
+        _fail(exc, exc.exit_code)
+    except Exception as exc:
+        message = _task_failure(exc)
+        if message is None or os.environ.get("CURATION_DEBUG"):
+            raise
+        _fail(CurationError(f"Spark job failed: {message} (set CURATION_DEBUG=1 for the traceback)"), 1)
 
 
 @app.command()
@@ -125,15 +153,13 @@ def ingest(
         first = exc.errors()[0]
         option = "-".join(str(p) for p in first["loc"]).replace("_", "-")
         _fail(CurationError(f"--{option}: {first['msg'].removeprefix('Value error, ')}"), 2)
-    try:
+    with _one_line_errors():
         from curation.ingest.job import run_ingest
         from curation.ingest.summary import print_summary
         from curation.spark import parse_conf
 
         result = run_ingest(cfg, master=master, spark_conf=parse_conf(conf), tracking=tracking, overwrite=overwrite)
         print_summary(result)
-    except CurationError as exc:
-        _fail(exc, exc.exit_code)
 
 
 @app.command()
@@ -145,8 +171,6 @@ def demo(
 ) -> None:
     """Build a small real input set offline (pydoc pages of the standard library as WARC, docstrings as
     JSONL, a few broken records) and ingest it with the default settings: local Spark, local MLflow."""
-    import os
-
     from curation.demo import build_demo_inputs
     from curation.ingest.config import IngestConfig
     from curation.ingest.job import run_ingest
@@ -154,14 +178,12 @@ def demo(
 
     workdir = workdir.resolve()
     os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{workdir / 'mlflow.db'}")
-    try:
+    with _one_line_errors():
         typer.echo(f"demo: writing inputs under {workdir / 'input'}", err=True)
         inputs = build_demo_inputs(workdir)
         cfg = IngestConfig(inputs=[str(inputs)], out=str(workdir / "corpus"), shards=4)
         result = run_ingest(cfg, tracking=tracking, overwrite=True)
         print_summary(result)
-    except CurationError as exc:
-        _fail(exc, exc.exit_code)
     typer.echo(f"\ncorpus:   {result.out} (shards/, rejects/, manifest.json)")
     if tracking:
         uri = os.environ["MLFLOW_TRACKING_URI"]

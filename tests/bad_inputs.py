@@ -66,6 +66,12 @@ def _warc_bytes() -> bytes:
     response("https://w.example/image.png", "200 OK", "image/png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
     response("https://w.example/missing", "404 Not Found", "text/html", b"<html><body>Not found</body></html>")
     response("https://w.example/empty", "200 OK", "text/html", b"<html><body></body></html>")
+    response(
+        "https://w.example/odd-charset",
+        "200 OK",
+        "text/html; charset=utf8mb4",
+        page.replace("Sourdough", "Rye").encode(),
+    )
     writer.write_record(
         writer.create_warc_record("https://w.example/page", "request", payload=io.BytesIO(b"GET / HTTP/1.1\r\n\r\n"))
     )
@@ -73,7 +79,7 @@ def _warc_bytes() -> bytes:
 
 
 # reason -> count expected from the WARC file above
-WARC_EXPECTED = {"kept": 1, "non_html_payload": 1, "http_status": 1, "no_main_text": 1, "warc_record_skipped": 1}
+WARC_EXPECTED = {"kept": 2, "non_html_payload": 1, "http_status": 1, "no_main_text": 1, "warc_record_skipped": 1}
 
 
 def write_bad_inputs(root: Path) -> Path:

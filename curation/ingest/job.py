@@ -122,7 +122,7 @@ def run_ingest(
     if cfg.langid:
         from curation.text.langid import LanguageIdentifier
 
-        LanguageIdentifier(cfg.lid_model)
+        LanguageIdentifier(cfg.lid_model).check()
     if cfg.lid_model and not cfg.langid:
         raise ConfigError("--lid-model given together with --no-langid")
 
@@ -175,13 +175,11 @@ def run_ingest(
         process_seconds = time.perf_counter() - process_started
         stats_by_key = {s["split"]: s for s in stats}
 
-        from curation.ingest.shards import write_empty_shard, write_shards
+        from curation.ingest.shards import write_shards
 
         doc_files = [str(split_paths(work, s)["docs"]) for s in splits if stats_by_key[s.key]["documents"]]
         shard_started = time.perf_counter()
-        shard_results = {r["shard"]: r for r in write_shards(spark, doc_files, out, cfg.shards, cfg.row_group_rows)}
-        for shard in range(cfg.shards):
-            shard_results.setdefault(shard, write_empty_shard(out, shard))
+        shard_results = write_shards(sc, doc_files, out, cfg.shards, cfg.row_group_rows)
         shard_seconds = time.perf_counter() - shard_started
 
         manifest = _commit(cfg, out, work, plans, splits, stats_by_key, shard_results, config_hash)

@@ -58,6 +58,14 @@ class DocumentBuilder:
         self.langid = LanguageIdentifier(cfg.lid_model) if cfg.langid else None
         self.max_text_bytes = int(cfg.max_text_mb * MiB)
 
+    def build_or_reject(self, raw: RawRecord, split: Split) -> dict[str, Any] | RecordRejected:
+        """`build`, with any unexpected error turned into a reject of this record alone."""
+        try:
+            return self.build(raw, split)
+        except Exception as exc:  # noqa: BLE001 - one record must never stop the job; the reason says why
+            detail = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:300]
+            return RecordRejected(raw.locator, "processing_failed", detail, sample_of(raw.payload))
+
     def build(self, raw: RawRecord, split: Split) -> dict[str, Any] | RecordRejected:
         from curation.text.extract import ExtractionTimeout, html_to_str
 
@@ -114,11 +122,59 @@ class DocumentBuilder:
         }
 
 
+class _RowWriter:
+    """Rows to one Parquet file, committed by rename on close; no file when no row came.
+
+    With ``shard_column``, every row group holds rows of one shard only (its min/max statistics say
+    which), so the shard stage reads exactly its own row groups from every split. Rows are buffered
+    up to ``row_group_rows`` in all, so memory stays bounded whatever the split size.
+    """
+
+    def __init__(self, path: Path, schema, row_group_rows: int, shard_column: str | None = None):
+        self.path, self.schema, self.row_group_rows, self.shard_column = path, schema, row_group_rows, shard_column
+        self.pending: dict[int, list[dict[str, Any]]] = {}
+        self.pending_rows = 0
+        self.rows = 0
+        self._writer = None
+        self._tmp: Path | None = None
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.pending.setdefault(row[self.shard_column] if self.shard_column else 0, []).append(row)
+        self.pending_rows += 1
+        self.rows += 1
+        if self.pending_rows >= self.row_group_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from curation.corpus import temporary_path
+
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._tmp = temporary_path(self.path)
+            self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd")
+        for key in sorted(self.pending):
+            rows = self.pending[key]
+            self._writer.write_table(pa.Table.from_pylist(rows, schema=self.schema), row_group_size=len(rows))
+        self.pending, self.pending_rows = {}, 0
+
+    def close(self) -> None:
+        from curation.corpus import commit
+
+        if self.pending_rows:
+            self._flush()
+        if self._writer is not None:
+            self._writer.close()
+            commit(self._tmp, self.path)
+
+
 def process_split(split: Split, cfg: IngestConfig, work_dir: str) -> dict[str, Any]:
     """Read, convert and cache one split; return its counts (from the cache if already done)."""
     import pyarrow as pa
 
-    from curation.corpus import write_json_atomic, write_parquet_atomic
+    from curation.corpus import write_json_atomic
     from curation.schema import DOCUMENT_SCHEMA, REJECT_SCHEMA
 
     paths = split_paths(work_dir, split)
@@ -126,66 +182,46 @@ def process_split(split: Split, cfg: IngestConfig, work_dir: str) -> dict[str, A
         return json.loads(paths["stats"].read_text(encoding="utf-8"))
     started = time.perf_counter()
     builder = DocumentBuilder(cfg)
-    docs: list[dict[str, Any]] = []
-    rejects: list[dict[str, str]] = []
+    split_schema = DOCUMENT_SCHEMA.append(pa.field(SHARD_COLUMN, pa.int32())).append(pa.field(ORDER_COLUMN, pa.int64()))
+    docs = _RowWriter(paths["docs"], split_schema, cfg.row_group_rows, shard_column=SHARD_COLUMN)
+    rejects = _RowWriter(paths["rejects"], REJECT_SCHEMA, cfg.row_group_rows)
     rejected: Counter[str] = Counter()
     input_errors: Counter[str] = Counter()
     examples: dict[str, list[str]] = {}  # reason -> [locator, detail] of its first occurrence
-    records_read = 0
+    records_read = bytes_out = 0
     for item in read_split(split, cfg.fields, int(cfg.max_record_mb * MiB), int(cfg.max_html_mb * MiB)):
-        if isinstance(item, InputFailed):
-            input_errors[item.reason] += 1
+        if not isinstance(item, InputFailed):
+            records_read += 1
+            item = builder.build_or_reject(item, split) if isinstance(item, RawRecord) else item
+        if isinstance(item, (InputFailed, RecordRejected)):
+            (input_errors if isinstance(item, InputFailed) else rejected)[item.reason] += 1
             examples.setdefault(item.reason, [item.locator, item.detail])
-            rejects.append(
-                {
-                    "source_file": split.path,
-                    "locator": item.locator,
-                    "reason": item.reason,
-                    "detail": item.detail,
-                    "sample": "",
-                }
-            )
+            row = {"source_file": split.path, "locator": item.locator, "reason": item.reason, "detail": item.detail}
+            rejects.add({**row, "sample": getattr(item, "sample", "")})
             continue
-        records_read += 1
-        result = builder.build(item, split) if isinstance(item, RawRecord) else item
-        if isinstance(result, RecordRejected):
-            rejected[result.reason] += 1
-            examples.setdefault(result.reason, [result.locator, result.detail])
-            rejects.append(
-                {
-                    "source_file": split.path,
-                    "locator": result.locator,
-                    "reason": result.reason,
-                    "detail": result.detail,
-                    "sample": result.sample,
-                }
-            )
-            continue
+        result = item
         result[SHARD_COLUMN] = shard_of(result["id"], cfg.shards)
-        result[ORDER_COLUMN] = (split.index << 32) | len(docs)
-        docs.append(result)
-
-    split_schema = DOCUMENT_SCHEMA.append(pa.field(SHARD_COLUMN, pa.int32())).append(pa.field(ORDER_COLUMN, pa.int64()))
-    if docs:
-        write_parquet_atomic(pa.Table.from_pylist(docs, schema=split_schema), paths["docs"], cfg.row_group_rows)
-    if rejects:
-        write_parquet_atomic(pa.Table.from_pylist(rejects, schema=REJECT_SCHEMA), paths["rejects"], cfg.row_group_rows)
+        result[ORDER_COLUMN] = (split.index << 32) | docs.rows
+        bytes_out += result["n_bytes"]
+        docs.add(result)
+    docs.close()
+    rejects.close()
     stats = {
         "split": split.key,
         "path": split.path,
         "records_read": records_read,
-        "documents": len(docs),
+        "documents": docs.rows,
         "rejected": dict(sorted(rejected.items())),
         "input_errors": dict(sorted(input_errors.items())),
         "examples": examples,
-        "bytes_out": sum(doc["n_bytes"] for doc in docs),
+        "bytes_out": bytes_out,
         "seconds": round(time.perf_counter() - started, 3),
     }
-    if records_read != len(docs) + sum(rejected.values()):
+    if records_read != docs.rows + sum(rejected.values()):
         from curation.errors import AccountingError
 
         raise AccountingError(
-            f"split {split.key} of {split.path}: {records_read} read != {len(docs)} kept + {sum(rejected.values())} rejected"
+            f"split {split.key} of {split.path}: {records_read} read != {docs.rows} kept + {sum(rejected.values())} rejected"
         )
     write_json_atomic(paths["stats"], stats)
     return stats

@@ -1,21 +1,40 @@
-"""Writing the final shards from the cached splits, inside Spark.
+"""Writing the final shards from the cached splits: one Spark task per shard.
 
-Documents are hash-partitioned by their shard index and sorted by (shard, id, input order) within
-each partition, so a shard's bytes depend only on its documents, never on task timing. Row groups
-have a fixed row count for the same reason. Rows repeating the id of the row before them are
-duplicate ids: the first in input order is kept, the others go to ``rejects/`` with the reason.
+Every split file holds row groups of a single shard each (see ``process._RowWriter``), so the
+driver maps each shard to the exact row groups it needs from each split by reading footers only,
+and each task reads just those. A shard is sorted by (id, input order) in memory with Arrow: its
+bytes depend only on its documents, never on task timing or splitting. Pick ``--shards`` so that
+one shard's text fits comfortably in an executor's memory (the summary prints the largest shard).
+Rows repeating the id of the row before them are duplicate ids: the first in input order is kept,
+the others go to ``rejects/`` with the reason.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 from curation.corpus import shard_name, temporary_path
 from curation.ingest.process import ORDER_COLUMN, SHARD_COLUMN
 
-RESULT_SCHEMA = "shard long, path string, rows long, bytes long, dup_path string, dups long"
+
+def row_groups_by_shard(doc_files: list[str]) -> dict[int, list[tuple[str, list[int]]]]:
+    """shard -> [(split file, [row group indexes])], from the files' footers (statistics of _shard)."""
+    import pyarrow.parquet as pq
+
+    plan: dict[int, list[tuple[str, list[int]]]] = {}
+    for path in doc_files:
+        meta = pq.ParquetFile(path).metadata
+        column = meta.schema.names.index(SHARD_COLUMN)
+        groups: dict[int, list[int]] = {}
+        for index in range(meta.num_row_groups):
+            stats = meta.row_group(index).column(column).statistics
+            if stats is None or not stats.has_min_max or stats.min != stats.max:
+                raise ValueError(f"{path}: row group {index} is not confined to one shard")
+            groups.setdefault(int(stats.min), []).append(index)
+        for shard, indexes in groups.items():
+            plan.setdefault(shard, []).append((path, indexes))
+    return plan
 
 
 def _attempt_tag() -> str:
@@ -25,149 +44,69 @@ def _attempt_tag() -> str:
     return f"a{context.taskAttemptId()}" if context else "driver"
 
 
-class _ShardFile:
-    """One shard being written: fixed-size row groups, duplicate ids split off to rejects."""
+def _duplicate_rejects(duplicates) -> list[dict[str, str]]:
+    from curation.schema import sample_of
 
-    def __init__(self, shard: int, staging: Path, row_group_rows: int):
-        import pyarrow.parquet as pq
-
-        from curation.schema import DOCUMENT_SCHEMA
-
-        self.shard = shard
-        self.row_group_rows = row_group_rows
-        self.tmp = temporary_path(staging / "shards" / shard_name(shard), _attempt_tag())
-        self.tmp.parent.mkdir(parents=True, exist_ok=True)
-        self.writer = pq.ParquetWriter(self.tmp, DOCUMENT_SCHEMA, compression="zstd")
-        self.pending = []
-        self.pending_rows = 0
-        self.rows = 0
-        self.bytes = 0
-        self.last_id: str | None = None
-        self.dups: list[dict[str, str]] = []
-
-    def add(self, batch) -> None:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        ids = batch.column("id")
-        previous = pa.concat_arrays(
-            [pa.array([self.last_id], pa.string()), ids.cast(pa.string()).slice(0, len(ids) - 1)]
+    rows = []
+    for doc in duplicates.select(["id", "text", "meta"]).to_pylist():
+        meta = json.loads(doc["meta"] or "{}")
+        rows.append(
+            {
+                "source_file": meta.get("input", ""),
+                "locator": meta.get("locator", ""),
+                "reason": "duplicate_id",
+                "detail": f"id {doc['id']!r} repeats a record earlier in input order (the first is kept)",
+                "sample": sample_of(doc["text"]),
+            }
         )
-        is_dup = pc.fill_null(pc.equal(ids.cast(pa.string()), previous), False)
-        self.last_id = ids[-1].as_py()
-        if pc.any(is_dup).as_py():
-            self._record_duplicates(batch, is_dup)
-            batch = batch.filter(pc.invert(is_dup))
-        self.pending.append(_to_document_batch(batch))
-        self.pending_rows += batch.num_rows
-        self.rows += batch.num_rows
-        self.bytes += pc.sum(batch.column("n_bytes")).as_py() or 0
-        while self.pending_rows >= self.row_group_rows:
-            self._flush(self.row_group_rows)
-
-    def _record_duplicates(self, batch, is_dup) -> None:
-        from curation.schema import sample_of
-
-        for index in [i for i, dup in enumerate(is_dup.to_pylist()) if dup]:
-            doc_id = batch.column("id")[index].as_py()
-            meta = json.loads(batch.column("meta")[index].as_py() or "{}")
-            self.dups.append(
-                {
-                    "source_file": meta.get("input", ""),
-                    "locator": meta.get("locator", ""),
-                    "reason": "duplicate_id",
-                    "detail": f"id {doc_id!r} repeats a record earlier in input order (the first is kept)",
-                    "sample": sample_of(batch.column("text")[index].as_py()),
-                }
-            )
-
-    def _flush(self, n_rows: int) -> None:
-        import pyarrow as pa
-
-        table = pa.Table.from_batches(self.pending).combine_chunks()
-        self.writer.write_table(table.slice(0, n_rows), row_group_size=n_rows)
-        rest = table.slice(n_rows)
-        self.pending = rest.to_batches() if rest.num_rows else []
-        self.pending_rows = rest.num_rows
-
-    def close(self, staging: Path) -> dict:
-        import pyarrow as pa
-
-        from curation.corpus import write_parquet_atomic
-        from curation.schema import REJECT_SCHEMA
-
-        if self.pending_rows:
-            self._flush(self.pending_rows)
-        self.writer.close()
-        dup_path = ""
-        if self.dups:
-            final = staging / "rejects" / f"duplicates-{self.shard:05d}.parquet"
-            tmp = temporary_path(final, _attempt_tag())
-            write_parquet_atomic(pa.Table.from_pylist(self.dups, schema=REJECT_SCHEMA), tmp, self.row_group_rows)
-            dup_path = str(tmp)
-        return {
-            "shard": self.shard,
-            "path": str(self.tmp),
-            "rows": self.rows,
-            "bytes": self.bytes,
-            "dup_path": dup_path,
-            "dups": len(self.dups),
-        }
+    return rows
 
 
-def _to_document_batch(batch):
-    """Drop the helper columns and restore the exact document schema (Spark loses nullability and zones)."""
+def write_shard(shard: int, pieces: list[tuple[str, list[int]]], staging: str, row_group_rows: int) -> dict:
+    """Read a shard's row groups, sort, split off duplicate ids, write it under a temporary name."""
     import pyarrow as pa
-
-    from curation.schema import DOCUMENT_SCHEMA
-
-    arrays = [batch.column(field.name).cast(field.type) for field in DOCUMENT_SCHEMA]
-    return pa.RecordBatch.from_arrays(arrays, schema=DOCUMENT_SCHEMA)
-
-
-def shard_writer(staging: str, row_group_rows: int):
-    """The mapInArrow function: consumes one sorted partition, writes the shards it holds."""
-
-    def write_partition(batches: Iterator) -> Iterator:
-        import pyarrow as pa
-
-        current: _ShardFile | None = None
-        for batch in batches:
-            shards = batch.column(SHARD_COLUMN).to_numpy()
-            start = 0
-            while start < batch.num_rows:
-                shard = int(shards[start])
-                end = start
-                while end < batch.num_rows and shards[end] == shard:
-                    end += 1
-                if current is None or current.shard != shard:
-                    if current is not None:
-                        yield pa.RecordBatch.from_pylist([current.close(Path(staging))])
-                    current = _ShardFile(shard, Path(staging), row_group_rows)
-                current.add(batch.slice(start, end - start).drop_columns([SHARD_COLUMN, ORDER_COLUMN]))
-                start = end
-        if current is not None:
-            yield pa.RecordBatch.from_pylist([current.close(Path(staging))])
-
-    return write_partition
-
-
-def write_shards(spark, doc_files: list[str], staging: Path, n_shards: int, row_group_rows: int) -> list[dict]:
-    """Shuffle cached documents into `n_shards` sorted shards; return one result per non-empty shard."""
-    if not doc_files:
-        return []
-    frame = spark.read.parquet(*doc_files)
-    frame = frame.repartition(n_shards, SHARD_COLUMN).sortWithinPartitions(SHARD_COLUMN, "id", ORDER_COLUMN)
-    rows = frame.mapInArrow(shard_writer(str(staging), row_group_rows), RESULT_SCHEMA).collect()
-    return sorted((row.asDict() for row in rows), key=lambda r: r["shard"])
-
-
-def write_empty_shard(staging: Path, shard: int) -> dict:
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from curation.schema import DOCUMENT_SCHEMA
+    from curation.corpus import write_parquet_atomic
+    from curation.schema import DOCUMENT_SCHEMA, REJECT_SCHEMA
 
-    tmp = temporary_path(staging / "shards" / shard_name(shard), "driver")
+    tables = [pq.ParquetFile(path).read_row_groups(groups) for path, groups in pieces]
+    table = pa.concat_tables(tables) if tables else None
+    tag = _attempt_tag()
+    tmp = temporary_path(Path(staging) / "shards" / shard_name(shard), tag)
     tmp.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(DOCUMENT_SCHEMA.empty_table(), tmp, compression="zstd")
-    return {"shard": shard, "path": str(tmp), "rows": 0, "bytes": 0, "dup_path": "", "dups": 0}
+    result = {"shard": shard, "path": str(tmp), "rows": 0, "bytes": 0, "dup_path": "", "dups": 0}
+    if table is None or table.num_rows == 0:
+        pq.write_table(DOCUMENT_SCHEMA.empty_table(), tmp, compression="zstd")
+        return result
+    table = table.sort_by([("id", "ascending"), (ORDER_COLUMN, "ascending")])
+    ids = table.column("id")
+    repeats = pc.equal(ids.slice(1), ids.slice(0, len(ids) - 1))
+    is_dup = pa.concat_arrays([pa.array([False]), *repeats.chunks]) if len(ids) > 1 else pa.array([False])
+    if pc.any(is_dup).as_py():
+        duplicates = table.filter(is_dup)
+        table = table.filter(pc.invert(is_dup))
+        final = Path(staging) / "rejects" / f"duplicates-{shard:05d}.parquet"
+        dup_tmp = temporary_path(final, tag)
+        write_parquet_atomic(
+            pa.Table.from_pylist(_duplicate_rejects(duplicates), schema=REJECT_SCHEMA), dup_tmp, row_group_rows
+        )
+        result.update(dup_path=str(dup_tmp), dups=duplicates.num_rows)
+    table = table.drop_columns([SHARD_COLUMN, ORDER_COLUMN]).cast(DOCUMENT_SCHEMA)
+    pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_rows)
+    result.update(rows=table.num_rows, bytes=pc.sum(table.column("n_bytes")).as_py() or 0)
+    return result
+
+
+def write_shards(sc, doc_files: list[str], staging: Path, n_shards: int, row_group_rows: int) -> dict[int, dict]:
+    """Every shard 0..n_shards-1 written (empty ones too), one Spark task each; results by shard."""
+    plan = row_groups_by_shard(doc_files)
+    work = [(shard, plan.get(shard, [])) for shard in range(n_shards)]
+    # The biggest shards first, so the slowest tasks start early.
+    work.sort(key=lambda item: -sum(len(groups) for _, groups in item[1]))
+    target = str(staging)
+    results = sc.parallelize(work, max(1, len(work))).map(
+        lambda item: write_shard(item[0], item[1], target, row_group_rows)
+    )
+    return {result["shard"]: result for result in results.collect()}

@@ -77,6 +77,7 @@ REJECT_REASONS = {
     "invalid_utf8": "more undecodable bytes than --max-invalid-utf8 allows",
     "too_large": "document text larger than --max-text-mb after normalisation",
     "empty_text": "no text left after normalisation (empty or whitespace only)",
+    "processing_failed": "an unexpected error while converting this record (the detail names it)",
     "duplicate_id": "a second record with an id already kept (the first by input order is kept)",
 }
 

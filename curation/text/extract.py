@@ -37,11 +37,16 @@ def _time_limit(seconds: float):
 
 
 def html_to_str(html: bytes, declared_charset: str | None = None) -> str:
-    """Decode HTML bytes: the declared charset if valid, else Resiliparse's detector."""
+    """Decode HTML bytes: the declared charset if Python knows it, else Resiliparse's detector."""
+    import codecs
+
     from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
-    encoding = declared_charset or detect_encoding(html)
-    return bytes_to_str(html, encoding)
+    try:
+        encoding = codecs.lookup(declared_charset).name if declared_charset else None
+    except LookupError:  # e.g. "utf8mb4", "none", "x-user-defined" from real servers
+        encoding = None
+    return bytes_to_str(html, encoding or detect_encoding(html))
 
 
 class HtmlExtractor:

@@ -47,6 +47,13 @@ class LanguageIdentifier:
             raise ConfigError(f"language-ID model not found: {path}")
         self.model_path = path
 
+    def check(self) -> None:
+        """Load the model now (on the driver), so a broken file fails before any work."""
+        try:
+            _load(self.model_path)
+        except ValueError as exc:
+            raise ConfigError(f"language-ID model {self.model_path} cannot be loaded: {exc}") from exc
+
     def predict(self, text: str) -> tuple[str | None, float | None]:
         sample = text[:MAX_CHARS].replace("\n", " ").strip()
         if not sample:

@@ -17,21 +17,28 @@ import codecs
 import re
 import unicodedata
 
-_NEWLINES = str.maketrans({"\r": "\n", "\u2028": "\n", "\u2029": "\n", "\x85": "\n", "\x0b": "\n", "\x0c": "\n"})
+# Explicit classes and str.replace: much faster in CPython than negated classes like [^\S\n].
+_OTHER_NEWLINES = re.compile(r"[\x0b\x0c\x85\u2028\u2029]")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_HSPACE = re.compile(r"[^\S\n]+")
+_OTHER_SPACES = re.compile(r"[\t\xa0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+_SPACE_RUNS = re.compile(r"  +")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def normalize_text(text: str) -> str:
-    text = text.replace("\r\n", "\n").translate(_NEWLINES)
+    text = _OTHER_NEWLINES.sub("\n", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = _SURROGATE.sub("\ufffd", text)
     text = _CONTROL.sub("", text)
-    text = unicodedata.normalize("NFC", text)
-    text = _HSPACE.sub(" ", text)
-    text = "\n".join(line.strip() for line in text.split("\n"))
-    return _BLANK_LINES.sub("\n\n", text).strip("\n")
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    text = _OTHER_SPACES.sub(" ", text)
+    if "  " in text:
+        text = _SPACE_RUNS.sub(" ", text)
+    text = text.replace(" \n", "\n").replace("\n ", "\n")  # after collapsing, at most one space sits there
+    if "\n\n\n" in text:
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip("\n ")
 
 
 def decode_bytes(data: bytes, encoding: str | None = None) -> tuple[str, int]:

@@ -87,4 +87,4 @@ def test_wrong_parquet_schema_is_an_input_failure(bad_inputs):
 
 def test_generated_warc(bad_inputs):
     items = _read(Split(0, str(bad_inputs / "pages.warc.gz"), "warc", "members"))
-    assert _summary(items) == {"RawRecord": 2, "non_html_payload": 1, "http_status": 1, "warc_record_skipped": 1}
+    assert _summary(items) == {"RawRecord": 3, "non_html_payload": 1, "http_status": 1, "warc_record_skipped": 1}

@@ -18,3 +18,10 @@ def test_bundled_model_identifies_languages_offline():
 def test_missing_model_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         LanguageIdentifier(str(tmp_path / "nope.ftz"))
+
+
+def test_broken_model_fails_on_check(tmp_path):
+    broken = tmp_path / "lid.ftz"
+    broken.write_bytes(b"not a fastText model")
+    with pytest.raises(ConfigError, match="cannot be loaded"):
+        LanguageIdentifier(str(broken)).check()

@@ -35,3 +35,11 @@ def test_decode_bytes_counts_invalid_sequences():
     assert decode_bytes("x\ufffd".encode() + b"\xff")[1] == 1
     assert decode_bytes("caf\xe9".encode("latin-1"), "no-such-codec")[1] == 1
     assert decode_bytes("café".encode("latin-1"), "latin-1") == ("café", 0)
+
+
+def test_unknown_declared_charset_falls_back_to_detection():
+    from curation.text.extract import html_to_str
+
+    html = "<html><body><p>Grüße aus Köln</p></body></html>".encode()
+    assert "Grüße" in html_to_str(html, "utf8mb4")
+    assert "Grüße" in html_to_str(html, "utf-8")
