@@ -163,6 +163,95 @@ def ingest(
 
 
 @app.command()
+def signals(
+    corpus: Annotated[
+        Path, typer.Argument(help="A corpus directory written by `curate ingest` (or select).", show_default=False)
+    ],
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="Attribute set directory to write (e.g. CORPUS/../attributes/signals-v1)."),
+    ],
+    master: Annotated[Optional[str], typer.Option(help="Spark master URL (default local[*]).")] = None,
+    conf: Annotated[Optional[list[str]], typer.Option(help="Extra Spark setting KEY=VALUE (repeatable).")] = None,
+    tracking: Annotated[
+        bool, typer.Option("--tracking/--no-tracking", help="Record the stage as an MLflow run.")
+    ] = True,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace an attribute set computed for another corpus or config.")
+    ] = False,
+) -> None:
+    """Quality signals per document as an attribute set keyed by id (text is never rewritten).
+
+    Columns: pass/fail and reason of datatrove's Gopher quality, Gopher repetition, C4 quality and
+    FineWeb quality filters, and the 11 numeric RedPajama-v2 signals Meta-rater uses.
+    """
+    with _one_line_errors():
+        from curation.attribute_stage import run_attribute_stage
+        from curation.signals.heuristics import HeuristicSignals
+        from curation.spark import parse_conf
+
+        result = run_attribute_stage(
+            corpus,
+            HeuristicSignals(),
+            out,
+            master=master,
+            spark_conf=parse_conf(conf),
+            tracking=tracking,
+            overwrite=overwrite,
+        )
+        for name, stats in result.manifest["summary"].items():
+            if "true" in stats:
+                typer.echo(
+                    f"{name}: {stats['true']:,} of {stats['rows']:,} documents ({100 * stats['true'] / max(1, stats['rows']):.1f}%)"
+                )
+        typer.echo(f"attributes: {result.root} ({len(result.columns)} columns)")
+
+
+@app.command()
+def select(
+    corpus: Annotated[Path, typer.Argument(help="The corpus to select from.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the new corpus.")],
+    rule: Annotated[
+        str,
+        typer.Option(
+            help="Keep rule, e.g. \"gopher_quality.pass and lang == 'en' and lang_score > 0.65\", or a YAML file with `rule: [clauses]`."
+        ),
+    ],
+    attributes: Annotated[
+        Optional[list[Path]],
+        typer.Option("--attributes", "-a", help="Attribute set directories the rule reads (repeatable)."),
+    ] = None,
+    master: Annotated[Optional[str], typer.Option(help="Spark master URL (default local[*]).")] = None,
+    conf: Annotated[Optional[list[str]], typer.Option(help="Extra Spark setting KEY=VALUE (repeatable).")] = None,
+    tracking: Annotated[
+        bool, typer.Option("--tracking/--no-tracking", help="Record the stage as an MLflow run.")
+    ] = True,
+    overwrite: Annotated[bool, typer.Option(help="Replace a corpus in --out made from another input or rule.")] = False,
+) -> None:
+    """Keep the documents that pass every clause of a rule; write them as a new corpus with lineage.
+
+    Clauses (the top-level `and`s) apply in order; the funnel of documents and bytes surviving each is
+    printed and logged to MLflow, and every dropped document goes to rejects/ with its failing clause.
+    Columns: the corpus's own (lang, lang_score, n_bytes, source, url, ...) and the attribute sets'.
+    """
+    with _one_line_errors():
+        from curation.select.job import print_funnel, run_select
+        from curation.spark import parse_conf
+
+        result = run_select(
+            corpus,
+            [str(a) for a in attributes or []],
+            rule,
+            out,
+            master=master,
+            spark_conf=parse_conf(conf),
+            tracking=tracking,
+            overwrite=overwrite,
+        )
+        print_funnel(result)
+
+
+@app.command()
 def demo(
     workdir: Annotated[
         Path, typer.Option("--dir", help="Where the demo writes its inputs, corpus and MLflow store.")

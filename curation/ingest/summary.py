@@ -56,8 +56,10 @@ def print_summary(result, console=None) -> None:
             reasons.add_row(f"{reason} (input)", f"{n:,}", INPUT_FAILURES.get(reason, ""))
         console.print(reasons)
     state = "already complete, skipped" if result.skipped else f"{result.seconds:,.1f} s"
+    largest = max((shard["bytes"] for shard in manifest["shards"]), default=0)
     console.print(
-        f"{counts['documents']:,} documents in {len(manifest['shards'])} shards, {counts['bytes_out'] / (1 << 20):,.1f} MiB of text; "
+        f"{counts['documents']:,} documents in {len(manifest['shards'])} shards, {counts['bytes_out'] / (1 << 20):,.1f} MiB of text "
+        f"(largest shard {largest / (1 << 20):,.1f} MiB); "
         f"{counts['records_read']:,} read = {counts['documents']:,} kept + {sum(counts['rejected'].values()):,} rejected; {state}"
         + (f"; MLflow run {result.run_id}" if result.run_id else ""),
         highlight=False,

@@ -79,7 +79,15 @@ def plan_file(path: str, fmt_option: str, split_bytes: int, source: str | None) 
                     acc = 0
             ranges = [("row_group", a, b) for a, b in _ranges(starts, len(sizes))]
     elif size > split_bytes:
-        if fmt == "warc" and layout in ("members", "plain"):
+        if fmt == "warc" and layout == "members":
+            from curation.readers.streams import gzip_member_start_after
+
+            starts = [0]
+            while (start := gzip_member_start_after(path, starts[-1] + split_bytes)) is not None:
+                starts.append(start)
+            if len(starts) > 1:
+                ranges = [("byte", a, b) for a, b in _ranges(starts, None)]
+        elif fmt == "warc" and layout == "plain":
             from curation.readers.warc import record_offsets
 
             offsets, starts, target = record_offsets(path), [], 0

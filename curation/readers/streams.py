@@ -69,3 +69,29 @@ def decompressed_head(path: str, compression: str, n: int = 64) -> bytes:
             return fh.read(n)
     except Exception:  # noqa: BLE001 - a broken file is classified later, by its reader
         return b""
+
+
+def gzip_member_start_after(path: str, target: int, window: int = 1 << 20) -> int | None:
+    """Offset of the first gzip member at or after `target` whose content starts like a WARC record.
+
+    Finds a split boundary of a one-member-per-record WARC without decompressing the file: look for
+    the gzip magic, then confirm by decompressing the start of that member. None past the last one.
+    """
+    with open(path, "rb") as fh:
+        position = target
+        while True:
+            fh.seek(position)
+            chunk = fh.read(window + 2)
+            if len(chunk) < 3:
+                return None
+            found = chunk.find(b"\x1f\x8b\x08")
+            while found != -1 and found < window:
+                fh.seek(position + found)
+                try:
+                    head = zlib.decompressobj(wbits=31).decompress(fh.read(1 << 16), 16)
+                except zlib.error:
+                    head = b""
+                if head.startswith(b"WARC/"):
+                    return position + found
+                found = chunk.find(b"\x1f\x8b\x08", found + 1)
+            position += window

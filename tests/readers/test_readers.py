@@ -88,3 +88,15 @@ def test_wrong_parquet_schema_is_an_input_failure(bad_inputs):
 def test_generated_warc(bad_inputs):
     items = _read(Split(0, str(bad_inputs / "pages.warc.gz"), "warc", "members"))
     assert _summary(items) == {"RawRecord": 3, "non_html_payload": 1, "http_status": 1, "warc_record_skipped": 1}
+
+
+def test_uncompressed_warc_splits_read_the_same_records(tmp_path):
+    import gzip
+
+    plain = tmp_path / "pages.warc"
+    plain.write_bytes(gzip.decompress(shared("web/cc-sample-a.warc.gz").read_bytes()))
+    plan, parts = _splits(plain, 64 << 10)
+    _, whole = _splits(plain, 1 << 30)
+    assert plan["layout"] == "plain" and len(parts) > 2
+    one = [(i.locator, getattr(i, "source_id", None)) for i in _read(whole[0])]
+    assert [(i.locator, getattr(i, "source_id", None)) for s in parts for i in _read(s)] == one

@@ -1,0 +1,205 @@
+"""Running an attribute producer over a corpus with Spark: one task per corpus shard.
+
+A producer declares the columns it reads and writes and computes them for a batch of documents;
+this module does everything else the same way for every producer (signals now, rater scores later):
+fail-fast checks, one task per shard streaming row groups (bounded memory, one producer instance per
+Python worker), parts committed by rename (a rerun skips finished parts), manifest last, MLflow run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from abc import ABC, abstractmethod
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from curation.attributes import ATTRIBUTES_FORMAT, AttributeSet, corpus_fingerprint, part_name
+from curation.corpus import MANIFEST_NAME, Corpus, commit, temporary_path, write_json_atomic
+from curation.errors import CorpusError
+
+
+class AttributeProducer(ABC):
+    """Computes per-document columns from document columns. Subclasses are small and picklable."""
+
+    name: str
+    version: str
+    input_columns: tuple[str, ...] = ("text",)
+
+    @abstractmethod
+    def output_schema(self):
+        """Arrow schema of the produced columns (``id`` is added by the stage)."""
+
+    @abstractmethod
+    def compute(self, batch) -> dict[str, Any]:
+        """Column name -> values (list or Arrow array), one value per row of the Arrow table `batch`."""
+
+    def descriptions(self) -> dict[str, str]:
+        return {}
+
+    def config(self) -> dict[str, Any]:
+        return {}
+
+    @property
+    def set_name(self) -> str:
+        return f"{self.name}-{self.version}"
+
+
+@lru_cache(maxsize=8)
+def _producer_instance(blob: bytes) -> AttributeProducer:
+    """One live producer per Python worker process (filters and models are loaded once)."""
+    import pickle
+
+    return pickle.loads(blob)  # noqa: S301 - our own object, pickled by the driver of this job
+
+
+def compute_part(shard_path: str, shard: int, producer_blob: bytes, out_dir: str, batch_rows: int) -> dict[str, Any]:
+    """Compute one part (skipped when already committed); return its row count and seconds."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    final = Path(out_dir) / part_name(shard)
+    if final.is_file():
+        return {"shard": shard, "rows": pq.ParquetFile(final).metadata.num_rows, "seconds": 0.0, "resumed": True}
+    started = time.perf_counter()
+    producer = _producer_instance(producer_blob)
+    schema = pa.schema([pa.field("id", pa.string(), nullable=False), *producer.output_schema()])
+    tmp = temporary_path(final)
+    rows = 0
+    source = pq.ParquetFile(shard_path)
+    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        for batch in source.iter_batches(batch_size=batch_rows, columns=["id", *producer.input_columns]):
+            table = pa.Table.from_batches([batch])
+            values = producer.compute(table)
+            columns = [table.column("id")] + [pa.array(values[f.name], type=f.type) for f in producer.output_schema()]
+            writer.write_table(pa.Table.from_arrays(columns, schema=schema), row_group_size=batch_rows)
+            rows += table.num_rows
+        if rows == 0:
+            writer.write_table(schema.empty_table())
+    commit(tmp, final)
+    return {"shard": shard, "rows": rows, "seconds": round(time.perf_counter() - started, 3), "resumed": False}
+
+
+def _summary(attribute_set_dir: Path, n_parts: int, schema) -> dict[str, dict[str, float]]:
+    """Per column: pass counts for booleans, mean/min/max for numbers (for the manifest and MLflow)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pa.concat_tables([pq.read_table(attribute_set_dir / part_name(i)) for i in range(n_parts)])
+    summary: dict[str, dict[str, float]] = {}
+    for field in schema:
+        column = table.column(field.name)
+        if pa.types.is_boolean(field.type):
+            summary[field.name] = {"true": int(pc.sum(column).as_py() or 0), "rows": len(column)}
+        elif pa.types.is_integer(field.type) or pa.types.is_floating(field.type):
+            stats = pc.min_max(column)
+            summary[field.name] = {
+                "mean": float(pc.mean(column).as_py() or 0.0),
+                "min": float(stats["min"].as_py() or 0.0),
+                "max": float(stats["max"].as_py() or 0.0),
+            }
+    return summary
+
+
+def run_attribute_stage(
+    corpus_dir: str | Path,
+    producer: AttributeProducer,
+    out_dir: str | Path,
+    *,
+    master: str | None = None,
+    spark_conf: dict[str, str] | None = None,
+    tracking: bool = True,
+    overwrite: bool = False,
+    batch_rows: int = 1024,
+    console=None,
+) -> AttributeSet:
+    import pickle
+
+    from rich.console import Console
+
+    from curation.tracking import stage_run
+
+    console = console or Console(stderr=True)
+    corpus = Corpus.open(corpus_dir)
+    out = Path(out_dir).resolve()
+    if out.exists() and not out.is_dir():
+        raise CorpusError(f"--out {out} exists and is not a directory")
+    fingerprint = corpus_fingerprint(corpus)
+    config = {"producer": producer.name, "version": producer.version, **producer.config()}
+    config_hash = hashlib.sha256(
+        json.dumps({"config": config, "corpus": fingerprint}, sort_keys=True).encode()
+    ).hexdigest()[:16]
+    if (out / MANIFEST_NAME).is_file():
+        existing = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
+        if existing.get("config_hash") == config_hash and not overwrite:
+            console.print(
+                f"{producer.name}: {out} is already complete for this corpus and config; nothing to do", highlight=False
+            )
+            return AttributeSet(out, existing)
+        if not overwrite:
+            raise CorpusError(
+                f"{out} holds attributes of another corpus or config; pass --overwrite or choose another --out"
+            )
+        (out / MANIFEST_NAME).unlink()
+        for stale in out.glob("part-*.parquet"):
+            stale.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    blob = pickle.dumps(producer)
+    shards = [str(p) for p in corpus.shard_paths]
+    params = {**config, "corpus": str(corpus.root), "out": str(out), "shards": len(shards)}
+    with stage_run(producer.name, params, enabled=tracking) as run:
+        from curation.spark import get_spark
+
+        sc = get_spark(master, f"curation-{producer.name}", spark_conf).sparkContext
+        console.print(
+            f"{producer.name}: {corpus.num_documents:,} documents in {len(shards)} shards on {sc.master}",
+            highlight=False,
+        )
+        started = time.perf_counter()
+        target = str(out)
+        # Largest shards first so the slowest tasks start early.
+        order = sorted(range(len(shards)), key=lambda i: -corpus.manifest["shards"][i]["bytes"])
+        results = (
+            sc.parallelize(order, max(1, len(order)))
+            .map(lambda i: compute_part(shards[i], i, blob, target, batch_rows))
+            .collect()
+        )
+        seconds = time.perf_counter() - started
+        rows = sum(r["rows"] for r in results)
+        if rows != corpus.num_documents:
+            raise CorpusError(f"{producer.name}: {rows} attribute rows for {corpus.num_documents} documents")
+        schema = producer.output_schema()
+        summary = _summary(out, len(shards), schema)
+        manifest = {
+            "format": ATTRIBUTES_FORMAT,
+            "name": producer.set_name,
+            "producer": producer.name,
+            "version": producer.version,
+            "columns": [
+                {"name": f.name, "type": str(f.type), "description": producer.descriptions().get(f.name, "")}
+                for f in schema
+            ],
+            "corpus": {"path": str(corpus.root), "fingerprint": fingerprint, "documents": corpus.num_documents},
+            "config": config,
+            "config_hash": config_hash,
+            "shards": len(shards),
+            "rows": rows,
+            "summary": summary,
+            "mlflow_run_id": run.run_id,
+        }
+        write_json_atomic(out / MANIFEST_NAME, manifest)
+        run.log_metrics({"documents": rows, "seconds": seconds, "docs_per_s": rows / max(seconds, 1e-9)})
+        run.log_metrics(
+            {f"{name}.true_fraction": s["true"] / max(1, s["rows"]) for name, s in summary.items() if "true" in s}
+        )
+        run.log_artifact(out / MANIFEST_NAME)
+        resumed = sum(1 for r in results if r["resumed"])
+        console.print(
+            f"{producer.name}: {rows:,} documents in {seconds:,.1f} s ({rows / max(seconds, 1e-9):,.0f} docs/s)"
+            + (f", {resumed} part(s) reused from an interrupted run" if resumed else ""),
+            highlight=False,
+        )
+        return AttributeSet(out, manifest)

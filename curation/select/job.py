@@ -1,0 +1,290 @@
+"""`curate select`: apply a rule to a corpus and its attribute sets, write the kept documents as a new corpus.
+
+One Spark task per shard reads the shard and the aligned part of every attribute set, evaluates the
+clauses in order, and writes the kept rows (still sorted by id) and the dropped ones to ``rejects/``
+with the clause that dropped them. The new manifest records lineage: the input corpus (path and
+checksum), the attribute sets (with their MLflow run ids), the rule, and the funnel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from curation.attributes import AttributeSet, corpus_fingerprint
+from curation.corpus import (
+    MANIFEST_FORMAT,
+    MANIFEST_NAME,
+    REJECTS_DIR,
+    SHARDS_DIR,
+    Corpus,
+    commit,
+    file_sha256,
+    shard_name,
+    temporary_path,
+    write_json_atomic,
+)
+from curation.errors import ConfigError, CorpusError
+
+
+@dataclass
+class SelectResult:
+    out: Path
+    manifest: dict[str, Any]
+    skipped: bool
+    seconds: float
+
+
+def _available_columns(corpus: Corpus, sets: list[AttributeSet]) -> dict[str, int | None]:
+    """Column -> index of the attribute set holding it (None: the corpus itself)."""
+    from curation.schema import DOCUMENT_SCHEMA
+
+    available: dict[str, int | None] = {name: None for name in DOCUMENT_SCHEMA.names if name != "text"}
+    for index, attribute_set in enumerate(sets):
+        for column in attribute_set.columns:
+            if column in available:
+                owner = "the corpus" if available[column] is None else sets[available[column]].root
+                raise ConfigError(
+                    f"column {column!r} is in both {owner} and {attribute_set.root}; select from one of them"
+                )
+            available[column] = index
+    return available
+
+
+def select_part(
+    shard: int, shard_path: str, part_paths: list[str], rule: list[str], columns_by_set: list[list[str]], staging: str
+) -> dict:
+    """Evaluate the rule on one shard; write kept rows and rejects under temporary names."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from curation.schema import REJECT_SCHEMA, sample_of
+    from curation.select.rules import evaluate, parse_rule
+
+    clauses = parse_rule(rule)
+    documents = pq.read_table(shard_path)
+    table = documents.drop_columns(["text"])
+    for path, columns in zip(part_paths, columns_by_set, strict=True):
+        part = pq.read_table(path, columns=["id", *columns])
+        if not part.column("id").equals(documents.column("id")):
+            raise CorpusError(f"{path} is not aligned with {shard_path} (ids differ); recompute the attribute set")
+        for column in columns:
+            table = table.append_column(column, part.column(column))
+    alive = pa.array([True] * documents.num_rows)
+    funnel, dropped_by = [], [None] * documents.num_rows
+    n_bytes = documents.column("n_bytes")
+    for index, clause in enumerate(clauses):
+        passed = evaluate(clause, table)
+        newly = pc.and_(alive, pc.invert(passed)).to_pylist()
+        dropped_by = [index if hit else prior for hit, prior in zip(newly, dropped_by, strict=True)]
+        alive = pc.and_(alive, passed)
+        funnel.append([int(pc.sum(alive).as_py() or 0), int(pc.sum(pc.if_else(alive, n_bytes, 0)).as_py() or 0)])
+    tag = f"s{shard}"
+    tmp = temporary_path(Path(staging) / SHARDS_DIR / shard_name(shard), tag)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    kept = documents.filter(alive)
+    pq.write_table(kept, tmp, compression="zstd", row_group_size=4096)
+    rejects_tmp = ""
+    dropped = documents.filter(pc.invert(alive))
+    if dropped.num_rows:
+        reasons = [dropped_by[i] for i, ok in enumerate(alive.to_pylist()) if not ok]
+        rows = [
+            {
+                "source_file": shard_path,
+                "locator": f"id={doc_id}",
+                "reason": "rule",
+                "detail": f"clause {clause + 1}: {clauses[clause].text}",
+                "sample": sample_of(text),
+            }
+            for doc_id, text, clause in zip(
+                dropped.column("id").to_pylist(), dropped.column("text").to_pylist(), reasons, strict=True
+            )
+        ]
+        final = Path(staging) / REJECTS_DIR / f"select-{shard:05d}.parquet"
+        rejects_tmp = str(temporary_path(final, tag))
+        Path(rejects_tmp).parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(rows, schema=REJECT_SCHEMA), rejects_tmp, compression="zstd")
+    return {
+        "shard": shard,
+        "path": str(tmp),
+        "rows_in": documents.num_rows,
+        "bytes_in": int(pc.sum(n_bytes).as_py() or 0),
+        "rows": kept.num_rows,
+        "bytes": int(pc.sum(kept.column("n_bytes")).as_py() or 0),
+        "funnel": funnel,
+        "rejects_path": rejects_tmp,
+        "rejected": dropped.num_rows,
+    }
+
+
+def run_select(
+    corpus_dir,
+    attribute_dirs: list[str],
+    rule: str | list[str],
+    out_dir,
+    *,
+    master: str | None = None,
+    spark_conf: dict[str, str] | None = None,
+    tracking: bool = True,
+    overwrite: bool = False,
+    console=None,
+) -> SelectResult:
+    from rich.console import Console
+
+    from curation.select.rules import check_columns, parse_rule
+    from curation.tracking import stage_run
+
+    console = console or Console(stderr=True)
+    started = time.perf_counter()
+    corpus = Corpus.open(corpus_dir)
+    sets = [AttributeSet.open(d, corpus) for d in attribute_dirs]
+    clauses = parse_rule(rule)
+    available = _available_columns(corpus, sets)
+    check_columns(clauses, available)
+    needed = set().union(*(c.columns for c in clauses))
+    columns_by_set = [[c for c in s.columns if c in needed] for s in sets]
+    texts = [c.text for c in clauses]
+    out = Path(out_dir).resolve()
+    if out == corpus.root:
+        raise ConfigError("--out must differ from the input corpus")
+    lineage = {
+        "corpus": {"path": str(corpus.root), "fingerprint": corpus_fingerprint(corpus)},
+        "attributes": [
+            {"path": str(s.root), "name": s.name, "mlflow_run_id": s.manifest.get("mlflow_run_id")} for s in sets
+        ],
+        "rule": texts,
+    }
+    config_hash = hashlib.sha256(json.dumps(lineage, sort_keys=True).encode()).hexdigest()[:16]
+    if (out / MANIFEST_NAME).is_file():
+        existing = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
+        if existing.get("config_hash") == config_hash and not overwrite:
+            console.print(f"select: {out} is already complete for this rule and input; nothing to do", highlight=False)
+            return SelectResult(out, existing, True, time.perf_counter() - started)
+        if not overwrite:
+            raise CorpusError(f"{out} holds another corpus; pass --overwrite or choose another --out")
+        (out / MANIFEST_NAME).unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    shard_paths = [str(p) for p in corpus.shard_paths]
+    parts = [[str(s.part_path(i)) for s in sets] for i in range(len(shard_paths))]
+    params = {
+        "corpus": str(corpus.root),
+        "attributes": [s.name for s in sets],
+        "rule": " and ".join(texts),
+        "out": str(out),
+    }
+    with stage_run("select", params, enabled=tracking) as run:
+        from curation.spark import get_spark
+
+        sc = get_spark(master, "curation-select", spark_conf).sparkContext
+        staging = str(out)
+        results = sorted(
+            sc.parallelize(range(len(shard_paths)), max(1, len(shard_paths)))
+            .map(lambda i: select_part(i, shard_paths[i], parts[i], texts, columns_by_set, staging))
+            .collect(),
+            key=lambda r: r["shard"],
+        )
+        rows_in = sum(r["rows_in"] for r in results)
+        kept = sum(r["rows"] for r in results)
+        rejected = sum(r["rejected"] for r in results)
+        if rows_in != corpus.num_documents or rows_in != kept + rejected:
+            raise CorpusError(
+                f"select: {rows_in} documents in, {kept} kept + {rejected} rejected; expected {corpus.num_documents} in"
+            )
+        (out / SHARDS_DIR).mkdir(exist_ok=True)
+        (out / REJECTS_DIR).mkdir(exist_ok=True)
+        shards, reject_files = [], []
+        for result in results:
+            final = out / SHARDS_DIR / shard_name(result["shard"])
+            commit(Path(result["path"]), final)
+            shards.append(
+                {
+                    "path": f"{SHARDS_DIR}/{final.name}",
+                    "rows": result["rows"],
+                    "bytes": result["bytes"],
+                    "sha256": file_sha256(final),
+                }
+            )
+            if result["rejects_path"]:
+                final = out / REJECTS_DIR / f"select-{result['shard']:05d}.parquet"
+                commit(Path(result["rejects_path"]), final)
+                reject_files.append({"path": f"{REJECTS_DIR}/{final.name}", "rows": result["rejected"]})
+        bytes_in = sum(r["bytes_in"] for r in results)
+        funnel = [{"clause": "input", "documents": rows_in, "bytes": bytes_in}]
+        for index, text in enumerate(texts):
+            funnel.append(
+                {
+                    "clause": text,
+                    "documents": sum(r["funnel"][index][0] for r in results),
+                    "bytes": sum(r["funnel"][index][1] for r in results),
+                }
+            )
+        from curation import __version__
+
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "kind": "select",
+            "schema": corpus.manifest["schema"],
+            "created_by": {"package": "curation", "version": __version__},
+            "config_hash": config_hash,
+            "lineage": lineage,
+            "funnel": funnel,
+            "shards": shards,
+            "rejects": reject_files,
+            "counts": {
+                "records_read": rows_in,
+                "documents": kept,
+                "rejected": {"rule": rejected},
+                "input_errors": {},
+                "bytes_out": sum(s["bytes"] for s in shards),
+            },
+            "reconciled": True,
+            "mlflow_run_id": run.run_id,
+        }
+        write_json_atomic(out / MANIFEST_NAME, manifest)
+        for index, step in enumerate(funnel):
+            run.log_metrics(
+                {f"funnel.{index:02d}.documents": step["documents"], f"funnel.{index:02d}.bytes": step["bytes"]}
+            )
+        run.log_dict({"funnel": funnel}, "funnel.json")
+        run.log_artifact(out / MANIFEST_NAME)
+        return SelectResult(out, manifest, False, time.perf_counter() - started)
+
+
+def print_funnel(result: SelectResult, console=None) -> None:
+    import sys
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console(width=None if sys.stdout.isatty() else 110)
+    funnel = result.manifest["funnel"]
+    table = Table(title=f"select → {result.out}", title_justify="left")
+    for name, justify in (
+        ("step", "left"),
+        ("documents", "right"),
+        ("% of input", "right"),
+        ("MiB", "right"),
+        ("% bytes", "right"),
+    ):
+        table.add_column(name, justify=justify, overflow="fold")
+    first = funnel[0]
+    for step in funnel:
+        table.add_row(
+            step["clause"],
+            f"{step['documents']:,}",
+            f"{100 * step['documents'] / max(1, first['documents']):.1f}",
+            f"{step['bytes'] / (1 << 20):,.2f}",
+            f"{100 * step['bytes'] / max(1, first['bytes']):.1f}",
+        )
+    console.print(table)
+    counts = result.manifest["counts"]
+    state = "already complete, skipped" if result.skipped else f"{result.seconds:,.1f} s"
+    console.print(
+        f"{counts['documents']:,} kept, {counts['rejected']['rule']:,} in rejects/ with the clause that dropped them; {state}",
+        highlight=False,
+    )

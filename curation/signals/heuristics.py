@@ -1,0 +1,114 @@
+"""datatrove's heuristic quality filters, used as a library: pass/fail and datatrove's own reason.
+
+Each filter runs with datatrove's default thresholds on a fresh ``Document`` per filter, so filters
+that edit text (C4's line filtering does) never leak edits into the next filter or the corpus: this
+stage records verdicts, it never rewrites text. ``C4BadWordsFilter`` is not included: it downloads
+its word lists at run time, which the offline product cannot do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from curation.attribute_stage import AttributeProducer
+
+# (column prefix, datatrove class, what it checks)
+FILTERS = (
+    (
+        "gopher_quality",
+        "GopherQualityFilter",
+        "Gopher quality rules (word counts and lengths, symbols, bullets, stop words)",
+    ),
+    (
+        "gopher_repetition",
+        "GopherRepetitionFilter",
+        "Gopher repetition rules (duplicate lines, paragraphs and n-grams)",
+    ),
+    (
+        "c4_quality",
+        "C4QualityFilter",
+        "C4 rules (terminal punctuation, javascript, policy lines, lorem ipsum, curly braces)",
+    ),
+    (
+        "fineweb_quality",
+        "FineWebQualityFilter",
+        "FineWeb rules (line punctuation ratio, short lines, duplicated line chars, newlines)",
+    ),
+)
+
+
+class HeuristicFilters:
+    """The four datatrove filters, built once per process; `verdicts(texts)` → column values."""
+
+    def __init__(self):
+        import datatrove.pipeline.filters as filters
+
+        self.filters = [(prefix, getattr(filters, cls)()) for prefix, cls, _ in FILTERS]
+
+    def verdicts(self, texts: list[str], ids: list[str]) -> dict[str, list[Any]]:
+        from datatrove.data import Document
+
+        columns: dict[str, list[Any]] = {}
+        for prefix, step in self.filters:
+            passed, reasons = [], []
+            for text, doc_id in zip(texts, ids, strict=True):
+                verdict = step.filter(Document(text=text, id=doc_id))
+                ok, reason = (verdict, None) if isinstance(verdict, bool) else (bool(verdict[0]), verdict[1])
+                passed.append(ok)
+                reasons.append(None if ok else (reason or f"{prefix}_failed"))
+            columns[f"{prefix}_pass"] = passed
+            columns[f"{prefix}_reason"] = reasons
+        return columns
+
+
+class HeuristicSignals(AttributeProducer):
+    """datatrove heuristic verdicts plus the numeric RedPajama-v2 signals, per document."""
+
+    name = "signals"
+    version = "v1"
+    input_columns = ("text",)
+
+    def __init__(self):
+        self._filters: HeuristicFilters | None = None
+
+    def __getstate__(self):
+        return {}  # filters are rebuilt in each worker, not pickled
+
+    def __setstate__(self, state):
+        self._filters = None
+
+    def output_schema(self):
+        import pyarrow as pa
+        from curation.signals.numeric import NUMERIC_SIGNALS
+
+        fields = []
+        for prefix, _, _ in FILTERS:
+            fields += [pa.field(f"{prefix}_pass", pa.bool_()), pa.field(f"{prefix}_reason", pa.string())]
+        return pa.schema(fields + [pa.field(name, pa.float64()) for name in NUMERIC_SIGNALS])
+
+    def descriptions(self) -> dict[str, str]:
+        from curation.signals import numeric
+
+        described = {}
+        for prefix, cls, what in FILTERS:
+            described[f"{prefix}_pass"] = f"datatrove {cls} keeps the document: {what}"
+            described[f"{prefix}_reason"] = f"datatrove {cls} reason when it drops the document, else null"
+        described.update(getattr(numeric, "DESCRIPTIONS", {}))
+        return described
+
+    def config(self) -> dict[str, Any]:
+        from importlib.metadata import version
+
+        return {"datatrove": version("datatrove"), "filters": [cls for _, cls, _ in FILTERS]}
+
+    def compute(self, batch) -> dict[str, Any]:
+        from curation.signals.numeric import NUMERIC_SIGNALS, compute_numeric_signals
+
+        if self._filters is None:
+            self._filters = HeuristicFilters()
+        texts = batch.column("text").to_pylist()
+        columns = self._filters.verdicts(texts, batch.column("id").to_pylist())
+        numeric = [compute_numeric_signals(text) for text in texts]
+        for name in NUMERIC_SIGNALS:
+            columns[name] = [float(row[name]) for row in numeric]
+        return columns
