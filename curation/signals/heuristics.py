@@ -68,23 +68,28 @@ class HeuristicSignals(AttributeProducer):
     version = "v1"
     input_columns = ("text",)
 
-    def __init__(self):
+    def __init__(self, numeric: bool = True):
+        self.numeric = numeric  # False: only the datatrove verdicts (benchmarks compare those alone)
         self._filters: HeuristicFilters | None = None
 
     def __getstate__(self):
-        return {}  # filters are rebuilt in each worker, not pickled
+        return {"numeric": self.numeric}  # filters are rebuilt in each worker, not pickled
 
     def __setstate__(self, state):
+        self.numeric = state.get("numeric", True)
         self._filters = None
 
     def output_schema(self):
         import pyarrow as pa
+
         from curation.signals.numeric import NUMERIC_SIGNALS
 
         fields = []
         for prefix, _, _ in FILTERS:
             fields += [pa.field(f"{prefix}_pass", pa.bool_()), pa.field(f"{prefix}_reason", pa.string())]
-        return pa.schema(fields + [pa.field(name, pa.float64()) for name in NUMERIC_SIGNALS])
+        if self.numeric:
+            fields += [pa.field(name, pa.float64()) for name in NUMERIC_SIGNALS]
+        return pa.schema(fields)
 
     def descriptions(self) -> dict[str, str]:
         from curation.signals import numeric
@@ -93,13 +98,20 @@ class HeuristicSignals(AttributeProducer):
         for prefix, cls, what in FILTERS:
             described[f"{prefix}_pass"] = f"datatrove {cls} keeps the document: {what}"
             described[f"{prefix}_reason"] = f"datatrove {cls} reason when it drops the document, else null"
-        described.update(getattr(numeric, "DESCRIPTIONS", {}))
+        if self.numeric:
+            described.update(numeric.DESCRIPTIONS)
         return described
 
     def config(self) -> dict[str, Any]:
         from importlib.metadata import version
 
-        return {"datatrove": version("datatrove"), "filters": [cls for _, cls, _ in FILTERS]}
+        from curation.signals.numeric import NUMERIC_SIGNALS
+
+        return {
+            "datatrove": version("datatrove"),
+            "filters": [cls for _, cls, _ in FILTERS],
+            "numeric_signals": list(NUMERIC_SIGNALS) if self.numeric else [],
+        }
 
     def compute(self, batch) -> dict[str, Any]:
         from curation.signals.numeric import NUMERIC_SIGNALS, compute_numeric_signals
@@ -108,7 +120,8 @@ class HeuristicSignals(AttributeProducer):
             self._filters = HeuristicFilters()
         texts = batch.column("text").to_pylist()
         columns = self._filters.verdicts(texts, batch.column("id").to_pylist())
-        numeric = [compute_numeric_signals(text) for text in texts]
-        for name in NUMERIC_SIGNALS:
-            columns[name] = [float(row[name]) for row in numeric]
+        if self.numeric:
+            rows = [compute_numeric_signals(text) for text in texts]
+            for name in NUMERIC_SIGNALS:
+                columns[name] = [row[name] for row in rows]
         return columns

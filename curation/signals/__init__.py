@@ -1,0 +1,1 @@
+"""Per-document quality signals: numeric RedPajama-v2 signals and datatrove heuristic verdicts."""
