@@ -489,7 +489,9 @@ def s_curve() -> list[dict]:
                 "rows": p.rows,
                 "verify_threshold": p.verify_threshold,
                 "lsh_threshold": round(p.threshold, 3),
-                "p_candidate": {f"{s:.1f}": round(float(v), 4) for s, v in zip((0.3, 0.5, 0.6, 0.7, 0.8, 0.9), probs, strict=False)},
+                "p_candidate": {
+                    f"{s:.1f}": round(float(v), 4) for s, v in zip((0.3, 0.5, 0.6, 0.7, 0.8, 0.9), probs, strict=False)
+                },
             }
         )
     return rows

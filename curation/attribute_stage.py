@@ -82,26 +82,102 @@ def compute_part(shard_path: str, shard: int, producer_blob: bytes, out_dir: str
     return {"shard": shard, "rows": rows, "seconds": round(time.perf_counter() - started, 3), "resumed": False}
 
 
-def _summary(attribute_set_dir: Path, n_parts: int, schema) -> dict[str, dict[str, float]]:
-    """Per column: pass counts for booleans, mean/min/max for numbers (for the manifest and MLflow)."""
+def _summary(attribute_set_dir: Path, n_parts: int, schema) -> dict[str, dict[str, float | None]]:
+    """Per column: pass counts for booleans; mean/min/max of the defined values for numbers, with the count
+    of undefined ones (null or NaN) so the manifest stays strict JSON. All undefined: mean/min/max None."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     table = pa.concat_tables([pq.read_table(attribute_set_dir / part_name(i)) for i in range(n_parts)])
-    summary: dict[str, dict[str, float]] = {}
+    summary: dict[str, dict[str, float | None]] = {}
     for field in schema:
         column = table.column(field.name)
         if pa.types.is_boolean(field.type):
             summary[field.name] = {"true": int(pc.sum(column).as_py() or 0), "rows": len(column)}
         elif pa.types.is_integer(field.type) or pa.types.is_floating(field.type):
+            if pa.types.is_floating(field.type):
+                column = column.filter(pc.invert(pc.is_nan(column)))
+            column = column.drop_null()
             stats = pc.min_max(column)
             summary[field.name] = {
-                "mean": float(pc.mean(column).as_py() or 0.0),
-                "min": float(stats["min"].as_py() or 0.0),
-                "max": float(stats["max"].as_py() or 0.0),
+                "mean": pc.mean(column).as_py(),
+                "min": stats["min"].as_py(),
+                "max": stats["max"].as_py(),
+                "undefined": len(table) - len(column),
             }
     return summary
+
+
+def prepare_attribute_dir(corpus: Corpus, out_dir: str | Path, stage: str, config: dict[str, Any], overwrite: bool):
+    """Fail-fast checks before any work; returns (out, fingerprint, config_hash, finished set or None).
+
+    A finished set for the same corpus and config is returned as is (nothing to redo); one for another
+    corpus or config is an error unless ``overwrite``, which removes its manifest and parts first.
+    """
+    out = Path(out_dir).resolve()
+    if out.exists() and not out.is_dir():
+        raise CorpusError(f"--out {out} exists and is not a directory")
+    fingerprint = corpus_fingerprint(corpus)
+    config_hash = hashlib.sha256(
+        json.dumps({"config": config, "corpus": fingerprint}, sort_keys=True).encode()
+    ).hexdigest()[:16]
+    if (out / MANIFEST_NAME).is_file():
+        existing = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
+        if existing.get("config_hash") == config_hash and not overwrite:
+            return out, fingerprint, config_hash, AttributeSet(out, existing)
+        if not overwrite:
+            raise CorpusError(
+                f"{out} holds {stage} attributes of another corpus or config; pass --overwrite or choose another --out"
+            )
+        (out / MANIFEST_NAME).unlink()
+        for stale in out.glob("part-*.parquet"):
+            stale.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    return out, fingerprint, config_hash, None
+
+
+def write_attribute_manifest(
+    out: Path,
+    corpus: Corpus,
+    *,
+    producer: str,
+    version: str,
+    schema,
+    descriptions: dict[str, str],
+    config: dict[str, Any],
+    config_hash: str,
+    fingerprint: str,
+    rows: int,
+    run,
+    extra: dict[str, Any] | None = None,
+) -> AttributeSet:
+    """Check the row count, summarise the columns, write the manifest last and log it to the stage's run."""
+    if rows != corpus.num_documents:
+        raise CorpusError(f"{producer}: {rows} attribute rows for {corpus.num_documents} documents")
+    n_parts = len(corpus.shard_paths)
+    summary = _summary(out, n_parts, schema)
+    manifest = {
+        "format": ATTRIBUTES_FORMAT,
+        "name": f"{producer}-{version}",
+        "producer": producer,
+        "version": version,
+        "columns": [{"name": f.name, "type": str(f.type), "description": descriptions.get(f.name, "")} for f in schema],
+        "corpus": {"path": str(corpus.root), "fingerprint": fingerprint, "documents": corpus.num_documents},
+        "config": config,
+        "config_hash": config_hash,
+        "shards": n_parts,
+        "rows": rows,
+        "summary": summary,
+        **(extra or {}),
+        "mlflow_run_id": run.run_id,
+    }
+    write_json_atomic(out / MANIFEST_NAME, manifest)
+    run.log_metrics(
+        {f"{name}.true_fraction": s["true"] / max(1, s["rows"]) for name, s in summary.items() if "true" in s}
+    )
+    run.log_artifact(out / MANIFEST_NAME)
+    return AttributeSet(out, manifest)
 
 
 def run_attribute_stage(
@@ -124,29 +200,13 @@ def run_attribute_stage(
 
     console = console or Console(stderr=True)
     corpus = Corpus.open(corpus_dir)
-    out = Path(out_dir).resolve()
-    if out.exists() and not out.is_dir():
-        raise CorpusError(f"--out {out} exists and is not a directory")
-    fingerprint = corpus_fingerprint(corpus)
     config = {"producer": producer.name, "version": producer.version, **producer.config()}
-    config_hash = hashlib.sha256(
-        json.dumps({"config": config, "corpus": fingerprint}, sort_keys=True).encode()
-    ).hexdigest()[:16]
-    if (out / MANIFEST_NAME).is_file():
-        existing = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
-        if existing.get("config_hash") == config_hash and not overwrite:
-            console.print(
-                f"{producer.name}: {out} is already complete for this corpus and config; nothing to do", highlight=False
-            )
-            return AttributeSet(out, existing)
-        if not overwrite:
-            raise CorpusError(
-                f"{out} holds attributes of another corpus or config; pass --overwrite or choose another --out"
-            )
-        (out / MANIFEST_NAME).unlink()
-        for stale in out.glob("part-*.parquet"):
-            stale.unlink()
-    out.mkdir(parents=True, exist_ok=True)
+    out, fingerprint, config_hash, finished = prepare_attribute_dir(corpus, out_dir, producer.name, config, overwrite)
+    if finished is not None:
+        console.print(
+            f"{producer.name}: {out} is already complete for this corpus and config; nothing to do", highlight=False
+        )
+        return finished
     blob = pickle.dumps(producer)
     shards = [str(p) for p in corpus.shard_paths]
     params = {**config, "corpus": str(corpus.root), "out": str(out), "shards": len(shards)}
@@ -160,46 +220,36 @@ def run_attribute_stage(
         )
         started = time.perf_counter()
         target = str(out)
-        # Largest shards first so the slowest tasks start early.
-        order = sorted(range(len(shards)), key=lambda i: -corpus.manifest["shards"][i]["bytes"])
         results = (
-            sc.parallelize(order, max(1, len(order)))
+            sc.parallelize(largest_first(corpus), max(1, len(shards)))
             .map(lambda i: compute_part(shards[i], i, blob, target, batch_rows))
             .collect()
         )
         seconds = time.perf_counter() - started
         rows = sum(r["rows"] for r in results)
-        if rows != corpus.num_documents:
-            raise CorpusError(f"{producer.name}: {rows} attribute rows for {corpus.num_documents} documents")
-        schema = producer.output_schema()
-        summary = _summary(out, len(shards), schema)
-        manifest = {
-            "format": ATTRIBUTES_FORMAT,
-            "name": producer.set_name,
-            "producer": producer.name,
-            "version": producer.version,
-            "columns": [
-                {"name": f.name, "type": str(f.type), "description": producer.descriptions().get(f.name, "")}
-                for f in schema
-            ],
-            "corpus": {"path": str(corpus.root), "fingerprint": fingerprint, "documents": corpus.num_documents},
-            "config": config,
-            "config_hash": config_hash,
-            "shards": len(shards),
-            "rows": rows,
-            "summary": summary,
-            "mlflow_run_id": run.run_id,
-        }
-        write_json_atomic(out / MANIFEST_NAME, manifest)
-        run.log_metrics({"documents": rows, "seconds": seconds, "docs_per_s": rows / max(seconds, 1e-9)})
-        run.log_metrics(
-            {f"{name}.true_fraction": s["true"] / max(1, s["rows"]) for name, s in summary.items() if "true" in s}
+        attributes = write_attribute_manifest(
+            out,
+            corpus,
+            producer=producer.name,
+            version=producer.version,
+            schema=producer.output_schema(),
+            descriptions=producer.descriptions(),
+            config=config,
+            config_hash=config_hash,
+            fingerprint=fingerprint,
+            rows=rows,
+            run=run,
         )
-        run.log_artifact(out / MANIFEST_NAME)
+        run.log_metrics({"documents": rows, "seconds": seconds, "docs_per_s": rows / max(seconds, 1e-9)})
         resumed = sum(1 for r in results if r["resumed"])
         console.print(
             f"{producer.name}: {rows:,} documents in {seconds:,.1f} s ({rows / max(seconds, 1e-9):,.0f} docs/s)"
             + (f", {resumed} part(s) reused from an interrupted run" if resumed else ""),
             highlight=False,
         )
-        return AttributeSet(out, manifest)
+        return attributes
+
+
+def largest_first(corpus: Corpus) -> list[int]:
+    """Shard indices, largest shard first, so the slowest tasks start early."""
+    return sorted(range(len(corpus.shard_paths)), key=lambda i: -corpus.manifest["shards"][i]["bytes"])

@@ -208,6 +208,70 @@ def signals(
 
 
 @app.command()
+def dedup(
+    corpus: Annotated[
+        Path, typer.Argument(help="A corpus directory written by `curate ingest` (or select).", show_default=False)
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Attribute set directory to write (e.g. attributes/dedup-v1).")
+    ],
+    ngram: Annotated[int, typer.Option(help="Words per shingle.")] = 5,
+    num_perm: Annotated[int, typer.Option(help="MinHash permutations (signature length).")] = 112,
+    bands: Annotated[int, typer.Option(help="LSH bands; bands x rows must equal --num-perm.")] = 28,
+    rows: Annotated[int, typer.Option(help="Signature rows per LSH band.")] = 4,
+    seed: Annotated[int, typer.Option(help="MinHash seed.")] = 1,
+    verify_threshold: Annotated[
+        float, typer.Option(help="Keep a candidate pair when its estimated Jaccard is at least this.")
+    ] = 0.5,
+    verify: Annotated[
+        bool, typer.Option("--verify/--no-verify", help="Verify LSH candidates (--no-verify: every candidate counts).")
+    ] = True,
+    fineweb: Annotated[
+        bool, typer.Option("--fineweb", help="FineWeb's setting instead: 5-grams, 14x8 bands, no verification.")
+    ] = False,
+    max_bucket: Annotated[
+        int, typer.Option(help="An LSH bucket larger than this pairs its members with its smallest id only.")
+    ] = 1000,
+    master: Annotated[Optional[str], typer.Option(help="Spark master URL (default local[*]).")] = None,
+    conf: Annotated[Optional[list[str]], typer.Option(help="Extra Spark setting KEY=VALUE (repeatable).")] = None,
+    tracking: Annotated[
+        bool, typer.Option("--tracking/--no-tracking", help="Record the stage as an MLflow run.")
+    ] = True,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace an attribute set computed for another corpus or config.")
+    ] = False,
+) -> None:
+    """Exact and near-duplicate clusters (MinHash-LSH) as an attribute set keyed by id.
+
+    Columns: exact_key, exact_cluster_size, is_exact_dup_keep, cluster_id, cluster_size, is_dup_keep.
+    The defaults find documents sharing about half or more of their word 5-grams (LSH threshold
+    (1/28)^(1/4) = 0.43, then verification at estimated Jaccard 0.5); one document per cluster, the
+    smallest id, keeps is_dup_keep. Select with e.g. --rule "is_dup_keep".
+    """
+    with _one_line_errors():
+        from curation.dedup.minhash import MinHashParams
+        from curation.dedup.stage import DedupConfig, run_dedup
+        from curation.spark import parse_conf
+
+        params = (
+            MinHashParams.fineweb()
+            if fineweb
+            else MinHashParams(ngram, num_perm, bands, rows, seed, verify_threshold if verify else None)
+        )
+        config = DedupConfig(params=params, max_bucket=max_bucket)
+        result = run_dedup(
+            corpus, out, config, master=master, spark_conf=parse_conf(conf), tracking=tracking, overwrite=overwrite
+        )
+        summary = result.attributes.manifest["summary"]
+        for name in ("is_exact_dup_keep", "is_dup_keep"):
+            stats = summary[name]
+            typer.echo(
+                f"{name}: {stats['true']:,} of {stats['rows']:,} documents ({100 * stats['true'] / max(1, stats['rows']):.1f}%)"
+            )
+        typer.echo(f"attributes: {result.attributes.root} ({len(result.attributes.columns)} columns)")
+
+
+@app.command()
 def select(
     corpus: Annotated[Path, typer.Argument(help="The corpus to select from.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the new corpus.")],

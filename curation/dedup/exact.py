@@ -5,7 +5,8 @@ Two documents are *exact* duplicates when their texts are equal after:
 1. ``str.casefold()`` (case-insensitive, including ``ß`` → ``ss``), then the Turkish dotless ``ı`` → ``i``
    (casefold keeps ``ı``, but ``"ı".upper()`` is ``"I"``: without this an upper-cased copy of Turkish text
    would get another key),
-2. Unicode NFKC (compatibility forms: full-width letters, ligatures, NBSP → their plain forms),
+2. Unicode NFKC (compatibility forms: full-width letters, ligatures, NBSP → their plain forms), and step 1
+   again on what NFKC produced (``"ℌ"`` → ``"H"`` → ``"h"``),
 3. every run of whitespace (spaces, tabs, newlines, any Unicode space) → one space; ends stripped.
 
 Punctuation, digits and diacritics are kept on purpose: they can change what a text says, and any
@@ -22,14 +23,15 @@ import hashlib
 import unicodedata
 from collections.abc import Iterable
 
-EXACT_KEY_VERSION = "exact-v1"  # bump when the normalisation changes: keys of different versions never match
+EXACT_KEY_VERSION = "exact-v2"  # bump when the normalisation changes: keys of different versions never match
 
 
 def normalize_for_exact(text: str) -> str:
     """The text that ``exact_key`` hashes: casefolded, NFKC, whitespace runs collapsed to one space."""
     text = text.casefold().replace("ı", "i")
     if not unicodedata.is_normalized("NFKC", text):
-        text = unicodedata.normalize("NFKC", text)
+        # NFKC can produce capitals and dotless i ("ℌ" → "H", "𝚤" → "ı"): fold what it made too.
+        text = unicodedata.normalize("NFKC", text).casefold().replace("ı", "i")
     return " ".join(text.split())
 
 

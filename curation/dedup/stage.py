@@ -1,0 +1,353 @@
+"""``curate dedup``: corpus-wide exact and near-duplicate clusters as an attribute set, with Spark.
+
+Columns written (one part per corpus shard, rows aligned with the shard, keyed by ``id``):
+
+=====================  ==================================================================================
+``exact_key``          ``curation.dedup.exact.exact_key`` of the text (casefold, NFKC, whitespace collapsed)
+``exact_cluster_size`` documents in the corpus with this exact key (1: no exact duplicate)
+``is_exact_dup_keep``  True for one document per exact key: the smallest id
+``cluster_id``         near-duplicate cluster: smallest id of the connected component of exact and
+                       verified MinHash-LSH duplicate pairs (the document's own id when it has none)
+``cluster_size``       documents in that cluster
+``is_dup_keep``        True for exactly one document per cluster, the one whose id is the cluster id
+=====================  ==================================================================================
+
+Steps (parameters and the similarity threshold they give: ``curation.dedup.minhash``):
+
+1. **Keys**, one Spark task per shard: exact key, MinHash signature and LSH band keys of every document,
+   written under ``OUT/_work/<config hash>/keys/`` (a rerun after a crash reuses finished shards).
+2. **Exact groups**: ``groupBy(exact_key)``. Only one representative per exact group (its smallest id)
+   goes on to LSH; the others join its cluster through their exact edge.
+3. **Candidates**: the representatives' ``(band, key, id, signature)`` rows grouped by ``(band, key)``; every
+   bucket of two or more ids gives all its pairs (a bucket larger than ``max_bucket`` gives a star to its
+   smallest id instead, so a template shared by 100k pages costs 100k pairs, not 5 billion).
+4. **Verification**, inside the bucket (its signatures travel with it): a pair is a duplicate when the
+   fraction of equal signature rows (estimated Jaccard) is at least ``verify_threshold``; a pair met in
+   several bands is checked in each and counted once.
+5. **Clusters** on the driver (``curation.dedup.clusters.cluster_map``) from exact and verified edges: this
+   holds only documents that have a duplicate, which must fit in driver memory (tens of millions do).
+6. **Parts**, one Spark task per shard, committed by rename; the manifest last; ``_work`` removed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curation.attributes import part_name
+from curation.corpus import Corpus, commit, temporary_path
+from curation.dedup.minhash import MinHashParams
+from curation.errors import ConfigError
+
+STAGE = "dedup"
+VERSION = "v1"
+
+DESCRIPTIONS = {
+    "exact_key": "BLAKE2b-128 of the text casefolded, NFKC-normalised, whitespace collapsed (exact-v2)",
+    "exact_cluster_size": "documents in the corpus with the same exact_key",
+    "is_exact_dup_keep": "one document per exact_key keeps True: the smallest id",
+    "cluster_id": "near-duplicate cluster (exact + verified MinHash-LSH pairs, transitive): its smallest id",
+    "cluster_size": "documents in the near-duplicate cluster",
+    "is_dup_keep": "one document per near-duplicate cluster keeps True: the one whose id is the cluster_id",
+}
+
+
+def output_schema():
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field("exact_key", pa.string()),
+            pa.field("exact_cluster_size", pa.int64()),
+            pa.field("is_exact_dup_keep", pa.bool_()),
+            pa.field("cluster_id", pa.string()),
+            pa.field("cluster_size", pa.int64()),
+            pa.field("is_dup_keep", pa.bool_()),
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    """What decides the result (``params``, ``max_bucket``) plus how work is batched (not in the hash)."""
+
+    params: MinHashParams = field(default_factory=MinHashParams)
+    max_bucket: int = 1000
+    batch_rows: int = 1024
+
+    def __post_init__(self) -> None:
+        if self.max_bucket < 2:
+            raise ConfigError(f"max_bucket must be at least 2, got {self.max_bucket}")
+        if self.batch_rows < 1:
+            raise ConfigError(f"batch_rows must be positive, got {self.batch_rows}")
+
+    def to_dict(self) -> dict[str, Any]:
+        from importlib.metadata import version
+
+        from curation.dedup.exact import EXACT_KEY_VERSION
+
+        return {
+            "producer": STAGE,
+            "version": VERSION,
+            "exact_key": EXACT_KEY_VERSION,
+            "minhash": self.params.to_dict(),
+            "max_bucket": self.max_bucket,
+            "datasketch": version("datasketch"),
+        }
+
+
+@dataclass
+class DedupResult:
+    attributes: Any  # curation.attributes.AttributeSet
+    counts: dict[str, int]
+    seconds: float
+
+
+# ----------------------------------------------------------------------------- per-shard tasks
+
+
+def compute_keys(shard_path: str, keys_path: str, params: MinHashParams, batch_rows: int) -> int:
+    """Step 1 for one shard: id, exact key, signature (uint64 bytes) and band keys; skipped when done."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from curation.dedup.exact import exact_keys
+    from curation.dedup.minhash import band_keys, minhash_signatures
+
+    final = Path(keys_path)
+    if final.is_file():
+        return pq.ParquetFile(final).metadata.num_rows
+    schema = pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),
+            pa.field("exact_key", pa.string()),
+            pa.field("signature", pa.binary()),
+            pa.field("bands", pa.list_(pa.int64())),
+        ]
+    )
+    tmp = temporary_path(final)
+    rows = 0
+    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        for batch in pq.ParquetFile(shard_path).iter_batches(batch_size=batch_rows, columns=["id", "text"]):
+            texts = batch.column("text").to_pylist()
+            signatures = minhash_signatures(texts, params.num_perm, params.seed, params.ngram)
+            bands = band_keys(signatures, params.bands, params.rows)
+            table = pa.Table.from_arrays(
+                [
+                    batch.column("id"),
+                    pa.array(exact_keys(texts), pa.string()),
+                    pa.array([row.tobytes() for row in signatures.astype("<u8", copy=False)], pa.binary()),
+                    pa.array(bands.tolist(), pa.list_(pa.int64())),
+                ],
+                schema=schema,
+            )
+            writer.write_table(table)
+            rows += batch.num_rows
+        if rows == 0:
+            writer.write_table(schema.empty_table())
+    commit(tmp, final)
+    return rows
+
+
+def bucket_pairs(ids: list[str], max_bucket: int) -> list[tuple[int, int]]:
+    """Candidate pairs of one LSH bucket as positions in ``ids`` (sorted, unique): all pairs, or a star to the
+    smallest id when the bucket holds more than ``max_bucket`` documents."""
+    if len(ids) > max_bucket:
+        return [(0, j) for j in range(1, len(ids))]
+    return [(i, j) for i in range(len(ids)) for j in range(i + 1, len(ids))]
+
+
+def check_bucket(members, max_bucket: int, threshold: float | None) -> list[tuple[str, str, bool]]:
+    """Steps 3-4 for one bucket of ``(id, signature bytes)``: its candidate pairs ``(a, b, duplicate)``, a < b,
+    ``duplicate`` when the estimated Jaccard (fraction of equal signature rows) is >= ``threshold``."""
+    import numpy as np
+
+    by_id = {member["id"]: member["signature"] for member in members}
+    ids = sorted(by_id)
+    signatures = np.stack([np.frombuffer(by_id[doc_id], dtype="<u8") for doc_id in ids])
+    out = []
+    for i, j in bucket_pairs(ids, max_bucket):
+        duplicate = threshold is None or float(np.mean(signatures[i] == signatures[j])) >= threshold
+        out.append((ids[i], ids[j], duplicate))
+    return out
+
+
+def write_part(keys_path: str, part_path: str, exact_groups, clusters) -> int:
+    """Step 6 for one shard: the attribute part from the keys and the broadcast duplicate maps."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    final = Path(part_path)
+    if final.is_file():
+        return pq.ParquetFile(final).metadata.num_rows
+    keys = pq.read_table(keys_path, columns=["id", "exact_key"])
+    ids = keys.column("id").to_pylist()
+    groups = exact_groups.value  # id -> (smallest id with its exact key, group size), duplicates only
+    cluster_of, cluster_size = clusters.value  # id -> cluster id (documents with a duplicate), cluster -> size
+    exact_sizes, exact_keep, cluster_ids, sizes, keep = [], [], [], [], []
+    for doc_id in ids:
+        root, size = groups.get(doc_id, (doc_id, 1))
+        exact_sizes.append(size)
+        exact_keep.append(root == doc_id)
+        cluster = cluster_of.get(doc_id, doc_id)
+        cluster_ids.append(cluster)
+        sizes.append(cluster_size.get(cluster, 1))
+        keep.append(cluster == doc_id)
+    schema = pa.schema([pa.field("id", pa.string(), nullable=False), *output_schema()])
+    table = pa.Table.from_arrays(
+        [
+            keys.column("id"),
+            keys.column("exact_key"),
+            pa.array(exact_sizes, pa.int64()),
+            pa.array(exact_keep, pa.bool_()),
+            pa.array(cluster_ids, pa.string()),
+            pa.array(sizes, pa.int64()),
+            pa.array(keep, pa.bool_()),
+        ],
+        schema=schema,
+    )
+    tmp = temporary_path(final)
+    pq.write_table(table, tmp, compression="zstd")
+    commit(tmp, final)
+    return len(ids)
+
+
+# ----------------------------------------------------------------------------- the stage
+
+
+def run_dedup(
+    corpus_dir: str | Path,
+    out_dir: str | Path,
+    config: DedupConfig | None = None,
+    *,
+    master: str | None = None,
+    spark_conf: dict[str, str] | None = None,
+    tracking: bool = True,
+    overwrite: bool = False,
+    console=None,
+) -> DedupResult:
+    import shutil
+
+    from rich.console import Console
+
+    from curation.attribute_stage import largest_first, prepare_attribute_dir, write_attribute_manifest
+    from curation.dedup.clusters import cluster_map
+    from curation.tracking import stage_run
+
+    console = console or Console(stderr=True)
+    config = config or DedupConfig()
+    corpus = Corpus.open(corpus_dir)
+    described = config.to_dict()
+    out, fingerprint, config_hash, finished = prepare_attribute_dir(corpus, out_dir, STAGE, described, overwrite)
+    if finished is not None:
+        console.print(f"dedup: {out} is already complete for this corpus and config; nothing to do", highlight=False)
+        return DedupResult(finished, finished.manifest.get("counts", {}), 0.0)
+    work = out / "_work" / config_hash / "keys"
+    work.mkdir(parents=True, exist_ok=True)
+    shards = [str(p) for p in corpus.shard_paths]
+    keys_paths = [str(work / part_name(i)) for i in range(len(shards))]
+    part_paths = [str(out / part_name(i)) for i in range(len(shards))]
+    params = {**described, "corpus": str(corpus.root), "out": str(out), "shards": len(shards)}
+    with stage_run(STAGE, params, enabled=tracking) as run:
+        from pyspark.sql import functions as F
+
+        from curation.spark import get_spark
+
+        spark = get_spark(master, "curation-dedup", spark_conf)
+        sc = spark.sparkContext
+        mh, batch_rows, max_bucket = config.params, config.batch_rows, config.max_bucket
+        threshold = mh.verify_threshold
+        console.print(
+            f"dedup: {corpus.num_documents:,} documents in {len(shards)} shards on {sc.master}; MinHash "
+            f"{mh.ngram}-grams, {mh.bands}x{mh.rows} bands (LSH threshold {mh.threshold:.2f}), "
+            + (f"verified at Jaccard >= {threshold}" if threshold is not None else "no verification"),
+            highlight=False,
+        )
+        started = time.perf_counter()
+        order = largest_first(corpus)
+        rows = sum(
+            sc.parallelize(order, max(1, len(order)))
+            .map(lambda i: compute_keys(shards[i], keys_paths[i], mh, batch_rows))
+            .collect()
+        )
+        if rows != corpus.num_documents:
+            raise ConfigError(f"dedup: keys for {rows} documents, the corpus has {corpus.num_documents}")
+        seconds_keys = time.perf_counter() - started
+
+        if "spark.sql.shuffle.partitions" not in (spark_conf or {}):
+            # Spark's default of 200 shuffle partitions is 200 Python tasks per step even for a small corpus.
+            spark.conf.set("spark.sql.shuffle.partitions", str(max(sc.defaultParallelism, len(shards))))
+        keys = spark.read.parquet(*keys_paths)
+        exact_groups: dict[str, tuple[str, int]] = {}  # id -> (smallest id with its key, group size)
+        for row in keys.groupBy("exact_key").agg(F.collect_list("id").alias("ids")).where(F.size("ids") > 1).collect():
+            members = sorted(row["ids"])
+            exact_groups.update((doc_id, (members[0], len(members))) for doc_id in members)
+        # LSH runs on representatives: documents without an exact duplicate and the smallest id of each group.
+        followers = [(doc_id,) for doc_id, (root, _) in exact_groups.items() if doc_id != root]
+        reps = keys
+        if followers:
+            reps = keys.join(F.broadcast(spark.createDataFrame(followers, "id string")), "id", "left_anti")
+        buckets = (
+            reps.select("id", "signature", F.posexplode("bands").alias("band", "key"))
+            .groupBy("band", "key")
+            .agg(F.collect_list(F.struct("id", "signature")).alias("members"))
+            .where(F.size("members") > 1)
+        )
+        checked = (
+            buckets.rdd.flatMap(lambda row: check_bucket(row["members"], max_bucket, threshold))
+            .toDF("a string, b string, duplicate boolean")
+            .distinct()
+            .cache()
+        )
+        n_candidates = checked.count()
+        verified = [(row["a"], row["b"]) for row in checked.where("duplicate").collect()]
+        checked.unpersist()
+        edges = [(doc_id, root) for doc_id, (root, _) in exact_groups.items() if doc_id != root] + verified
+        cluster_of = cluster_map(edges)  # only documents with a duplicate
+        cluster_size = Counter(cluster_of.values())
+        b_groups = sc.broadcast(exact_groups)
+        b_clusters = sc.broadcast((cluster_of, cluster_size))
+        written = sum(
+            sc.parallelize(order, max(1, len(order)))
+            .map(lambda i: write_part(keys_paths[i], part_paths[i], b_groups, b_clusters))
+            .collect()
+        )
+        b_groups.destroy()
+        b_clusters.destroy()
+        seconds = time.perf_counter() - started
+        counts = {
+            "documents": written,
+            "exact_duplicate_documents": sum(1 for d, (root, _) in exact_groups.items() if d != root),
+            "exact_groups": len({root for root, _ in exact_groups.values()}),
+            "lsh_candidate_pairs": n_candidates,
+            "verified_pairs": len(verified),
+            "clusters_with_duplicates": len(cluster_size),
+            "near_duplicate_documents": sum(1 for d, c in cluster_of.items() if d != c),
+        }
+        counts["kept_documents"] = written - counts["near_duplicate_documents"]
+        attributes = write_attribute_manifest(
+            out,
+            corpus,
+            producer=STAGE,
+            version=VERSION,
+            schema=output_schema(),
+            descriptions=DESCRIPTIONS,
+            config=described,
+            config_hash=config_hash,
+            fingerprint=fingerprint,
+            rows=written,
+            run=run,
+            extra={"counts": counts},
+        )
+        run.log_metrics({**counts, "seconds": seconds, "seconds_keys": seconds_keys})
+        shutil.rmtree(out / "_work", ignore_errors=True)
+        console.print(
+            f"dedup: {written:,} documents in {seconds:,.1f} s: {counts['exact_duplicate_documents']:,} exact and "
+            f"{counts['near_duplicate_documents'] - counts['exact_duplicate_documents']:,} more near duplicates; "
+            f"{counts['kept_documents']:,} documents have is_dup_keep",
+            highlight=False,
+        )
+        return DedupResult(attributes, counts, seconds)
