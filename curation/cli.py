@@ -322,12 +322,18 @@ def demo(
     ] = Path("runs/demo"),
     tracking: Annotated[bool, typer.Option("--tracking/--no-tracking", help="Record the run in MLflow.")] = True,
 ) -> None:
-    """Build a small real input set offline (pydoc pages of the standard library as WARC, docstrings as
-    JSONL, a few broken records) and ingest it with the default settings: local Spark, local MLflow."""
-    from curation.demo import build_demo_inputs
+    """The whole pipeline so far on a small real input built offline, with the default settings (local
+    Spark, local MLflow): pydoc pages of the standard library as WARC, their docstrings as JSONL and a few
+    broken records are ingested; quality signals and duplicate clusters are computed as attribute sets;
+    a rule selects the curated corpus. Each stage is an MLflow run."""
+    from curation.attribute_stage import run_attribute_stage
+    from curation.dedup.stage import run_dedup
+    from curation.demo import DEMO_RULE, build_demo_inputs
     from curation.ingest.config import IngestConfig
     from curation.ingest.job import run_ingest
     from curation.ingest.summary import print_summary
+    from curation.select.job import print_funnel, run_select
+    from curation.signals.heuristics import HeuristicSignals
 
     workdir = workdir.resolve()
     os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{workdir / 'mlflow.db'}")
@@ -337,10 +343,27 @@ def demo(
         cfg = IngestConfig(inputs=[str(inputs)], out=str(workdir / "corpus"), shards=4)
         result = run_ingest(cfg, tracking=tracking, overwrite=True)
         print_summary(result)
-    typer.echo(f"\ncorpus:   {result.out} (shards/, rejects/, manifest.json)")
+        attributes = workdir / "attributes"
+        signals = run_attribute_stage(
+            result.out, HeuristicSignals(), attributes / "signals-v1", tracking=tracking, overwrite=True
+        )
+        dedup = run_dedup(result.out, attributes / "dedup-v1", tracking=tracking, overwrite=True)
+        typer.echo(f"\nselecting with the rule: {DEMO_RULE}")
+        selected = run_select(
+            result.out,
+            [str(signals.root), str(dedup.attributes.root)],
+            DEMO_RULE,
+            workdir / "curated",
+            tracking=tracking,
+            overwrite=True,
+        )
+        print_funnel(selected)
+    typer.echo(f"\ncorpus:     {result.out} (shards/, rejects/, manifest.json)")
+    typer.echo(f"attributes: {signals.root}, {dedup.attributes.root}")
+    typer.echo(f"curated:    {selected.out}")
     if tracking:
         uri = os.environ["MLFLOW_TRACKING_URI"]
-        typer.echo(f"MLflow:   {uri} — browse with: mlflow ui --backend-store-uri {uri}")
+        typer.echo(f"MLflow:     {uri} — browse with: mlflow ui --backend-store-uri {uri}")
 
 
 def main() -> None:

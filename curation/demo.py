@@ -1,4 +1,4 @@
-"""`curate demo`: build a small real input set offline from what any Python install has, then ingest it.
+"""`curate demo`: build a small real input set offline from what any Python install has, then curate it.
 
 Inputs (written under ``DIR/input/``):
 - ``stdlib-pages.warc.gz``: HTML pages that ``pydoc`` renders for ~80 standard-library modules, as
@@ -29,6 +29,9 @@ MODULES = (
     "textwrap threading timeit tokenize tomllib trace traceback unicodedata urllib.parse uuid warnings weakref "
     "xml.dom.minidom zipfile zlib"
 ).split()
+
+# What the demo keeps: datatrove's repetition and FineWeb verdicts, and one document per duplicate cluster.
+DEMO_RULE = "gopher_repetition.pass and fineweb_quality.pass and is_dup_keep"
 
 # Deliberately broken records, each labelled with the reason ingest must give it.
 BROKEN_RECORDS = [

@@ -119,6 +119,9 @@ def run_ingest(
     files = resolve_inputs(cfg.inputs)
     out = Path(cfg.out).resolve()
     _check_output(out)
+    from curation.text.extract import HtmlExtractor
+
+    HtmlExtractor(cfg.extractor, cfg.extraction_timeout_s).check()
     if cfg.langid:
         from curation.text.langid import LanguageIdentifier
 

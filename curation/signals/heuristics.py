@@ -49,15 +49,16 @@ class HeuristicFilters:
         from datatrove.data import Document
 
         columns: dict[str, list[Any]] = {}
-        for prefix, step in self.filters:
-            passed, reasons = [], []
-            for text, doc_id in zip(texts, ids, strict=True):
+        for prefix, _ in self.filters:
+            columns[f"{prefix}_pass"], columns[f"{prefix}_reason"] = [], []
+        # Document by document, all filters in turn: datatrove caches a text's word split for the last few
+        # texts it saw, so the filters after the first reuse it (filter by filter over a batch would miss).
+        for text, doc_id in zip(texts, ids, strict=True):
+            for prefix, step in self.filters:
                 verdict = step.filter(Document(text=text, id=doc_id))
                 ok, reason = (verdict, None) if isinstance(verdict, bool) else (bool(verdict[0]), verdict[1])
-                passed.append(ok)
-                reasons.append(None if ok else (reason or f"{prefix}_failed"))
-            columns[f"{prefix}_pass"] = passed
-            columns[f"{prefix}_reason"] = reasons
+                columns[f"{prefix}_pass"].append(ok)
+                columns[f"{prefix}_reason"].append(None if ok else (reason or f"{prefix}_failed"))
         return columns
 
 

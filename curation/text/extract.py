@@ -58,6 +58,16 @@ class HtmlExtractor:
         self.name = name
         self.timeout_s = timeout_s
 
+    def check(self) -> None:
+        """Fail fast, before any work, when the extractor's library cannot be imported."""
+        from curation.errors import ConfigError
+
+        module = "resiliparse.extract.html2text" if self.name == "resiliparse" else "trafilatura"
+        try:
+            __import__(module)
+        except ImportError as exc:
+            raise ConfigError(f"extractor {self.name!r} is not usable: {exc}".replace("\n", " ")) from exc
+
     def extract(self, html: str) -> str:
         """Main text of a page ('' when the page has none). May raise ExtractionTimeout."""
         with _time_limit(self.timeout_s):
