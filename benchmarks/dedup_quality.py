@@ -65,27 +65,22 @@ import argparse
 import gzip
 import json
 import math
-import os
-import platform
 import random
 import re
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
+from common import RESULTS, SHARED_DATA, cell, format_versions, machine_info, package_versions, write_results
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("CURATION_SHARED_DATA", ROOT.parent / "shared" / "data"))
+DATA = SHARED_DATA
 C4_FILE = Path("web") / "c4-en-sample-1000.jsonl.gz"
 WIKI_FILE = Path("reference") / "enwiki-6514-articles.jsonl.gz"
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 # ----------------------------------------------------------------------------- variants
@@ -442,40 +437,6 @@ def timed_signatures(docs: list[dict], batch: int) -> tuple[np.ndarray, list[str
 # ----------------------------------------------------------------------------- report
 
 
-def _run(cmd: list[str]) -> str:
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return (done.stdout + done.stderr).strip()
-
-
-def machine_info() -> dict:
-    model = next(
-        (line.split(":", 1)[1].strip() for line in _run(["lscpu"]).splitlines() if line.startswith("Model name")), ""
-    )
-    return {
-        "nproc": os.cpu_count(),
-        "cpu_model": model,
-        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / (1 << 30), 1),
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-        "os": platform.platform(),
-        "python": platform.python_version(),
-    }
-
-
-def versions() -> dict:
-    out = {}
-    for name in ("datasketch", "datatrove", "numpy"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    out["git"] = _run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]) or None
-    out["worktree_dirty"] = bool(_run(["git", "-C", str(ROOT), "status", "--porcelain", "-uno"]))
-    return out
-
-
 def s_curve() -> list[dict]:
     from curation.dedup import candidate_probability
 
@@ -498,13 +459,7 @@ def s_curve() -> list[dict]:
 
 
 def _cell(value) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
+    return cell(value, digits=3, large=math.inf)
 
 
 def _rp(score: dict) -> str:
@@ -520,8 +475,8 @@ def markdown_report(payload: dict) -> str:
         "",
         f"- date (UTC): {payload['date']}",
         f"- machine: {m['cpu_model']}, nproc={m['nproc']}, {m['memory_gib']} GiB RAM, load average at start "
-        f"{m['load_average_at_start']}; {m['os']}; python {m['python']}",
-        "- versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
+        f"{m['load_average']}; {m['os']}; python {m['python']}",
+        f"- versions: {format_versions(v)}",
         f"- command: `{payload['command']}`",
         f"- originals: {cfg['originals']['c4']} C4 + {cfg['originals']['wiki']} Wikipedia; {cfg['copies']} planted "
         f"copies each (seed {cfg['seed']}) → {cfg['documents']:,} documents",
@@ -615,6 +570,7 @@ def markdown_report(payload: dict) -> str:
 
 def run(c4: int, wiki: int, copies: int, seed: int, batch: int, data_dir: Path) -> dict:
     started = time.perf_counter()
+    machine = machine_info()
     originals = load_originals(c4, wiki, data_dir)
     docs = build_corpus(originals, VARIANTS, copies, seed)
     print(f"{len(originals)} originals, {len(docs)} documents", file=sys.stderr)
@@ -639,8 +595,8 @@ def run(c4: int, wiki: int, copies: int, seed: int, batch: int, data_dir: Path) 
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(["python", "benchmarks/dedup_quality.py", *sys.argv[1:]]),
-        "machine": machine_info(),
-        "versions": versions(),
+        "machine": machine,
+        "versions": package_versions(["datasketch", "datatrove", "numpy"]),
         "config": {
             "originals": {
                 "c4": sum(d["source"] == "c4" for d in originals),
@@ -693,14 +649,7 @@ def main(argv: list[str] | None = None) -> int:
 
     payload = run(args.c4, args.wiki, args.copies, args.seed, args.batch, args.data_dir)
     markdown = markdown_report(payload)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    for path, text in (
-        (args.out_dir / "dedup_quality.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n"),
-        (args.out_dir / "dedup_quality.md", markdown),
-    ):
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+    write_results(args.out_dir, "dedup_quality", payload, markdown)
     print(markdown)
     print(f"wrote {args.out_dir}/dedup_quality.json and .md ({payload['seconds_total']}s)", file=sys.stderr)
     return 0

@@ -65,81 +65,27 @@ import argparse
 import gzip
 import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import unicodedata
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("CURATION_SHARED_DATA", ROOT.parent / "shared" / "data")) / "web"
-RESULTS = Path(__file__).resolve().parent / "results"
+from common import (
+    RESULTS,
+    SHARED_DATA,
+    format_versions,
+    machine_info,
+    markdown_table,
+    missing_datatrove_io,
+    package_versions,
+    write_results,
+)
+
+DATA = SHARED_DATA / "web"
 MB = 1_000_000
-
-
-# ----------------------------------------------------------------------------- machine and versions
-
-
-def _run(cmd: list[str]) -> str:
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return (done.stdout + done.stderr).strip()
-
-
-def machine_info() -> dict:
-    model = next(
-        (line.split(":", 1)[1].strip() for line in _run(["lscpu"]).splitlines() if line.startswith("Model name")), ""
-    )
-    return {
-        "nproc": _run(["nproc"]),
-        "cpu_model": model,
-        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / (1 << 30), 1),
-        "os": platform.platform(),
-        "python": platform.python_version(),
-    }
-
-
-def package_versions(names: list[str]) -> dict:
-    out: dict = {}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    from curation.ingest.job import code_version
-
-    out["curation"] = code_version()
-    out["curation_worktree_dirty"] = bool(_run(["git", "-C", str(ROOT), "status", "--porcelain", "-uno"]))
-    return out
-
-
-def missing_datatrove_io() -> list[str]:
-    """datatrove's readers need its ``io`` extra, which ``datatrove[processing]`` does not pull in."""
-    from importlib.util import find_spec
-
-    wanted = {"cchardet": "faust-cchardet", "magic": "python-magic", "orjson": "orjson"}
-    return [package for module, package in wanted.items() if find_spec(module) is None]
-
-
-def markdown_table(headers: list[str], rows: list[list]) -> str:
-    def cell(value) -> str:
-        if value is None:
-            return "–"
-        if isinstance(value, float):
-            return f"{value:.3f}" if abs(value) < 10 else f"{value:,.1f}"
-        if isinstance(value, int):
-            return f"{value:,}"
-        return str(value)
-
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows])
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -513,6 +459,9 @@ def main(argv: list[str] | None = None) -> int:
             ]
             for row in rows
         ],
+        digits=3,
+        large=10,
+        large_digits=1,
     )
     m = meta["machine"]
     v = meta["versions"]
@@ -539,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"- date (UTC): {meta['date']}",
             f"- machine: {m['cpu_model']}, nproc={m['nproc']}, {m['memory_gib']} GiB RAM; {m['os']}; python {m['python']}",
-            "- versions: " + ", ".join(f"{k} {val}" for k, val in v.items() if k != "curation_worktree_dirty"),
+            f"- versions: {format_versions(v)}",
             f"- command: `{meta['command']}`" + (f"; process pinned to CPU {pinned}" if pinned is not None else ""),
             f"- pages: {mt['warc_records']} WARC records, {mt['expected_entries']} expected.json entries → "
             f"**{mt['pages_scored']} pages scored**; {mt['pages_without_expectations']} pages have no expectations, "
@@ -559,20 +508,10 @@ def main(argv: list[str] | None = None) -> int:
             "",
         ]
     )
-    json_path, md_path = write_results_files("extraction_quality", payload, markdown, args.out_dir)
+    json_path, md_path = write_results(args.out_dir, "extraction_quality", payload, markdown)
     print(markdown)
     print(f"wrote {json_path} and {md_path}", file=sys.stderr)
     return 0
-
-
-def write_results_files(name: str, payload: dict, markdown: str, out_dir: Path) -> tuple[Path, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = out_dir / f"{name}.json", out_dir / f"{name}.md"
-    for path, text in zip(paths, (json.dumps(payload, indent=2, ensure_ascii=False) + "\n", markdown), strict=True):
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    return paths
 
 
 if __name__ == "__main__":

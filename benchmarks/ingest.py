@@ -67,8 +67,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
-import platform
 import re
 import shutil
 import subprocess
@@ -78,12 +76,22 @@ import time
 import uuid
 import zlib
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("CURATION_SHARED_DATA", ROOT.parent / "shared" / "data")) / "web"
-RESULTS = Path(__file__).resolve().parent / "results"
+from common import (
+    RESULTS,
+    ROOT,
+    SHARED_DATA,
+    child_env,
+    format_versions,
+    machine_info,
+    markdown_table,
+    missing_datatrove_io,
+    package_versions,
+    write_results,
+)
+
+DATA = SHARED_DATA / "web"
 MB = 1_000_000
 
 # name -> (input kind, system, extractor, langid)
@@ -97,68 +105,6 @@ ROWS = {
     "ours-jsonl-nolangid": ("jsonl", "ours", None, False),
     "datatrove-jsonl": ("jsonl", "datatrove", None, False),
 }
-
-
-# ----------------------------------------------------------------------------- machine and versions
-
-
-def _run(cmd: list[str]) -> str:
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return (done.stdout + done.stderr).strip()
-
-
-def machine_info() -> dict:
-    model = next(
-        (line.split(":", 1)[1].strip() for line in _run(["lscpu"]).splitlines() if line.startswith("Model name")), ""
-    )
-    java = _run(["java", "-version"]).splitlines()
-    return {
-        "nproc": _run(["nproc"]),
-        "cpu_model": model,
-        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / (1 << 30), 1),
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "java": java[0] if java else "",
-    }
-
-
-def package_versions(names: list[str]) -> dict:
-    out: dict = {}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    from curation.ingest.job import code_version
-
-    out["curation"] = code_version()
-    out["curation_worktree_dirty"] = bool(_run(["git", "-C", str(ROOT), "status", "--porcelain", "-uno"]))
-    return out
-
-
-def missing_datatrove_io() -> list[str]:
-    """datatrove's readers need its ``io`` extra, which ``datatrove[processing]`` does not pull in."""
-    from importlib.util import find_spec
-
-    wanted = {"cchardet": "faust-cchardet", "magic": "python-magic", "orjson": "orjson"}
-    return [package for module, package in wanted.items() if find_spec(module) is None]
-
-
-def markdown_table(headers: list[str], rows: list[list]) -> str:
-    def cell(value) -> str:
-        if value is None:
-            return "–"
-        if isinstance(value, float):
-            return f"{value:.2f}" if abs(value) < 100 else f"{value:,.0f}"
-        if isinstance(value, int):
-            return f"{value:,}"
-        return str(value)
-
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows])
 
 
 # ----------------------------------------------------------------------------- replication
@@ -246,15 +192,6 @@ def uncompressed_bytes(paths: list[Path]) -> int:
 
 
 # ----------------------------------------------------------------------------- running
-
-
-def child_env() -> dict:
-    env = dict(os.environ)
-    env.setdefault("PYSPARK_PYTHON", sys.executable)
-    env.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    env["COLUMNS"] = "200"  # rich: keep the CLI's summary line on one line
-    env.pop("MLFLOW_TRACKING_URI", None)
-    return env
 
 
 def measure_spark_startup(workers: int) -> float:
@@ -503,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
     total_s = time.perf_counter() - begun
 
-    machine = machine_info()
+    machine = machine_info(java=True)
     meta = {
         "benchmark": "ingest",
         "date": datetime.now(UTC).replace(microsecond=0).isoformat(),
@@ -594,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
             f"- date (UTC): {meta['date']}",
             f"- machine: {machine['cpu_model']}, nproc={machine['nproc']}, {machine['memory_gib']} GiB RAM; {machine['os']}; "
             f"python {machine['python']}; {machine['java']}",
-            "- versions: " + ", ".join(f"{k} {val}" for k, val in v.items() if k != "curation_worktree_dirty"),
+            f"- versions: {format_versions(v)}",
             f"- command: `{meta['command']}`; W = {args.workers} workers (Spark `local[{args.workers}]`, datatrove "
             f"tasks = workers = {args.workers}); {args.trials} trial(s) per row, the fastest (by wall) shown",
             *input_lines,
@@ -623,16 +560,9 @@ def main(argv: list[str] | None = None) -> int:
             "",
         ]
     )
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    for path, text in (
-        (args.out_dir / "ingest.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n"),
-        (args.out_dir / "ingest.md", markdown),
-    ):
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+    json_path, md_path = write_results(args.out_dir, "ingest", payload, markdown)
     print(markdown)
-    print(f"wrote {args.out_dir / 'ingest.json'} and {args.out_dir / 'ingest.md'} ({total_s:.0f} s)", file=sys.stderr)
+    print(f"wrote {json_path} and {md_path} ({total_s:.0f} s)", file=sys.stderr)
     return 0
 
 

@@ -12,7 +12,7 @@ in the JSON so a reader can judge. Reported: accuracy overall and per declared l
 restricted to predictions with probability >= 0.65 (the threshold used in rule examples) with the
 fraction of pages that clear it.
 
-    python benchmarks/langid_accuracy.py [--wiki 500]
+    python benchmarks/langid_accuracy.py [--wiki 500] [--out-dir DIR]
 """
 
 from __future__ import annotations
@@ -20,16 +20,17 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import platform
+import math
 import re
+import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data"
-RESULTS = ROOT / "benchmarks" / "results"
+from common import RESULTS, SHARED_DATA, machine_info, markdown_table, write_results
+
+DATA = SHARED_DATA
 LANG_ATTR = re.compile(rb"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)?[\"'\s>]", re.IGNORECASE)
 THRESHOLD = 0.65
 
@@ -71,6 +72,7 @@ def wiki_articles(n: int):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--wiki", type=int, default=500, help="English Wikipedia articles to add (label en)")
+    parser.add_argument("--out-dir", type=Path, default=RESULTS, help="where langid_accuracy.json/.md go")
     args = parser.parse_args()
     from curation.text.langid import LanguageIdentifier
 
@@ -103,7 +105,7 @@ def main() -> int:
     disagreements = [r for r in rows if r["label"] != r["predicted"]]
     result = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.processor() or platform.machine()}; python {platform.python_version()}",
+        "machine": machine_info(),
         "model": str(lid.model_path),
         "threshold": THRESHOLD,
         "pages_without_usable_lang_attribute": skipped,
@@ -115,26 +117,27 @@ def main() -> int:
         "disagreements": disagreements,
         "seconds": round(seconds, 1),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "langid_accuracy.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     lines = [
         "# Language ID accuracy (fastText lid.176.ftz, offline)",
         "",
         f"- date (UTC): {result['date']}; command: `python benchmarks/langid_accuracy.py --wiki {args.wiki}`",
         f"- labels: web pages' own `<html lang>` declaration ({skipped} pages without a usable one skipped); Wikipedia = en",
         "",
-        f"| sample | documents | accuracy | share with p ≥ {THRESHOLD} | accuracy when p ≥ {THRESHOLD} |",
-        "|---|---|---|---|---|",
-        *[f"| {s} | {n} | {a:.3f} | {c:.3f} | {ac:.3f} |" for s, n, a, c, ac in table],
+        markdown_table(
+            ["sample", "documents", "accuracy", f"share with p ≥ {THRESHOLD}", f"accuracy when p ≥ {THRESHOLD}"],
+            table,
+            digits=3,
+            large=math.inf,
+        ),
         "",
-        "| declared language | documents | accuracy |",
-        "|---|---|---|",
-        *[f"| {lang} | {n} | {a:.3f} |" for lang, n, a in by_lang],
+        markdown_table(["declared language", "documents", "accuracy"], by_lang, digits=3, large=math.inf),
         "",
         f"{len(disagreements)} disagreements are listed in langid_accuracy.json (declared labels are sometimes wrong).",
     ]
-    (RESULTS / "langid_accuracy.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    markdown = "\n".join(lines) + "\n"
+    json_path, md_path = write_results(args.out_dir, "langid_accuracy", result, markdown)
+    print(markdown, end="")
+    print(f"wrote {json_path} and {md_path}", file=sys.stderr)
     return 0
 
 

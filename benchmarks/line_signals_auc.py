@@ -43,21 +43,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+from common import RESULTS, SHARED_DATA, format_versions, machine_info, package_versions, write_results
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("CURATION_SHARED_DATA", ROOT.parent / "shared" / "data"))
+DATA = SHARED_DATA
 LABELS = Path("labels") / "line-quality-en"
-RESULTS = ROOT / "benchmarks" / "results"
 SPLITS = ("train", "dev", "test")
 
 # The direction one would expect before measuring: +1 higher = cleaner, -1 lower = cleaner, 0 no prior.
@@ -151,43 +146,6 @@ def bootstrap_ci(scores, labels, doc_index, n_docs, reps, seed) -> tuple[float, 
     return float(low), float(high)
 
 
-# ----------------------------------------------------------------------------- machine and versions
-
-
-def _run(cmd: list[str]) -> str:
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return (done.stdout + done.stderr).strip()
-
-
-def machine_info() -> dict:
-    model = next(
-        (line.split(":", 1)[1].strip() for line in _run(["lscpu"]).splitlines() if line.startswith("Model name")), ""
-    )
-    return {
-        "nproc": os.cpu_count(),
-        "cpu_model": model,
-        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / (1 << 30), 1),
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-        "os": platform.platform(),
-        "python": platform.python_version(),
-    }
-
-
-def versions() -> dict:
-    out: dict = {}
-    for name in ("datatrove", "numpy", "scikit-learn"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    out["git"] = _run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]) or None
-    out["worktree_dirty"] = bool(_run(["git", "-C", str(ROOT), "status", "--porcelain", "-uno"]))
-    return out
-
-
 # ----------------------------------------------------------------------------- run
 
 
@@ -216,6 +174,7 @@ def _direction(value: float) -> str:
 
 def run(data_dir: Path, reps: int, seed: int) -> dict:
     started = time.perf_counter()
+    machine = machine_info()
     rows = load(data_dir)
     n_docs = rows[-1]["doc"] + 1
     values = [line_signals(r["text"]) for r in rows]
@@ -284,8 +243,8 @@ def run(data_dir: Path, reps: int, seed: int) -> dict:
     return {
         "date": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "command": " ".join(["python benchmarks/line_signals_auc.py", *sys.argv[1:]]),
-        "machine": machine_info(),
-        "versions": versions(),
+        "machine": machine,
+        "versions": package_versions(["datatrove", "numpy", "scikit-learn"]),
         "data": str(data_dir / LABELS),
         "config": {"bootstrap": reps, "seed": seed, "positive_class": "clean (label 1)"},
         "counts": counts,
@@ -306,7 +265,7 @@ def markdown_report(payload: dict) -> str:
         "",
         f"- date (UTC): {payload['date']}; command: `{payload['command']}`; {payload['seconds']} s",
         f"- machine: {m['cpu_model']}, nproc={m['nproc']}, {m['memory_gib']} GiB RAM; {m['os']}; python {m['python']}",
-        "- versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
+        f"- versions: {format_versions(v)}",
         f"- data: `labels/line-quality-en/{{train,dev,test}}.json` (TurkuNLP): {c['all']['documents']} documents, "
         f"{c['all']['clean_lines']:,} clean lines (1), {c['all']['boilerplate_lines']:,} boilerplate lines (0)",
         "",
@@ -367,14 +326,7 @@ def main(argv: list[str] | None = None) -> int:
 
     payload = run(args.data_dir, args.bootstrap, args.seed)
     markdown = markdown_report(payload)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    for path, text in (
-        (args.out_dir / "line_signals_auc.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n"),
-        (args.out_dir / "line_signals_auc.md", markdown),
-    ):
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+    write_results(args.out_dir, "line_signals_auc", payload, markdown)
     print(markdown)
     print(f"wrote {args.out_dir}/line_signals_auc.json and .md ({payload['seconds']} s)", file=sys.stderr)
     return 0

@@ -75,7 +75,6 @@ import hashlib
 import json
 import math
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -84,12 +83,23 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("CURATION_SHARED_DATA", ROOT.parent / "shared" / "data"))
-RESULTS = Path(__file__).resolve().parent / "results"
+from common import (
+    RESULTS,
+    ROOT,
+    SHARED_DATA,
+    child_env,
+    format_versions,
+    load_average,
+    machine_info,
+    markdown_table,
+    missing_datatrove_io,
+    package_versions,
+    write_results,
+)
+
+DATA = SHARED_DATA
 MB = 1_000_000
 
 # The filters of curation.signals.heuristics.FILTERS (checked at start-up): (column prefix, datatrove class).
@@ -121,79 +131,6 @@ DESCRIPTIONS = {
     "ours-filters": "run_attribute_stage(HeuristicSignals(numeric=False)): 4 filters → Parquet parts",
     "ours-full": "run_attribute_stage(HeuristicSignals()): 4 filters + 11 numeric signals → Parquet parts",
 }
-
-
-# ----------------------------------------------------------------------------- machine and versions
-
-
-def _run(cmd: list[str]) -> str:
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return (done.stdout + done.stderr).strip()
-
-
-def load_average() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
-def machine_info() -> dict:
-    model = next(
-        (line.split(":", 1)[1].strip() for line in _run(["lscpu"]).splitlines() if line.startswith("Model name")), ""
-    )
-    java = _run(["java", "-version"]).splitlines()
-    return {
-        "nproc": _run(["nproc"]),
-        "cpu_model": model,
-        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / (1 << 30), 1),
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "java": java[0] if java else "",
-    }
-
-
-def package_versions(names: list[str]) -> dict:
-    out: dict = {}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    from curation.ingest.job import code_version
-
-    out["curation"] = code_version()
-    out["git_commit"] = _run(["git", "-C", str(ROOT), "rev-parse", "HEAD"]) or None
-    out["curation_worktree_dirty"] = bool(_run(["git", "-C", str(ROOT), "status", "--porcelain", "-uno"]))
-    return out
-
-
-def missing_datatrove_io() -> list[str]:
-    """datatrove's readers need its ``io`` extra, which ``datatrove[processing]`` does not pull in."""
-    from importlib.util import find_spec
-
-    wanted = {"cchardet": "faust-cchardet", "magic": "python-magic", "orjson": "orjson"}
-    return [package for module, package in wanted.items() if find_spec(module) is None]
-
-
-def markdown_table(headers: list[str], rows: list[list]) -> str:
-    def cell(value) -> str:
-        if value is None:
-            return "–"
-        if isinstance(value, float):
-            return f"{value:.2f}" if abs(value) < 100 else f"{value:,.0f}"
-        if isinstance(value, int):
-            return f"{value:,}"
-        return str(value)
-
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows])
-
-
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 # ----------------------------------------------------------------------------- documents
@@ -287,15 +224,6 @@ def prepare_documents(
         "by_source": sources,
     }
     return info, digests
-
-
-def child_env() -> dict:
-    env = dict(os.environ)
-    env.setdefault("PYSPARK_PYTHON", sys.executable)
-    env.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    env["COLUMNS"] = "200"
-    env.pop("MLFLOW_TRACKING_URI", None)
-    return env
 
 
 def build_corpus(jsonl_dir: Path, corpus: Path, shards: int, workers: int, log: Path) -> dict:
@@ -605,7 +533,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers > (os.cpu_count() or 1):
         print(f"note: {args.workers} workers on {os.cpu_count()} CPUs", file=sys.stderr)
 
-    load_before = load_average()
+    machine = machine_info(java=True)
+    load_before = machine.pop("load_average")
     files = args.workers * args.tasks_per_worker
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="curation-bench-signals-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -718,7 +647,6 @@ def main(argv: list[str] | None = None) -> int:
             "met_cold": ratios["cold"] >= GOAL_RATIO,
         }
 
-    machine = machine_info()
     meta = {
         "benchmark": "signals",
         "date": datetime.now(UTC).replace(microsecond=0).isoformat(),
@@ -825,9 +753,7 @@ def main(argv: list[str] | None = None) -> int:
             f"- machine: {machine['cpu_model']}, nproc={machine['nproc']}, {machine['memory_gib']} GiB RAM; "
             f"{machine['os']}; python {machine['python']}; {machine['java']}; load average before "
             f"{load_before}, after {load_after}",
-            "- versions: "
-            + ", ".join(f"{k} {val}" for k, val in v.items() if k != "curation_worktree_dirty")
-            + (" (worktree dirty)" if v["curation_worktree_dirty"] else ""),
+            f"- versions: {format_versions(v)}",
             f"- command: `{meta['command']}`; W = {w} workers (Spark `local[{w}]`, datatrove "
             f"`LocalPipelineExecutor(tasks={files}, workers={w})`), {files} JSONL files = {files} tasks = {files} "
             f"corpus shards; {args.trials} trial(s) per row, rows interleaved; every time is the minimum over trials",
@@ -855,11 +781,9 @@ def main(argv: list[str] | None = None) -> int:
             "",
         ]
     )
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    write_atomic(args.out_dir / "signals.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-    write_atomic(args.out_dir / "signals.md", markdown)
+    json_path, md_path = write_results(args.out_dir, "signals", payload, markdown)
     print(markdown)
-    print(f"wrote {args.out_dir / 'signals.json'} and {args.out_dir / 'signals.md'} ({total_s:.0f} s)", file=sys.stderr)
+    print(f"wrote {json_path} and {md_path} ({total_s:.0f} s)", file=sys.stderr)
     failed = [name for name, check in checks.items() if not check["ok"]]
     if failed:
         print(f"CHECKS FAILED: {', '.join(failed)} (see signals.json)", file=sys.stderr)

@@ -22,6 +22,17 @@ app = typer.Typer(
 )
 
 
+# Options every Spark stage takes.
+SparkMaster = Annotated[
+    Optional[str], typer.Option("--master", help="Spark master URL (default local[*]; e.g. spark://host:7077).")
+]
+SparkConf = Annotated[Optional[list[str]], typer.Option("--conf", help="Extra Spark setting KEY=VALUE (repeatable).")]
+Tracking = Annotated[bool, typer.Option("--tracking/--no-tracking", help="Record the stage as an MLflow run.")]
+OverwriteAttributes = Annotated[
+    bool, typer.Option("--overwrite", help="Replace an attribute set computed for another corpus or config.")
+]
+
+
 @app.callback()
 def _main() -> None:
     """Meta-learned data curation for LLM pre-training."""
@@ -104,10 +115,8 @@ def ingest(
     extraction_timeout: Annotated[
         float, typer.Option(help="Seconds allowed to extract one page (0 = no limit).")
     ] = 30.0,
-    master: Annotated[
-        Optional[str], typer.Option(help="Spark master URL (default local[*]; e.g. spark://host:7077).")
-    ] = None,
-    conf: Annotated[Optional[list[str]], typer.Option(help="Extra Spark setting KEY=VALUE (repeatable).")] = None,
+    master: SparkMaster = None,
+    conf: SparkConf = None,
     tracking: Annotated[
         bool,
         typer.Option(
@@ -171,14 +180,10 @@ def signals(
         Path,
         typer.Option("--out", "-o", help="Attribute set directory to write (e.g. CORPUS/../attributes/signals-v1)."),
     ],
-    master: Annotated[Optional[str], typer.Option(help="Spark master URL (default local[*]).")] = None,
-    conf: Annotated[Optional[list[str]], typer.Option(help="Extra Spark setting KEY=VALUE (repeatable).")] = None,
-    tracking: Annotated[
-        bool, typer.Option("--tracking/--no-tracking", help="Record the stage as an MLflow run.")
-    ] = True,
-    overwrite: Annotated[
-        bool, typer.Option(help="Replace an attribute set computed for another corpus or config.")
-    ] = False,
+    master: SparkMaster = None,
+    conf: SparkConf = None,
+    tracking: Tracking = True,
+    overwrite: OverwriteAttributes = False,
 ) -> None:
     """Quality signals per document as an attribute set keyed by id (text is never rewritten).
 
@@ -232,14 +237,10 @@ def dedup(
     max_bucket: Annotated[
         int, typer.Option(help="An LSH bucket larger than this pairs its members with its smallest id only.")
     ] = 1000,
-    master: Annotated[Optional[str], typer.Option(help="Spark master URL (default local[*]).")] = None,
-    conf: Annotated[Optional[list[str]], typer.Option(help="Extra Spark setting KEY=VALUE (repeatable).")] = None,
-    tracking: Annotated[
-        bool, typer.Option("--tracking/--no-tracking", help="Record the stage as an MLflow run.")
-    ] = True,
-    overwrite: Annotated[
-        bool, typer.Option(help="Replace an attribute set computed for another corpus or config.")
-    ] = False,
+    master: SparkMaster = None,
+    conf: SparkConf = None,
+    tracking: Tracking = True,
+    overwrite: OverwriteAttributes = False,
 ) -> None:
     """Exact and near-duplicate clusters (MinHash-LSH) as an attribute set keyed by id.
 
@@ -285,11 +286,9 @@ def select(
         Optional[list[Path]],
         typer.Option("--attributes", "-a", help="Attribute set directories the rule reads (repeatable)."),
     ] = None,
-    master: Annotated[Optional[str], typer.Option(help="Spark master URL (default local[*]).")] = None,
-    conf: Annotated[Optional[list[str]], typer.Option(help="Extra Spark setting KEY=VALUE (repeatable).")] = None,
-    tracking: Annotated[
-        bool, typer.Option("--tracking/--no-tracking", help="Record the stage as an MLflow run.")
-    ] = True,
+    master: SparkMaster = None,
+    conf: SparkConf = None,
+    tracking: Tracking = True,
     overwrite: Annotated[bool, typer.Option(help="Replace a corpus in --out made from another input or rule.")] = False,
 ) -> None:
     """Keep the documents that pass every clause of a rule; write them as a new corpus with lineage.

@@ -40,7 +40,7 @@ from typing import Any
 from curation.attributes import part_name
 from curation.corpus import Corpus, commit, temporary_path
 from curation.dedup.minhash import MinHashParams
-from curation.errors import ConfigError
+from curation.errors import ConfigError, CorpusError
 
 STAGE = "dedup"
 VERSION = "v1"
@@ -274,7 +274,7 @@ def run_dedup(
             .collect()
         )
         if rows != corpus.num_documents:
-            raise ConfigError(f"dedup: keys for {rows} documents, the corpus has {corpus.num_documents}")
+            raise CorpusError(f"dedup: keys for {rows} documents, the corpus has {corpus.num_documents}")
         seconds_keys = time.perf_counter() - started
 
         if "spark.sql.shuffle.partitions" not in (spark_conf or {}):
