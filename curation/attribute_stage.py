@@ -42,10 +42,6 @@ class AttributeProducer(ABC):
     def config(self) -> dict[str, Any]:
         return {}
 
-    @property
-    def set_name(self) -> str:
-        return f"{self.name}-{self.version}"
-
 
 @lru_cache(maxsize=8)
 def _producer_instance(blob: bytes) -> AttributeProducer:
