@@ -315,6 +315,91 @@ def select(
 
 
 @app.command()
+def validate(
+    train: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--train",
+            help="A training set as NAME=PATH (repeatable): a corpus directory, Parquet, JSONL[.gz|.zst] or text file.",
+        ),
+    ] = None,
+    heldout: Annotated[
+        Optional[list[str]],
+        typer.Option("--heldout", help="A held-out set as NAME=PATH or PATH (repeatable); same formats as --train."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for results.json, table.md, curves.png.")] = Path(
+        "validation"
+    ),
+    tokens: Annotated[
+        str, typer.Option(help="Training tokens per proxy, e.g. 500k or 2M (equal for every run).")
+    ] = "1M",
+    seeds: Annotated[int, typer.Option(help="Proxies per training set (seeds 0..N-1).")] = 3,
+    random_baseline: Annotated[
+        Optional[str],
+        typer.Option(
+            "--random-baseline",
+            help="A pool (e.g. the corpus before curation) to draw a uniform random training set 'random' from, as large as the largest --train set, redrawn per seed.",
+        ),
+    ] = None,
+    baseline: Annotated[
+        Optional[str],
+        typer.Option(help="The training set token savings are measured against (default: random, else the first)."),
+    ] = None,
+    size: Annotated[
+        str, typer.Option(help="Proxy size: tiny (0.1M), small (0.8M), medium (11M), large (99M).")
+    ] = "small",
+    seq_len: Annotated[Optional[int], typer.Option(help="Sequence length (default: the size's).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Sequences per optimizer step.")] = 16,
+    lr: Annotated[float, typer.Option(help="Peak AdamW learning rate (warmup, then cosine to 10%).")] = 3e-3,
+    evaluations: Annotated[int, typer.Option(help="Held-out evaluations per run (plus one before training).")] = 10,
+    heldout_bytes: Annotated[
+        int, typer.Option(help="Sample each held-out set down to about this many bytes (seeded).")
+    ] = 250_000,
+    tokenizer: Annotated[
+        str, typer.Option(help="bytes (default), bpe:VOCAB (trained on the training sets) or a tokenizer.json path.")
+    ] = "bytes",
+    device: Annotated[str, typer.Option(help="auto (GPU when present), cpu or cuda.")] = "auto",
+    tracking: Tracking = True,
+    overwrite: Annotated[bool, typer.Option(help="Discard proxies checkpointed in --out by an earlier run.")] = False,
+) -> None:
+    """Proxy-model validation: train small LMs on each training set with the same token budget and
+    compare held-out bits per byte.
+
+    One proxy per training set and seed; each is evaluated on every held-out set during training. Writes
+    a comparison table (final bpb, mean ± std over seeds), results.json, and curves.png into --out, and
+    reports token savings: the share of the baseline's tokens a run saves to reach the baseline's final
+    held-out loss. One MLflow run, with a child run per proxy. Rerunning resumes unfinished proxies.
+
+    Example: curate validate --train curated=runs/curated --random-baseline runs/corpus
+    --heldout wiki=../shared/data/reference/wikitext-2-valid.txt --tokens 2M --seeds 3
+    """
+    with _one_line_errors():
+        from curation.proxy.config import parse_token_count
+        from curation.validate.job import ValidateConfig, run_validate
+
+        cfg = ValidateConfig(
+            train=list(train or []),
+            heldout=list(heldout or []),
+            out=str(out),
+            tokens=parse_token_count(tokens),
+            seeds=seeds,
+            random_baseline=random_baseline,
+            baseline=baseline,
+            size=size,
+            seq_len=seq_len,
+            batch_size=batch_size,
+            lr=lr,
+            evaluations=evaluations,
+            heldout_bytes=heldout_bytes,
+            tokenizer=tokenizer,
+            device=device,
+        )
+        result = run_validate(cfg, tracking=tracking, overwrite=overwrite)
+        typer.echo((result.out / "table.md").read_text(encoding="utf-8"))
+        typer.echo(f"results: {result.out / 'results.json'}; curves: {result.out / 'curves.png'}")
+
+
+@app.command()
 def demo(
     workdir: Annotated[
         Path, typer.Option("--dir", help="Where the demo writes its inputs, corpus and MLflow store.")

@@ -29,11 +29,29 @@ class StageRun:
         self._run = run
         self.run_id = run.info.run_id if run else None
 
-    def log_metrics(self, metrics: dict[str, float]) -> None:
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         if self._run:
             import mlflow
 
-            mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+            mlflow.log_metrics({k: float(v) for k, v in metrics.items()}, step=step)
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        if self._run:
+            import mlflow
+
+            mlflow.set_tags(tags)
+
+    @contextmanager
+    def child(self, name: str, params: dict[str, Any]):
+        """A nested run under this one (e.g. one proxy of a validation); FAILED if the block raises."""
+        if not self._run:
+            yield StageRun()
+            return
+        import mlflow
+
+        run = mlflow.start_run(run_name=name, nested=True, tags={"curation.stage": name})
+        with _ended_with_status(run, params) as handle:
+            yield handle
 
     def log_dict(self, payload: dict[str, Any], name: str) -> None:
         if self._run:
@@ -87,6 +105,15 @@ def stage_run(stage: str, params: dict[str, Any], enabled: bool = True, experime
         raise TrackingError(
             f"MLflow tracking store {uri} is not usable: {str(exc).splitlines()[0][:200]} (use --no-tracking to run without it)"
         ) from exc
+    with _ended_with_status(run, params) as handle:
+        yield handle
+
+
+@contextmanager
+def _ended_with_status(run, params: dict[str, Any]):
+    """Log the params, hand the run to the block, end it FINISHED, or FAILED if the block raises."""
+    import mlflow
+
     status = "FAILED"
     try:
         mlflow.log_params(_scalar_params(params))

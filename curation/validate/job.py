@@ -1,0 +1,321 @@
+"""``curate validate``: train proxies on each training set at equal tokens and compare held-out bpb.
+
+One MLflow parent run, a child per proxy (training set x seed) with its bits-per-byte curve on every
+held-out set. ``--out`` receives ``table.md``, ``curves.png``, ``tokenizer.json`` for a BPE, the
+proxies' checkpoints under ``proxies/`` (a rerun resumes unfinished proxies and reuses finished ones),
+and ``results.json``, written last.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from curation.errors import ConfigError
+from curation.proxy.text_source import TextSource, parse_named, read_text_source
+
+RESULTS_FORMAT = "curation.validation/v1"
+RANDOM_BASELINE = "random"
+# Training text read per set, in bytes per budget token: enough that no set repeats for lack of text
+# it has, while a huge corpus is sampled rather than loaded whole.
+TRAIN_BYTES_PER_TOKEN = 4
+
+
+@dataclass(frozen=True)
+class ValidateConfig:
+    train: list[str]
+    heldout: list[str]
+    out: str
+    tokens: int
+    seeds: int = 3
+    random_baseline: str | None = None  # a pool to draw the uniform random baseline from
+    baseline: str | None = None  # the set token savings are measured against
+    size: str = "small"
+    seq_len: int | None = None
+    batch_size: int = 16
+    lr: float = 3e-3
+    evaluations: int = 10
+    heldout_bytes: int = 250_000
+    tokenizer: str = "bytes"
+    device: str = "auto"
+
+    def train_names(self) -> list[str]:
+        names = [parse_named(spec)[0] for spec in self.train]
+        return names + ([RANDOM_BASELINE] if self.random_baseline else [])
+
+    def baseline_name(self) -> str:
+        return self.baseline or (RANDOM_BASELINE if self.random_baseline else self.train_names()[0])
+
+    def check(self) -> None:
+        from curation.proxy.config import preset
+
+        names = self.train_names()
+        if not names:
+            raise ConfigError("nothing to train on: give --train NAME=CORPUS and/or --random-baseline POOL")
+        if len(set(names)) != len(names):
+            raise ConfigError(f"training set names must be unique, got {names}")
+        heldout_names = [parse_named(spec)[0] for spec in self.heldout]
+        if not heldout_names:
+            raise ConfigError("give at least one --heldout set")
+        if len(set(heldout_names)) != len(heldout_names):
+            raise ConfigError(f"held-out set names must be unique, got {heldout_names}")
+        if self.baseline_name() not in names:
+            raise ConfigError(f"--baseline {self.baseline_name()!r} is not one of the training sets {names}")
+        if self.seeds < 1:
+            raise ConfigError("--seeds must be at least 1")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"--device must be auto, cpu or cuda, not {self.device!r}")
+        preset(self.size)
+
+
+@dataclass
+class ValidationResult:
+    out: Path
+    results: dict[str, Any]
+
+
+def _model_config(cfg: ValidateConfig, vocab_size: int):
+    from dataclasses import replace
+
+    from curation.proxy.config import preset
+
+    model = preset(cfg.size).with_vocab(vocab_size)
+    return replace(model, seq_len=cfg.seq_len) if cfg.seq_len else model
+
+
+def _overlap(train: TextSource, heldout_hashes: set[str]) -> int:
+    return sum(hashlib.sha1(text.encode("utf-8")).hexdigest() in heldout_hashes for text in train.texts)
+
+
+class ProxyProgress:
+    """A bar per proxy on a terminal; otherwise one line per evaluation."""
+
+    def __init__(self, console, label: str, total_steps: int):
+        self.console, self.label = console, label
+        self._bar = None
+        self._started = time.perf_counter()
+        if console.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                TextColumn(label),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[info]}"),
+                TimeElapsedColumn(),
+                console=console,
+            )
+            self._task = self._bar.add_task(label, total=total_steps, info="")
+
+    def __enter__(self) -> ProxyProgress:
+        if self._bar:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar:
+            self._bar.stop()
+
+    def step(self, step: int, steps: int, loss: float) -> None:
+        if self._bar:
+            self._bar.update(self._task, completed=step, info=f"loss {loss:.3f}")
+
+    def evaluated(self, point: dict[str, Any]) -> None:
+        scores = ", ".join(f"{name} {value:.3f}" for name, value in point["bpb"].items())
+        rate = point["tokens"] / max(time.perf_counter() - self._started, 1e-9)
+        line = f"{self.label}: {point['tokens']:,} tokens, held-out bpb {scores} ({rate:,.0f} tokens/s)"
+        if self._bar:
+            self._bar.console.print(line, highlight=False)
+        else:
+            self.console.print(line, highlight=False)
+
+
+def _summarise(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def _aggregate(curves: dict[str, dict[int, list[dict]]], heldout: list[str], baseline: str) -> dict:
+    from curation.validate.savings import token_savings
+
+    def mean_curve(runs: dict[int, list[dict]], h: str) -> tuple[list[float], list[float]]:
+        first = next(iter(runs.values()))
+        tokens = [p["tokens"] for p in first]
+        values = [statistics.fmean(run[i]["bpb"][h] for run in runs.values()) for i in range(len(first))]
+        return tokens, values
+
+    table: dict[str, dict[str, Any]] = {}
+    for name, runs in curves.items():
+        table[name] = {}
+        for h in heldout:
+            finals = {str(seed): run[-1]["bpb"][h] for seed, run in runs.items()}
+            mean, std = _summarise(list(finals.values()))
+            savings = token_savings(*mean_curve(runs, h), *mean_curve(curves[baseline], h))
+            table[name][h] = {
+                "final_bpb": finals,
+                "mean": mean,
+                "std": std,
+                "is_baseline": name == baseline,
+                "baseline_final_bpb": savings.target_bpb,
+                "tokens_to_baseline": savings.tokens_needed,
+                "fraction_of_tokens": savings.fraction,
+                "token_savings": savings.savings,
+            }
+    return table
+
+
+def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = False, console=None) -> ValidationResult:
+    import torch
+    from rich.console import Console
+
+    from curation.corpus import write_json_atomic
+    from curation.proxy.packing import pack_documents
+    from curation.proxy.tokenizer import tokenizer_from_option
+    from curation.proxy.train import default_device, train_proxy
+    from curation.tracking import stage_run
+    from curation.validate.report import comparison_table, plot_curves, write_text_atomic
+
+    console = console or Console(stderr=True)
+    cfg.check()
+    out = Path(cfg.out)
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: no CUDA device is available")
+    device = default_device() if cfg.device == "auto" else torch.device(cfg.device)
+
+    # Everything is read before any training, so a bad path fails fast.
+    heldout = {src.name: src for src in (read_text_source(s, cfg.heldout_bytes, seed=0) for s in cfg.heldout)}
+    train_bytes = cfg.tokens * TRAIN_BYTES_PER_TOKEN
+    named = {src.name: src for src in (read_text_source(s, train_bytes, seed=0) for s in cfg.train)}
+    random_bytes = max((src.num_bytes for src in named.values()), default=train_bytes)
+    randoms: dict[int, TextSource] = {}
+    if cfg.random_baseline:
+        pool = Path(parse_named(cfg.random_baseline)[1])
+        for seed in range(cfg.seeds):
+            randoms[seed] = read_text_source(f"{RANDOM_BASELINE}={pool}", random_bytes, seed=1000 + seed)
+
+    if overwrite and (out / "proxies").exists():
+        shutil.rmtree(out / "proxies")
+    out.mkdir(parents=True, exist_ok=True)
+    training_texts = [t for src in [*named.values(), *randoms.values()] for t in src.texts]
+    tokenizer = tokenizer_from_option(cfg.tokenizer, training_texts)
+    tokenizer.save(out)
+    model_cfg = _model_config(cfg, tokenizer.vocab_size)
+    pack = lambda texts: pack_documents(  # noqa: E731
+        tokenizer.encode_batch(texts), model_cfg.seq_len, tokenizer.eod_id, tokenizer.pad_id, tokenizer.token_bytes()
+    )
+    heldout_packed = {name: pack(src.texts) for name, src in heldout.items()}
+    heldout_hashes = {hashlib.sha1(t.encode("utf-8")).hexdigest() for src in heldout.values() for t in src.texts}
+
+    def source_for(name: str, seed: int) -> TextSource:
+        return randoms[seed] if name not in named else named[name]
+
+    overlaps = {name: _overlap(source_for(name, 0), heldout_hashes) for name in cfg.train_names()}
+    for name, count in overlaps.items():
+        if count:
+            console.print(f"warning: {count} documents of training set {name!r} also appear in a held-out set")
+
+    from curation.proxy.config import TrainConfig
+
+    params = {**asdict(cfg), "model": model_cfg.to_dict(), "tokenizer": tokenizer.name, "device": str(device)}
+    curves: dict[str, dict[int, list[dict]]] = {}
+    with stage_run("validate", params, enabled=tracking) as run:
+        children: dict[str, str | None] = {}
+        for name in cfg.train_names():
+            curves[name] = {}
+            for seed in range(cfg.seeds):
+                source = source_for(name, seed)
+                train_cfg = TrainConfig(
+                    tokens=cfg.tokens,
+                    batch_size=cfg.batch_size,
+                    lr=cfg.lr,
+                    evaluations=cfg.evaluations,
+                    seed=seed,
+                )
+                label = f"{name} seed {seed}"
+                child_params = {"training_set": name, "seed": seed, "documents": len(source.texts), "path": source.path}
+                with (
+                    run.child(f"proxy {label}", child_params) as child,
+                    ProxyProgress(console, label, train_cfg.steps(model_cfg.seq_len)) as progress,
+                ):
+                    tokens_per_step = train_cfg.batch_size * model_cfg.seq_len
+
+                    def log_point(point, child=child):
+                        metrics = {f"bpb.{h}": v for h, v in point["bpb"].items()}
+                        if point["train_loss"] is not None:
+                            metrics["train_loss"] = point["train_loss"]
+                        child.log_metrics(metrics, step=point["tokens"])
+
+                    def on_eval(point, log_point=log_point, progress=progress):
+                        log_point(point)
+                        progress.evaluated(point)
+
+                    result = train_proxy(
+                        model_cfg,
+                        train_cfg,
+                        pack(source.texts),
+                        heldout_packed,
+                        tokenizer,
+                        checkpoint_dir=out / "proxies" / f"{name}-seed{seed}",
+                        device=device,
+                        on_step=progress.step,
+                        on_eval=on_eval,
+                    )
+                    for point in result.curve:  # what an earlier, interrupted or finished run evaluated
+                        if result.resumed_from and point["step"] <= result.resumed_from:
+                            log_point(point)
+                    if result.resumed_from == result.steps:
+                        console.print(f"{label}: finished earlier, reused from {out / 'proxies'}", highlight=False)
+                    elif result.seconds > 0:
+                        trained = (result.steps - result.resumed_from) * tokens_per_step
+                        child.log_metrics({"tokens_per_second": trained / result.seconds})
+                    children[label] = child.run_id
+                curves[name][seed] = result.curve
+
+        baseline = cfg.baseline_name()
+        table = _aggregate(curves, list(heldout), baseline)
+        results = {
+            "format": RESULTS_FORMAT,
+            "config": asdict(cfg),
+            "model": {"size": cfg.size, "parameters": model_cfg.num_parameters, **model_cfg.to_dict()},
+            "tokenizer": {"name": tokenizer.name, **tokenizer.describe()},
+            "device": str(device),
+            "tokens": curves[baseline][0][-1]["tokens"],
+            "seeds": list(range(cfg.seeds)),
+            "baseline": baseline,
+            "train_sets": {
+                name: {
+                    "path": source_for(name, 0).path,
+                    "documents": len(source_for(name, 0).texts),
+                    "bytes": source_for(name, 0).num_bytes,
+                    "documents_also_in_heldout": overlaps[name],
+                    "resampled_per_seed": name not in named,
+                }
+                for name in cfg.train_names()
+            },
+            "heldout": {
+                name: {"path": src.path, "documents": len(src.texts), "bytes": heldout_packed[name].num_bytes}
+                for name, src in heldout.items()
+            },
+            "results": table,
+            "curves": {name: {str(seed): curve for seed, curve in runs.items()} for name, runs in curves.items()},
+            "mlflow": {"parent_run_id": run.run_id, "child_run_ids": children},
+        }
+        write_text_atomic(out / "table.md", comparison_table(results))
+        plot_curves(results, out / "curves.png")
+        write_json_atomic(out / "results.json", results)
+        for h in heldout:
+            for name in table:
+                entry = table[name][h]
+                metrics = {f"final_bpb.{name}.{h}": entry["mean"]}
+                if entry["token_savings"] is not None and not entry["is_baseline"]:
+                    metrics[f"token_savings.{name}.{h}"] = entry["token_savings"]
+                run.log_metrics(metrics)
+        for artifact in ("results.json", "table.md", "curves.png"):
+            run.log_artifact(out / artifact)
+    print(f"validation written to {out}", file=sys.stderr)
+    return ValidationResult(out, results)
