@@ -27,7 +27,7 @@ OPTIMIZER_FILE = "optimizer.safetensors"
 TRAINER_FILE = "trainer.json"
 
 
-def _save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
+def save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
     from safetensors.torch import save_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -37,7 +37,7 @@ def _save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
 
 
 def save_model(folder: Path, model: ProxyLM, tokenizer: Tokenizer, extra: dict[str, Any] | None = None) -> None:
-    _save_tensors(model.state_dict(), folder / WEIGHTS_FILE)
+    save_tensors(model.state_dict(), folder / WEIGHTS_FILE)
     tokenizer.save(folder)
     payload = {"format": MODEL_FORMAT, "model": model.cfg.to_dict(), "tokenizer": tokenizer.describe()}
     write_json_atomic(folder / CONFIG_FILE, {**payload, **(extra or {})})
@@ -89,7 +89,7 @@ def save_checkpoint(folder: Path, model: ProxyLM, tokenizer: Tokenizer, optimize
     """Everything needed to continue training; ``trainer.json`` is committed last."""
     save_model(folder, model, tokenizer)
     tensors, groups = optimizer_tensors(optimizer)
-    _save_tensors(tensors, folder / OPTIMIZER_FILE)
+    save_tensors(tensors, folder / OPTIMIZER_FILE)
     write_json_atomic(folder / TRAINER_FILE, {**trainer, "optimizer_param_groups": groups})
 
 

@@ -75,7 +75,7 @@ def select_part(
             raise CorpusError(f"{path} is not aligned with {shard_path} (ids differ); recompute the attribute set")
         for column in columns:
             table = table.append_column(column, part.column(column))
-    alive = pa.array([True] * documents.num_rows)
+    alive = pa.array([True] * documents.num_rows, type=pa.bool_())  # typed: an empty shard is not a null array
     funnel, dropped_by = [], [None] * documents.num_rows
     n_bytes = documents.column("n_bytes")
     for index, clause in enumerate(clauses):

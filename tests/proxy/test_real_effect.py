@@ -9,15 +9,8 @@ from curation.proxy.packing import pack_documents
 from curation.proxy.text_source import read_text_source
 from curation.proxy.tokenizer import ByteTokenizer
 from curation.proxy.train import train_proxy
+from curation.text.corruption import characters as corrupt
 from tests.conftest import shared
-
-
-def corrupt(text: str, fraction: float, rng: random.Random) -> str:
-    """Replace ``fraction`` of the characters with random printable ASCII (the corruption is known exactly)."""
-    chars = list(text)
-    for index in rng.sample(range(len(chars)), int(fraction * len(chars))):
-        chars[index] = chr(rng.randrange(33, 127))
-    return "".join(chars)
 
 
 def test_clean_wikipedia_beats_the_same_articles_half_corrupted():

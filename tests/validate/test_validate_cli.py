@@ -16,7 +16,7 @@ from tests.helpers import run_curate
 def sets(tmp_path_factory):
     """Clean Wikipedia articles, a corrupted copy of them, and a pool mixing both; disjoint held-out articles."""
     from curation.proxy.text_source import read_text_source
-    from tests.proxy.test_real_effect import corrupt
+    from curation.text.corruption import characters as corrupt
 
     root = tmp_path_factory.mktemp("validate-sets")
     articles = read_text_source(str(shared("reference/enwiki-6514-articles.jsonl.gz")), max_bytes=400_000, seed=3)
