@@ -1,9 +1,10 @@
 """Saving and loading proxies: ``safetensors`` for every tensor, JSON for the rest, nothing pickled.
 
 A model folder holds ``model.safetensors``, ``tokenizer.json`` for a BPE, and ``config.json`` written
-last (a folder without it is an unfinished write). A training checkpoint adds ``optimizer.safetensors``
-(AdamW's moments and step counts, flattened) and ``trainer.json`` (step, curve so far, the settings and
-data fingerprint it belongs to), also written last.
+last (a folder without it is an unfinished write). A training checkpoint is such a folder
+(``step-NNNNNNNN/``) plus ``optimizer.safetensors`` (AdamW's moments and step counts, flattened) and
+``trainer.json`` (step, curve so far, the settings and data fingerprint it belongs to); ``latest.json``,
+switched by rename, says which step folder is the checkpoint.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 OPTIMIZER_FILE = "optimizer.safetensors"
 TRAINER_FILE = "trainer.json"
+LATEST_FILE = "latest.json"
 
 
 def save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
@@ -86,24 +88,61 @@ def restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torch
 
 
 def save_checkpoint(folder: Path, model: ProxyLM, tokenizer: Tokenizer, optimizer, trainer: dict[str, Any]) -> None:
-    """Everything needed to continue training; ``trainer.json`` is committed last."""
-    save_model(folder, model, tokenizer)
+    """Everything needed to continue training, as one unit.
+
+    The files go into a new ``step-NNNNNNNN/`` folder; ``latest.json`` is then switched to it by rename, and
+    only after that are older step folders removed. A crash at any point leaves ``latest.json`` naming a
+    complete checkpoint (or none), never new weights beside an old optimiser state.
+    """
+    import shutil
+
+    step_dir = folder / f"step-{int(trainer['step']):08d}"
+    if step_dir.exists():
+        shutil.rmtree(step_dir)  # left by a write that crashed before latest.json pointed at it
+    save_model(step_dir, model, tokenizer)
     tensors, groups = optimizer_tensors(optimizer)
-    save_tensors(tensors, folder / OPTIMIZER_FILE)
-    write_json_atomic(folder / TRAINER_FILE, {**trainer, "optimizer_param_groups": groups})
+    save_tensors(tensors, step_dir / OPTIMIZER_FILE)
+    write_json_atomic(step_dir / TRAINER_FILE, {**trainer, "optimizer_param_groups": groups})
+    write_json_atomic(folder / LATEST_FILE, {"checkpoint": step_dir.name})
+    for old in folder.glob("step-*"):
+        if old != step_dir:
+            shutil.rmtree(old, ignore_errors=True)
 
 
-def load_checkpoint(folder: Path, model: ProxyLM, optimizer) -> dict[str, Any] | None:
-    """Restore weights and optimiser from ``folder`` into ``model``/``optimizer``; None when there is no checkpoint."""
+def load_checkpoint(folder: Path, model: ProxyLM, optimizer, identity: dict[str, Any]) -> dict[str, Any] | None:
+    """Restore the latest checkpoint in ``folder`` into ``model``/``optimizer``; None when there is none.
+
+    A checkpoint of another run (``identity`` differs: settings, tokenizer or data) is refused before any
+    tensor is loaded.
+    """
     from safetensors.torch import load_file
 
-    trainer_path = folder / TRAINER_FILE
-    if not trainer_path.is_file():
+    pointer = folder / LATEST_FILE
+    if not pointer.is_file():
         return None
-    trainer = json.loads(trainer_path.read_text(encoding="utf-8"))
+    step_dir = folder / json.loads(pointer.read_text(encoding="utf-8"))["checkpoint"]
+    try:
+        trainer = json.loads((step_dir / TRAINER_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{step_dir}: unreadable checkpoint ({exc}); remove {folder} to start over") from exc
+    if trainer.get("identity") != identity:
+        raise ConfigError(
+            f"{folder}: a checkpoint of a different run (settings or data differ); remove it or write elsewhere"
+        )
     device = next(model.parameters()).device
-    model.load_state_dict(load_file(str(folder / WEIGHTS_FILE), device=str(device)))
-    restore_optimizer(
-        optimizer, load_file(str(folder / OPTIMIZER_FILE), device=str(device)), trainer.pop("optimizer_param_groups")
-    )
+    try:
+        model.load_state_dict(load_file(str(step_dir / WEIGHTS_FILE), device=str(device)))
+        tensors = load_file(str(step_dir / OPTIMIZER_FILE), device=str(device))
+        restore_optimizer(optimizer, tensors, trainer.pop("optimizer_param_groups"))
+    except (OSError, RuntimeError, ValueError, KeyError) as exc:
+        raise ConfigError(f"{step_dir}: cannot restore the checkpoint ({str(exc).splitlines()[0][:200]})") from exc
     return trainer
+
+
+def remove_checkpoints(folder: Path) -> None:
+    """Drop the resumable checkpoint (pointer first, so no reader follows it to a half-removed folder)."""
+    import shutil
+
+    (folder / LATEST_FILE).unlink(missing_ok=True)
+    for old in folder.glob("step-*"):
+        shutil.rmtree(old, ignore_errors=True)

@@ -27,15 +27,15 @@ class ProxyConfig:
     rope_base: float = 10000.0
 
     def __post_init__(self) -> None:
+        for name in ("vocab_size", "seq_len", "d_model", "n_layers", "n_heads", "mlp_ratio"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"proxy {name} must be at least 1")
         if self.d_model % self.n_heads:
             raise ConfigError(f"proxy d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
         if self.positions == "rope" and (self.d_model // self.n_heads) % 2:
             raise ConfigError("RoPE needs an even head dimension (d_model / n_heads)")
         if self.positions not in ("rope", "learned"):
             raise ConfigError(f"proxy positions must be 'rope' or 'learned', not {self.positions!r}")
-        for name in ("vocab_size", "seq_len", "d_model", "n_layers", "n_heads", "mlp_ratio"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"proxy {name} must be at least 1")
 
     @property
     def num_parameters(self) -> int:

@@ -48,6 +48,10 @@ def attention(
     if key_mask is not None:
         mask = key_mask[:, None, None, :]
     if not math_attention:
+        if causal and mask is not None:  # SDPA takes one mask: fold the causal triangle into it
+            t = q.shape[-2]
+            mask = mask & torch.ones(t, t, dtype=torch.bool, device=q.device).tril()
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal and mask is None)
     t = q.shape[-2]
     scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])

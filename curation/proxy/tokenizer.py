@@ -52,6 +52,11 @@ class BPETokenizer:
     PAD = "<|pad|>"
 
     def __init__(self, tokenizer):
+        if "ByteLevel" not in type(tokenizer.pre_tokenizer).__name__ and "ByteLevel" not in repr(
+            tokenizer.pre_tokenizer
+        ):
+            # token_bytes counts one byte per character of a token, true only of byte-level BPE
+            raise ConfigError("proxy BPE tokenizers must be byte-level (pre_tokenizer ByteLevel)")
         self._tokenizer = tokenizer
         self.vocab_size = tokenizer.get_vocab_size()
         self.eod_id = tokenizer.token_to_id(self.EOD)

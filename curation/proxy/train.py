@@ -21,7 +21,14 @@ import numpy as np
 import torch
 
 from curation.errors import ConfigError
-from curation.proxy.checkpoint import CONFIG_FILE, load_checkpoint, load_model, save_checkpoint, save_model
+from curation.proxy.checkpoint import (
+    CONFIG_FILE,
+    load_checkpoint,
+    load_model,
+    remove_checkpoints,
+    save_checkpoint,
+    save_model,
+)
 from curation.proxy.config import ProxyConfig, TrainConfig
 from curation.proxy.evaluate import bits_per_byte
 from curation.proxy.model import ProxyLM
@@ -48,7 +55,7 @@ def autocast_for(device: torch.device, precision: str) -> tuple[Callable, bool]:
 
 
 def learning_rate(step: int, steps: int, cfg: TrainConfig) -> float:
-    """Linear warmup to ``lr``, then cosine decay to ``lr * min_lr_ratio`` at the last step."""
+    """Linear warmup to ``lr``, then cosine decay towards ``lr * min_lr_ratio`` (reached at ``step == steps``)."""
     warmup = max(1, round(cfg.warmup_fraction * steps))
     if step < warmup:
         return cfg.lr * (step + 1) / warmup
@@ -155,13 +162,8 @@ def train_proxy(
     curve: list[dict[str, Any]] = []
     start_step = 0
     if checkpoint_dir is not None:
-        saved = load_checkpoint(checkpoint_dir, model, optimizer)
+        saved = load_checkpoint(checkpoint_dir, model, optimizer, identity)
         if saved is not None:
-            if saved["identity"] != identity:
-                raise ConfigError(
-                    f"{checkpoint_dir}: a checkpoint of a different run (settings or data differ); "
-                    "remove it or write elsewhere"
-                )
             start_step, curve = saved["step"], saved["curve"]
 
     def evaluate(step: int, train_loss: float | None) -> None:
@@ -211,4 +213,5 @@ def train_proxy(
     seconds = time.perf_counter() - began
     if checkpoint_dir is not None:
         save_model(checkpoint_dir / FINAL_DIR, model, tokenizer, {"curve": curve, "identity": identity})
+        remove_checkpoints(checkpoint_dir)  # the finished model supersedes them
     return TrainResult(model, curve, steps, steps * tokens_per_step, seconds, resumed_from=start_step)

@@ -89,8 +89,17 @@ def _model_config(cfg: ValidateConfig, vocab_size: int):
     return replace(model, seq_len=cfg.seq_len) if cfg.seq_len else model
 
 
-def _overlap(train: TextSource, heldout_hashes: set[str]) -> int:
-    return sum(hashlib.sha1(text.encode("utf-8")).hexdigest() in heldout_hashes for text in train.texts)
+def _text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _without_heldout(train: TextSource, heldout_hashes: set[str]) -> tuple[TextSource, int]:
+    """The training set minus any document that is also held out (a proxy must not train on its test text)."""
+    kept = [text for text in train.texts if _text_hash(text) not in heldout_hashes]
+    if not kept:
+        raise ConfigError(f"training set {train.name!r}: every document is also in a held-out set")
+    removed = len(train.texts) - len(kept)
+    return TextSource(train.name, train.path, kept, train.skipped), removed
 
 
 class ProxyProgress:
@@ -198,6 +207,17 @@ def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = F
         for seed in range(cfg.seeds):
             randoms[seed] = read_text_source(f"{RANDOM_BASELINE}={pool}", random_bytes, seed=1000 + seed)
 
+    heldout_hashes = {_text_hash(t) for src in heldout.values() for t in src.texts}
+    overlaps: dict[str, int] = {}
+    for name in list(named):
+        named[name], overlaps[name] = _without_heldout(named[name], heldout_hashes)
+    for seed in list(randoms):
+        randoms[seed], removed = _without_heldout(randoms[seed], heldout_hashes)
+        overlaps[RANDOM_BASELINE] = overlaps.get(RANDOM_BASELINE, 0) + removed
+    for name, count in overlaps.items():
+        if count:
+            console.print(f"warning: removed {count} documents of training set {name!r} that are also held out")
+
     if overwrite and (out / "proxies").exists():
         shutil.rmtree(out / "proxies")
     out.mkdir(parents=True, exist_ok=True)
@@ -209,15 +229,9 @@ def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = F
         tokenizer.encode_batch(texts), model_cfg.seq_len, tokenizer.eod_id, tokenizer.pad_id, tokenizer.token_bytes()
     )
     heldout_packed = {name: pack(src.texts) for name, src in heldout.items()}
-    heldout_hashes = {hashlib.sha1(t.encode("utf-8")).hexdigest() for src in heldout.values() for t in src.texts}
 
     def source_for(name: str, seed: int) -> TextSource:
         return randoms[seed] if name not in named else named[name]
-
-    overlaps = {name: _overlap(source_for(name, 0), heldout_hashes) for name in cfg.train_names()}
-    for name, count in overlaps.items():
-        if count:
-            console.print(f"warning: {count} documents of training set {name!r} also appear in a held-out set")
 
     from curation.proxy.config import TrainConfig
 
@@ -292,7 +306,7 @@ def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = F
                     "path": source_for(name, 0).path,
                     "documents": len(source_for(name, 0).texts),
                     "bytes": source_for(name, 0).num_bytes,
-                    "documents_also_in_heldout": overlaps[name],
+                    "heldout_documents_removed": overlaps.get(name, 0),  # over all seeds for the random baseline
                     "resampled_per_seed": name not in named,
                 }
                 for name in cfg.train_names()

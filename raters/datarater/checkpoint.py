@@ -1,8 +1,9 @@
 """Saving DataRater: the rater alone for scoring, and the whole meta-training state for resuming.
 
 ``MODEL_DIR/rater.safetensors`` + ``rater.json`` (written last): what ``curate datarater score`` loads.
-``MODEL_DIR/checkpoint/state.safetensors`` + ``state.json`` (written last): the rater, every inner model's
-parameters and Adam state, every member's outer Adam state, the step and the curve so far. Nothing pickled.
+``MODEL_DIR/checkpoint/step-N/state.safetensors`` + ``state.json``, and ``checkpoint/latest.json`` (switched
+last, by rename) naming the complete one: the rater, every inner model's parameters and Adam state, every
+member's outer Adam state, the step and the curve so far. Nothing pickled.
 """
 
 from __future__ import annotations
@@ -52,13 +53,31 @@ def load_rater(folder: Path, device: str | torch.device = "cpu") -> tuple[RaterT
 
 
 def save_state(folder: Path, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
-    save_tensors(tensors, folder / "state.safetensors")
-    write_json_atomic(folder / "state.json", state)
+    """The meta-training state as one unit: a new ``step-N/`` folder, then ``latest.json`` switched to it."""
+    import shutil
+
+    step_dir = folder / f"step-{int(state['trainer']['step']):08d}"
+    if step_dir.exists():
+        shutil.rmtree(step_dir)
+    save_tensors(tensors, step_dir / "state.safetensors")
+    write_json_atomic(step_dir / "state.json", state)
+    write_json_atomic(folder / "latest.json", {"checkpoint": step_dir.name})
+    for old in folder.glob("step-*"):
+        if old != step_dir:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def load_state(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]] | None:
     from safetensors.torch import load_file
 
-    if not (folder / "state.json").is_file():
+    pointer = folder / "latest.json"
+    if not pointer.is_file():
         return None
-    return load_file(str(folder / "state.safetensors")), json.loads((folder / "state.json").read_text("utf-8"))
+    step_dir = folder / json.loads(pointer.read_text(encoding="utf-8"))["checkpoint"]
+    try:
+        state = json.loads((step_dir / "state.json").read_text("utf-8"))
+        return load_file(str(step_dir / "state.safetensors")), state
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"{step_dir}: unreadable DataRater checkpoint ({exc}); remove {folder} to start over"
+        ) from exc

@@ -64,7 +64,12 @@ def run_datarater_filter(
     scores = AttributeSet.open(scores_dir, corpus)
     if SCORE_COLUMN not in scores.columns:
         raise ConfigError(f"{scores_dir}: no {SCORE_COLUMN} column; pass the output of `curate datarater score`")
-    config = {**asdict(cfg), "scores": str(Path(scores_dir).resolve()), "scores_run": scores.manifest["mlflow_run_id"]}
+    config = {
+        **asdict(cfg),
+        "scores": str(Path(scores_dir).resolve()),
+        "scores_config_hash": scores.manifest["config_hash"],  # includes the model's checksum: new scores, new flags
+        "scores_run": scores.manifest["mlflow_run_id"],
+    }
     out, fingerprint, config_hash, finished = prepare_attribute_dir(corpus, keep_dir, KEEP_PRODUCER, config, overwrite)
     if finished is None:
         parts = [

@@ -52,7 +52,7 @@ def hashed_uniform(ids: list[str], seed: int) -> np.ndarray:
 
 def keep_by_probability(ids: list[str], scores: np.ndarray, batch_size: int, rho: float, seed: int):
     cdf = empirical_cdf(scores)
-    p_accept = acceptance_probability(cdf, batch_size, rho)
+    p_accept = np.where(np.isnan(scores), 0.0, acceptance_probability(cdf, batch_size, rho))  # no score: never kept
     return hashed_uniform(ids, seed) < p_accept, cdf, p_accept
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from curation.errors import ConfigError, CorpusError
 from raters.datarater.scoring import SCORE_COLUMN
 
 
@@ -38,9 +39,11 @@ def learned_report(
     documents = corpus.read_documents(["id", "text", "url"])
     values = scores.read(["id", SCORE_COLUMN])
     if not values.column("id").equals(documents.column("id")):
-        raise ValueError(f"{scores_dir} is not aligned with {corpus_dir}")
+        raise CorpusError(f"{scores_dir} is not aligned with {corpus_dir} (ids differ); rescore the corpus")
     score = values.column(SCORE_COLUMN).to_numpy(zero_copy_only=False).astype(np.float64)
     defined = np.flatnonzero(~np.isnan(score))
+    if len(defined) < 2:
+        raise ConfigError(f"{scores_dir}: fewer than two documents have a score; nothing to report")
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(defined, size=min(sample, len(defined)), replace=False))
     texts = documents.column("text").take(pa.array(chosen)).to_pylist()

@@ -99,6 +99,8 @@ def run_datarater_train(
     from raters.datarater.checkpoint import CHECKPOINT_DIR, load_state, save_rater, save_state
 
     console = console or Console(stderr=True)
+    if checkpoint_every < 1:
+        raise ConfigError("--checkpoint-every must be at least 1")
     out = Path(out)
     source = read_text_source(train_spec, MAX_TRAIN_BYTES, seed=cfg.seed)
     if heldout_spec:

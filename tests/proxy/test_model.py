@@ -60,6 +60,26 @@ def test_no_future_leakage(positions, math_attention):
             assert not torch.allclose(logits[:, j], base[:, j]), "the changed position itself must matter"
 
 
+def test_fused_and_math_attention_agree_with_a_key_mask():
+    from curation.proxy.model import attention
+
+    generator = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 2, 6, 4, generator=generator) for _ in range(3))
+    keep = torch.ones(2, 6, dtype=torch.bool)
+    keep[0, 4:] = False
+    for causal in (True, False):
+        torch.testing.assert_close(attention(q, k, v, False, causal, keep), attention(q, k, v, True, causal, keep))
+
+
+def test_bad_shapes_are_config_errors():
+    from curation.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="n_heads must be at least 1"):
+        ProxyConfig(n_heads=0)
+    with pytest.raises(ConfigError, match="divisible"):
+        ProxyConfig(d_model=10, n_heads=3)
+
+
 def test_padding_targets_cost_nothing():
     model = ProxyLM(tiny())
     rows = torch.randint(0, 256, (1, 17))

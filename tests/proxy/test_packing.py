@@ -71,6 +71,12 @@ def test_bpe_tokenizer_trains_saves_loads_and_counts_bytes(tmp_path):
     loaded = load_tokenizer(bpe.describe(), tmp_path)
     assert loaded.encode(sample) == ids
     assert tokenizer_from_option(str(tmp_path)).encode(sample) == ids
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    word_level = Tokenizer(models.BPE())
+    word_level.pre_tokenizer = pre_tokenizers.Whitespace()
+    with pytest.raises(ConfigError, match="byte-level"):
+        BPETokenizer(word_level)  # its token strings are not one character per byte
     with pytest.raises(ConfigError, match="bpe:VOCAB"):
         tokenizer_from_option("bpe:many", texts)
     with pytest.raises(ConfigError):

@@ -67,11 +67,13 @@ def test_a_crashed_run_resumes_to_the_same_weights_and_curve(tmp_path):
     with pytest.raises(Crash):
         _train(tmp_path, on_step=crash_after_step_6)
     assert not (tmp_path / "final").exists()  # only the checkpoint at step 4 was committed
+    assert (tmp_path / "latest.json").is_file() and [p.name for p in tmp_path.glob("step-*")] == ["step-00000004"]
     resumed = _train(tmp_path)
     assert resumed.resumed_from == 4
     assert resumed.curve == uninterrupted.curve
     assert _same_weights(resumed.model, uninterrupted.model)
 
+    assert not (tmp_path / "latest.json").exists() and not list(tmp_path.glob("step-*"))  # superseded by final/
     again = _train(tmp_path)  # finished: reused, not retrained
     assert again.resumed_from == again.steps and again.curve == uninterrupted.curve
     with pytest.raises(ConfigError, match="different run"):

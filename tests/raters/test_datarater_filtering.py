@@ -60,6 +60,12 @@ def test_probability_mode_is_deterministic_and_prefers_high_scores():
     assert np.array_equal(hashed_uniform(ids[:5], 3), hashed_uniform(ids[:5], 3))
 
 
+def test_a_document_without_a_score_is_never_kept():
+    scores = np.array([np.nan] * 50 + list(range(50)), dtype=float)
+    keep, _, p_accept = keep_by_probability([str(i) for i in range(100)], scores, 4, 0.5, seed=0)
+    assert not keep[:50].any() and np.all(p_accept[:50] == 0)
+
+
 def test_empirical_cdf_puts_nan_lowest():
     cdf = empirical_cdf(np.array([0.5, np.nan, 2.0, 1.0]))
     assert cdf.tolist() == pytest.approx([1 / 3, 0.0, 1.0, 2 / 3])

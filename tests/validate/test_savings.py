@@ -33,3 +33,14 @@ def test_savings_against_a_baseline():
 def test_a_curve_needs_matching_lengths():
     with pytest.raises(ValueError):
         tokens_to_reach([0, 1], [1.0], 0.5)
+
+
+def test_held_out_documents_are_removed_from_training():
+    from curation.proxy.text_source import TextSource
+    from curation.validate.job import _text_hash, _without_heldout
+
+    train = TextSource("t", "t.jsonl", ["a", "b", "c"])
+    kept, removed = _without_heldout(train, {_text_hash("b")})
+    assert kept.texts == ["a", "c"] and removed == 1
+    with pytest.raises(Exception, match="every document"):
+        _without_heldout(train, {_text_hash(t) for t in "abc"})
