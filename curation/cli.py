@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from curation.cli_options import (
+    OverwriteAttributes,
+    SparkConf,
+    SparkMaster,
+    Tracking,
+    fail,
+    one_line_errors,
+)
+from curation.cli_metarater import metarater_app
+from curation.cli_raters import raters_app
 from curation.errors import CurationError
 
 app = typer.Typer(
@@ -22,50 +30,9 @@ app = typer.Typer(
 )
 
 
-# Options every Spark stage takes.
-SparkMaster = Annotated[
-    Optional[str], typer.Option("--master", help="Spark master URL (default local[*]; e.g. spark://host:7077).")
-]
-SparkConf = Annotated[Optional[list[str]], typer.Option("--conf", help="Extra Spark setting KEY=VALUE (repeatable).")]
-Tracking = Annotated[bool, typer.Option("--tracking/--no-tracking", help="Record the stage as an MLflow run.")]
-OverwriteAttributes = Annotated[
-    bool, typer.Option("--overwrite", help="Replace an attribute set computed for another corpus or config.")
-]
-
-
 @app.callback()
 def _main() -> None:
     """Meta-learned data curation for LLM pre-training."""
-
-
-def _fail(exc: BaseException, code: int) -> None:
-    typer.echo(f"curate: error: {exc}", err=True)
-    raise typer.Exit(code)
-
-
-def _task_failure(exc: BaseException) -> str | None:
-    """The one line that matters from a failed Spark job: the Python exception raised in a task."""
-    if not (type(exc).__module__.startswith(("pyspark", "py4j"))):
-        return None
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    for line in reversed(lines):
-        if re.match(r"^[\w.]+(Error|Exception|Interrupt): ", line):
-            return line
-    return lines[0] if lines else type(exc).__name__
-
-
-@contextmanager
-def _one_line_errors():
-    """Typed errors and Spark task failures become one line and a non-zero exit (CURATION_DEBUG=1: traceback)."""
-    try:
-        yield
-    except CurationError as exc:
-        _fail(exc, exc.exit_code)
-    except Exception as exc:
-        message = _task_failure(exc)
-        if message is None or os.environ.get("CURATION_DEBUG"):
-            raise
-        _fail(CurationError(f"Spark job failed: {message} (set CURATION_DEBUG=1 for the traceback)"), 1)
 
 
 @app.command()
@@ -161,8 +128,8 @@ def ingest(
     except ValidationError as exc:
         first = exc.errors()[0]
         option = "-".join(str(p) for p in first["loc"]).replace("_", "-")
-        _fail(CurationError(f"--{option}: {first['msg'].removeprefix('Value error, ')}"), 2)
-    with _one_line_errors():
+        fail(CurationError(f"--{option}: {first['msg'].removeprefix('Value error, ')}"), 2)
+    with one_line_errors():
         from curation.ingest.job import run_ingest
         from curation.ingest.summary import print_summary
         from curation.spark import parse_conf
@@ -190,7 +157,7 @@ def signals(
     Columns: pass/fail and reason of datatrove's Gopher quality, Gopher repetition, C4 quality and
     FineWeb quality filters, and the 11 numeric RedPajama-v2 signals Meta-rater uses.
     """
-    with _one_line_errors():
+    with one_line_errors():
         from curation.attribute_stage import run_attribute_stage
         from curation.signals.heuristics import HeuristicSignals
         from curation.spark import parse_conf
@@ -249,7 +216,7 @@ def dedup(
     (1/28)^(1/4) = 0.43, then verification at estimated Jaccard 0.5); one document per cluster, the
     smallest id, keeps is_dup_keep. Select with e.g. --rule "is_dup_keep".
     """
-    with _one_line_errors():
+    with one_line_errors():
         from curation.dedup.minhash import MinHashParams
         from curation.dedup.stage import DedupConfig, run_dedup
         from curation.spark import parse_conf
@@ -297,7 +264,7 @@ def select(
     printed and logged to MLflow, and every dropped document goes to rejects/ with its failing clause.
     Columns: the corpus's own (lang, lang_score, n_bytes, source, url, ...) and the attribute sets'.
     """
-    with _one_line_errors():
+    with one_line_errors():
         from curation.select.job import print_funnel, run_select
         from curation.spark import parse_conf
 
@@ -373,7 +340,7 @@ def validate(
     Example: curate validate --train curated=runs/curated --random-baseline runs/corpus
     --heldout wiki=../shared/data/reference/wikitext-2-valid.txt --tokens 2M --seeds 3
     """
-    with _one_line_errors():
+    with one_line_errors():
         from curation.proxy.config import parse_token_count
         from curation.validate.job import ValidateConfig, run_validate
 
@@ -403,6 +370,8 @@ datarater_app = typer.Typer(
     help="DataRater (Calian et al., 2025): meta-learn a rater, score a corpus, filter it.", no_args_is_help=True
 )
 app.add_typer(datarater_app, name="datarater")
+app.add_typer(raters_app, name="raters")
+app.add_typer(metarater_app, name="metarater")
 
 
 @datarater_app.command("train")
@@ -433,7 +402,7 @@ def datarater_train(
     Progress shows outer step, outer loss, meta-gradient norm and time per step; the run is resumable from
     --out/checkpoint; the rater is saved as safetensors in --out for `curate datarater score`.
     """
-    with _one_line_errors():
+    with one_line_errors():
         from raters.datarater.training import load_config, run_datarater_train
 
         cfg = load_config(config, {"outer_steps": steps, "population": population, "unroll": unroll, "seed": seed})
@@ -463,7 +432,7 @@ def datarater_score(
     overwrite: OverwriteAttributes = False,
 ) -> None:
     """Score every document with a trained DataRater (Spark; the model is loaded once per worker)."""
-    with _one_line_errors():
+    with one_line_errors():
         from curation.attribute_stage import run_attribute_stage
         from curation.spark import parse_conf
         from raters.datarater.scoring import DataRaterScores
@@ -507,7 +476,7 @@ def datarater_filter(
     ] = False,
 ) -> None:
     """Keep the documents DataRater prefers: the paper's batch rule, or its per-document equivalent."""
-    with _one_line_errors():
+    with one_line_errors():
         from curation.select.job import print_funnel
         from curation.spark import parse_conf
         from raters.datarater.filter_stage import FilterConfig, run_datarater_filter
@@ -538,7 +507,7 @@ def datarater_report(
 ) -> None:
     """What the rater learned: highest- and lowest-scored documents, and the correlation of its score with
     the numeric heuristics (Spearman per heuristic, R² of a linear fit on all). Logged to MLflow."""
-    with _one_line_errors():
+    with one_line_errors():
         from curation.corpus import write_json_atomic
         from curation.tracking import stage_run
         from curation.validate.report import write_text_atomic
@@ -579,7 +548,7 @@ def demo(
 
     workdir = workdir.resolve()
     os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{workdir / 'mlflow.db'}")
-    with _one_line_errors():
+    with one_line_errors():
         typer.echo(f"demo: writing inputs under {workdir / 'input'}", err=True)
         inputs = build_demo_inputs(workdir)
         cfg = IngestConfig(inputs=[str(inputs)], out=str(workdir / "corpus"), shards=4)
