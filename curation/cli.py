@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from curation.cli_metarater import metarater_app
 from curation.cli_options import (
     OverwriteAttributes,
     SparkConf,
@@ -17,7 +18,6 @@ from curation.cli_options import (
     fail,
     one_line_errors,
 )
-from curation.cli_metarater import metarater_app
 from curation.cli_raters import raters_app
 from curation.errors import CurationError
 
