@@ -5,10 +5,11 @@
    in {0, 0.25, 0.5, 0.75, 1}; the held-out split is clean articles. The rater is meta-trained and, every
    ``--probe-every`` outer steps, scores a fixed probe of 400 sequences: Spearman of score vs. -noise,
    overall and per kind of corruption.
-2. **Meta-training cost against the unroll length K** = 1, 2, 4, 8: seconds per outer step and peak
-   resident memory, each K in its own process (population 1, so the figure is per inner model), on WikiText-2
-   validation text (a 1 MB file, so the process's memory before meta-training is small).
-   Rematerialisation (MixFlow-MG) is not implemented; the "remat" column says so rather than guess.
+2. **Meta-training cost against the unroll length K** = 1, 2, 4, 8, for each rematerialisation mode
+   (``remat`` = none, blocks, steps): seconds per outer step and peak resident memory, each (K, remat) in its
+   own process (population 1, so the figure is per inner model), on WikiText-2 validation text (a 1 MB file,
+   so the process's memory before meta-training is small). Every process also reports a digest of the rater
+   after its steps: the modes must agree bit for bit (they compute the same thing), and the table says so.
 3. **Scoring throughput**: ``curate datarater score`` (Spark local[N], one torch thread per task) against a
    plain single-process batched loop over the same documents with the same model, both per CPU core.
 
@@ -16,6 +17,7 @@ Usage::
 
     python benchmarks/datarater.py                 # all three; writes benchmarks/results/datarater.*
     python benchmarks/datarater.py --sanity-steps 20 --k 1 2    # quick look
+    python benchmarks/datarater.py --skip sanity scoring --name datarater_unroll   # the K x remat table only
 """
 
 from __future__ import annotations
@@ -83,10 +85,10 @@ def sanity(steps: int, probe_every: int, population: int) -> dict:
             "seconds_per_step": (time.perf_counter() - started) / steps}  # fmt: skip
 
 
-def cost_of_k(k: int, steps: int) -> dict:
+def cost_of_k(k: int, steps: int, remat: str) -> dict:
     """Runs in a child process so its peak RSS is its own."""
     code = f"""
-import json, resource, time, sys
+import hashlib, json, resource, time, sys
 sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
 from curation.proxy.packing import pack_documents
 from curation.proxy.text_source import read_text_source
@@ -94,7 +96,7 @@ from curation.proxy.tokenizer import ByteTokenizer
 from raters.datarater.meta import DataRaterConfig, MetaTrainer
 texts = read_text_source({str(WIKITEXT)!r}).texts  # 1 MB file: a low baseline for the peak
 tok = ByteTokenizer()
-cfg = DataRaterConfig(population=1, unroll={k}, outer_steps={steps})
+cfg = DataRaterConfig(population=1, unroll={k}, outer_steps={steps}, remat={remat!r})
 pack = lambda t: pack_documents(tok.encode_batch(t), cfg.seq_len, tok.eod_id, tok.pad_id, tok.token_bytes())
 trainer = MetaTrainer(cfg, pack(texts[10:]), pack(texts[:10]), tok.vocab_size)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -102,14 +104,41 @@ trainer.outer_step()
 began = time.perf_counter()
 for _ in range({steps}):
     trainer.outer_step()
-print(json.dumps({{"k": {k}, "seconds_per_step": (time.perf_counter() - began) / {steps},
+seconds = (time.perf_counter() - began) / {steps}
+digest = hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in trainer.rater.parameters())).hexdigest()
+print(json.dumps({{"k": {k}, "remat": {remat!r}, "seconds_per_step": seconds,
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "rss_before_training_mib": before}}))
+                  "rss_before_training_mib": before, "rater_digest": digest[:16]}}))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=child_env(), check=True)
     row = json.loads(done.stdout.strip().splitlines()[-1])
     print(row, flush=True)
     return row
+
+
+def unroll_table(rows: list[dict]) -> str:
+    """One line per (K, remat): cost, and time and memory growth relative to remat=none at the same K."""
+    baseline = {r["k"]: r for r in rows if r["remat"] == "none"}
+    lines = []
+    for r in rows:
+        growth = r["peak_rss_mib"] - r["rss_before_training_mib"]
+        base = baseline.get(r["k"])
+        base_growth = base["peak_rss_mib"] - base["rss_before_training_mib"] if base else None
+        lines.append(
+            [
+                r["k"],
+                r["remat"],
+                r["seconds_per_step"],
+                base and r["seconds_per_step"] / base["seconds_per_step"],
+                r["peak_rss_mib"],
+                growth,
+                base_growth and growth / base_growth,
+                "yes" if base and r["rater_digest"] == base["rater_digest"] else ("–" if not base else "NO"),
+            ]
+        )
+    headers = ["K", "remat", "s / outer step", "time vs none", "peak RSS MiB", "growth during meta-training MiB",
+               "growth vs none", "same rater as none"]  # fmt: skip
+    return markdown_table(headers, lines)
 
 
 def scoring(work: Path, documents: int, model_steps: int) -> dict:
@@ -177,6 +206,7 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=4)
     parser.add_argument("--k", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--k-steps", type=int, default=3)
+    parser.add_argument("--remat", nargs="+", default=["none", "blocks", "steps"], choices=["none", "blocks", "steps"])
     parser.add_argument("--score-docs", type=int, default=1000)
     parser.add_argument("--work", type=Path, default=Path("runs/datarater-bench"))
     parser.add_argument("--skip", nargs="*", default=[], choices=["sanity", "k", "scoring"])
@@ -200,24 +230,15 @@ def main() -> None:
             + f"\n\n{result['sequences']:,} training sequences; {result['seconds_per_step']:.2f} s per outer step.\n"
         )
     if "k" not in args.skip:
-        rows = [cost_of_k(k, args.k_steps) for k in args.k]
+        rows = [cost_of_k(k, args.k_steps, remat) for k in args.k for remat in args.remat]
         payload["unroll_cost"] = rows
         sections.append(
-            "## Meta-training cost against K (population 1, default sizes)\n\n"
-            + markdown_table(
-                ["K", "s / outer step", "peak RSS MiB", "growth during meta-training MiB", "remat"],
-                [
-                    [
-                        r["k"],
-                        r["seconds_per_step"],
-                        r["peak_rss_mib"],
-                        r["peak_rss_mib"] - r["rss_before_training_mib"],
-                        "not implemented",
-                    ]
-                    for r in rows
-                ],
-            )  # fmt: skip
-            + "\n"
+            "## Meta-training cost against K and rematerialisation (population 1, default sizes)\n\n"
+            + unroll_table(rows)
+            + f"\n\nSeconds: mean over {args.k_steps} timed outer step(s) after one warm-up step, each (K, remat) in "
+            "its own process. "
+            "Growth: peak RSS minus RSS before the first outer step. Same rater: the rater's parameters after "
+            "the run are bitwise equal to those of remat=none at the same K.\n"
         )
     if "scoring" not in args.skip:
         result = scoring(args.work.resolve(), args.score_docs, model_steps=5)

@@ -82,12 +82,12 @@ def build_pool(work: Path, c4_docs: int, wiki_docs: int, seed: int) -> tuple[Pat
     return pool, work / "c4-heldout.jsonl"
 
 
-def survival(work: Path) -> dict[str, dict[str, float]]:
+def survival(work: Path, filtered: str = "filtered") -> dict[str, dict[str, float]]:
     """Per kind of document: how many, and the share the filter kept."""
     from curation.corpus import Corpus
 
     pool = Corpus.open(work / "corpus").read_documents(["url", "source"])
-    kept = set(Corpus.open(work / "filtered").read_documents(["url"]).column("url").to_pylist())
+    kept = set(Corpus.open(work / filtered).read_documents(["url"]).column("url").to_pylist())
     out: dict[str, dict[str, float]] = {}
     for url, source in zip(pool.column("url").to_pylist(), pool.column("source").to_pylist(), strict=True):
         kind = url.split("?kind=")[1] if url and "?kind=" in url else Path(source or "warc").name.split(".")[0]
@@ -104,7 +104,9 @@ def main() -> None:
     parser.add_argument("--wiki", type=int, default=400)
     parser.add_argument("--steps", type=int, default=150, help="outer steps of meta-training")
     parser.add_argument("--population", type=int, default=4)
-    parser.add_argument("--rho", type=float, default=0.5)
+    parser.add_argument(
+        "--rho", type=float, nargs="+", default=[0.5], help="fractions dropped; several values make a rho sweep"
+    )
     parser.add_argument("--size", default="tiny")
     parser.add_argument("--tokens", default="300k")
     parser.add_argument("--seeds", type=int, default=3)
@@ -130,12 +132,16 @@ def main() -> None:
     )  # fmt: skip
     seconds["score"] = curate("datarater", "score", "corpus", "--model", "model", "--out", "attrs/datarater",
                               "--overwrite", cwd=work)  # fmt: skip
-    seconds["filter"] = curate(
-        "datarater", "filter", "corpus", "--scores", "attrs/datarater", "--out", "filtered",
-        "--rho", str(args.rho), "--overwrite", cwd=work,
-    )  # fmt: skip
+    names = {rho: ("datarater" if len(args.rho) == 1 else f"rho{round(100 * rho)}") for rho in args.rho}
+    seconds["filter"] = 0.0
+    for rho, name in names.items():
+        seconds["filter"] += curate(
+            "datarater", "filter", "corpus", "--scores", "attrs/datarater", "--out", f"filtered-{name}",
+            "--rho", str(rho), "--overwrite", cwd=work,
+        )  # fmt: skip
     seconds["validate"] = curate(
-        "validate", "--train", "datarater=filtered", "--random-baseline", "corpus",
+        "validate", *[x for name in names.values() for x in ("--train", f"{name}=filtered-{name}")],
+        "--random-baseline", "corpus",
         "--heldout", f"wikitext={SHARED_DATA / 'reference' / 'wikitext-2-valid.txt'}",
         "--heldout", f"c4-heldout={c4_heldout}", "--tokens", args.tokens, "--seeds", str(args.seeds),
         "--size", args.size, "--evaluations", "6", "--heldout-bytes", "100000", "--out", "validation", "--overwrite",
@@ -143,7 +149,7 @@ def main() -> None:
     )  # fmt: skip
 
     results = json.loads((work / "validation" / "results.json").read_text())
-    kept = survival(work)
+    kept = {name: survival(work, f"filtered-{name}") for name in names.values()}
     payload = {
         "benchmark": "datarater_filtering",
         "date": time.strftime("%Y-%m-%d"),
@@ -154,12 +160,20 @@ def main() -> None:
         "kept_by_kind": kept,
         "validation": {k: results[k] for k in ("model", "tokens", "seeds", "baseline", "train_sets", "results")},
     }
-    kinds = "\n".join(f"| {kind} | {v['documents']:,} | {100 * v['kept_share']:.0f} % |" for kind, v in kept.items())
+    first = next(iter(kept.values()))
+    kinds = "\n".join(
+        f"| {kind} | {v['documents']:,} | "
+        + " | ".join(f"{100 * kept[name][kind]['kept_share']:.0f} %" for name in names.values())
+        + " |"
+        for kind, v in first.items()
+    )
+    header = "| kind | documents | " + " | ".join(f"kept, rho = {rho}" for rho in names) + " |\n|---|---:|"
+    header += "---:|" * len(names)
     markdown = (
         f"# DataRater filtering vs random ({payload['date']})\n\n"
         f"Rater meta-trained for {args.steps} outer steps (population {args.population}) on the pool, outer loss on "
         + ("a disjoint 10% of the pool" if args.target == "pool" else "200 clean Wikipedia articles")
-        + f"; filter rho = {args.rho}.\n\n| kind | documents | kept |\n|---|---:|---:|\n{kinds}\n\n"
+        + f"; filter rho = {', '.join(str(r) for r in args.rho)}.\n\n{header}\n{kinds}\n\n"
         + (work / "validation" / "table.md").read_text()
         + f"\nMachine: {payload['machine']['cpu_model']}, {payload['machine']['nproc']} CPUs; seconds: "
         + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items())

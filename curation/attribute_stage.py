@@ -176,6 +176,53 @@ def write_attribute_manifest(
     return AttributeSet(out, manifest)
 
 
+def write_computed_attributes(
+    out: Path,
+    corpus: Corpus,
+    *,
+    producer: str,
+    version: str,
+    ids: list[str],
+    shard_rows: list[int],
+    columns: dict[str, Any],
+    schema,
+    descriptions: dict[str, str],
+    config: dict[str, Any],
+    config_hash: str,
+    fingerprint: str,
+    run,
+) -> AttributeSet:
+    """An attribute set whose values were computed on the driver (one value per document, corpus order):
+    written part by part aligned with the corpus shards, each committed by rename, then the manifest."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    full = pa.schema([pa.field("id", pa.string(), nullable=False), *schema])
+    start = 0
+    for index, rows in enumerate(shard_rows):
+        stop = start + rows
+        arrays = [pa.array(ids[start:stop], pa.string())]
+        arrays += [pa.array(columns[f.name][start:stop], type=f.type) for f in schema]
+        final = out / part_name(index)
+        tmp = temporary_path(final)
+        pq.write_table(pa.Table.from_arrays(arrays, schema=full), tmp, compression="zstd")
+        commit(tmp, final)
+        start = stop
+    return write_attribute_manifest(
+        out,
+        corpus,
+        producer=producer,
+        version=version,
+        schema=schema,
+        descriptions=descriptions,
+        config=config,
+        config_hash=config_hash,
+        fingerprint=fingerprint,
+        rows=start,
+        run=run,
+    )
+
+
 def run_attribute_stage(
     corpus_dir: str | Path,
     producer: AttributeProducer,

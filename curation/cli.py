@@ -389,6 +389,13 @@ def datarater_train(
     steps: Annotated[Optional[int], typer.Option(help="Outer (meta) steps.")] = None,
     population: Annotated[Optional[int], typer.Option(help="Inner models (paper: 8).")] = None,
     unroll: Annotated[Optional[int], typer.Option(help="Inner updates per meta-gradient, K (paper: 2).")] = None,
+    remat: Annotated[
+        Optional[str],
+        typer.Option(
+            help="none (default): keep all K inner updates' graphs; steps: rebuild one update at a time in the "
+            "meta-backward (memory nearly flat in K, same result, ~15% slower)."
+        ),
+    ] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of the rater, inner models and batches.")] = None,
     checkpoint_every: Annotated[int, typer.Option(help="Commit a resumable checkpoint every N outer steps.")] = 25,
     tracking: Tracking = True,
@@ -405,7 +412,9 @@ def datarater_train(
     with one_line_errors():
         from raters.datarater.training import load_config, run_datarater_train
 
-        cfg = load_config(config, {"outer_steps": steps, "population": population, "unroll": unroll, "seed": seed})
+        cfg = load_config(
+            config, {"outer_steps": steps, "population": population, "unroll": unroll, "seed": seed, "remat": remat}
+        )
         result = run_datarater_train(
             train,
             out,

@@ -2,9 +2,145 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
+
+from curation.cli_options import SparkConf, SparkMaster, Tracking, one_line_errors
 
 metarater_app = typer.Typer(
     help="Meta-rater (Zhuang et al., 2025): learn how to weight quality scores from proxy runs, then select.",
     no_args_is_help=True,
 )
+
+Attributes = Annotated[
+    list[Path],
+    typer.Option(
+        "--attributes",
+        "-a",
+        help="Attribute set holding quality scores (repeatable): curate signals, raters ..., datarater score.",
+    ),
+]
+
+
+@metarater_app.command("fit")
+def metarater_fit(
+    corpus: Annotated[Path, typer.Argument(help="The scored corpus.", show_default=False)],
+    attributes: Attributes,
+    heldout: Annotated[
+        list[str],
+        typer.Option(help="Held-out set NAME=PATH (repeatable); a proxy's loss is its mean bpb over them."),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Fit directory (runs/, weights.json, report.md).")],
+    runs: Annotated[int, typer.Option(help="Proxy runs, one per Dirichlet weighting (paper: 256).")] = 64,
+    tokens: Annotated[str, typer.Option(help="Training tokens per proxy run (e.g. 200k, 2M).")] = "200k",
+    size: Annotated[str, typer.Option(help="Proxy preset: tiny, small, medium or large.")] = "tiny",
+    top_fraction: Annotated[float, typer.Option(help="Share of documents each run trains on (paper: 0.15).")] = 0.15,
+    column: Annotated[
+        Optional[list[str]],
+        typer.Option("--column", help="Use only these score columns (repeatable; default: every known score)."),
+    ] = None,
+    lower_is_better: Annotated[
+        Optional[list[str]],
+        typer.Option(help="A score column where lower is better, beyond the known ones (repeatable)."),
+    ] = None,
+    classifier_output: Annotated[
+        str, typer.Option(help="Dimension raters: argmax (the paper) or expected class.")
+    ] = "argmax",
+    candidates: Annotated[
+        int, typer.Option(help="Dirichlet candidates scored by the regressor (paper: 1M).")
+    ] = 1_000_000,
+    top_candidates: Annotated[int, typer.Option(help="Best candidates averaged into the final weights.")] = 128,
+    max_documents: Annotated[
+        int, typer.Option(help="Proxies train on a seeded sample of at most this many documents.")
+    ] = 100_000,
+    workers: Annotated[int, typer.Option(help="Proxy runs trained in parallel (processes).")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of weights, sample, proxies and split.")] = 0,
+    tracking: Tracking = True,
+    overwrite: Annotated[bool, typer.Option(help="Discard an earlier fit in --out made from other inputs.")] = False,
+) -> None:
+    """Learn Meta-rater weights: scale every score to [0, 5], train a proxy per Dirichlet weighting on the
+    top share of documents, regress held-out loss on the weights (LightGBM; Spearman on a held-out 20%),
+    and average the best of many predicted candidates.
+
+    One MLflow run with a child per proxy run. Finished proxy runs survive a crash: rerun the same command
+    to go on. Writes weights.json (read by `curate metarater select`), weights.png and report.md.
+
+    Example: curate metarater fit runs/corpus -a runs/attributes/signals-v1 -a runs/attributes/dsir
+    --heldout wiki=../shared/data/reference/wikitext-2-valid.txt --runs 64 --out runs/metarater
+    """
+    with one_line_errors():
+        from curation.proxy.config import parse_token_count
+        from raters.metarater.fit import MetaraterConfig, run_metarater_fit
+        from raters.metarater.proxy_runs import ProxyRunSettings
+        from raters.metarater.regression import RegressionSettings
+
+        cfg = MetaraterConfig(
+            runs=runs,
+            candidates=candidates,
+            top_candidates=top_candidates,
+            classifier_output=classifier_output,
+            max_documents=max_documents,
+            seed=seed,
+            workers=workers,
+            proxy=ProxyRunSettings(size=size, tokens=parse_token_count(tokens), top_fraction=top_fraction, seed=seed),
+            regression=RegressionSettings(seed=seed),
+        )
+        result = run_metarater_fit(
+            corpus,
+            [str(a) for a in attributes],
+            heldout,
+            out,
+            cfg,
+            columns=column,
+            lower_is_better=lower_is_better,
+            tracking=tracking,
+            overwrite=overwrite,
+        )
+        typer.echo((result.out / "report.md").read_text(encoding="utf-8"))
+        typer.echo(f"weights: {result.out / 'weights.json'}; chart: {result.out / 'weights.png'}")
+
+
+@metarater_app.command("select")
+def metarater_select(
+    corpus: Annotated[Path, typer.Argument(help="The corpus to select from.", show_default=False)],
+    attributes: Attributes,
+    fit: Annotated[Path, typer.Option("--fit", help="A directory written by `curate metarater fit`.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the selected corpus.")],
+    tokens: Annotated[
+        Optional[str], typer.Option(help="Token budget (byte-level tokens: bytes + 1 per document), e.g. 50M.")
+    ] = None,
+    fraction: Annotated[Optional[float], typer.Option(help="Or: keep this share of the documents.")] = None,
+    keep_out: Annotated[
+        Optional[Path], typer.Option(help="Where the score and keep flags go (default: beside --out).")
+    ] = None,
+    master: SparkMaster = None,
+    conf: SparkConf = None,
+    tracking: Tracking = True,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace earlier outputs made from other inputs or settings.")
+    ] = False,
+) -> None:
+    """Select the best documents by the fitted weighted score, best first, up to a token budget; write them
+    as a new corpus (rejects/ gets the rest, with the reason) whose lineage names the fit and the scores."""
+    with one_line_errors():
+        from curation.proxy.config import parse_token_count
+        from curation.select.job import print_funnel
+        from curation.spark import parse_conf
+        from raters.metarater.select import run_metarater_select
+
+        result = run_metarater_select(
+            corpus,
+            [str(a) for a in attributes],
+            fit,
+            out,
+            tokens=parse_token_count(tokens) if tokens is not None else None,
+            fraction=fraction,
+            keep_dir=keep_out,
+            tracking=tracking,
+            overwrite=overwrite,
+            master=master,
+            spark_conf=parse_conf(conf),
+        )
+        print_funnel(result)

@@ -6,7 +6,8 @@ Two ways to run it:
 - in functional mode for meta-learning (``functional_sequence_losses``): parameters passed explicitly
   through ``torch.func.functional_call`` and attention written out as plain matrix products
   (``math_attention=True``), because fused attention kernels have no double backward and DataRater
-  differentiates through inner updates.
+  differentiates through inner updates. ``remat_blocks=True`` there recomputes each block's activations
+  when they are needed instead of keeping them (non-reentrant ``torch.utils.checkpoint``).
 """
 
 from __future__ import annotations
@@ -91,6 +92,27 @@ class Block(nn.Module):
         return x + self.down(F.gelu(self.up(self.norm_mlp(x))))
 
 
+def checkpointed_block(
+    block: Block, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None, math_attention: bool
+) -> torch.Tensor:
+    """``block(x, ...)`` whose activations are recomputed in backward rather than kept.
+
+    The block's parameters go to the checkpoint as explicit inputs. Under ``functional_call`` they are the
+    caller's tensors only while the forward runs; a recomputation that read them from the module later would
+    use the module's own weights, and the (meta-)gradient would be silently wrong (a test checks it is not).
+    The non-reentrant variant supports ``autograd.grad`` and ``create_graph=True`` through the recomputation.
+    """
+    from torch.func import functional_call
+    from torch.utils.checkpoint import checkpoint
+
+    names, tensors = zip(*block.named_parameters(), strict=True)
+
+    def run(x: torch.Tensor, *tensors: torch.Tensor) -> torch.Tensor:
+        return functional_call(block, dict(zip(names, tensors, strict=True)), (x, rope, math_attention))
+
+    return checkpoint(run, x, *tensors, use_reentrant=False)
+
+
 class ProxyLM(nn.Module):
     def __init__(self, cfg: ProxyConfig, seed: int = 0):
         super().__init__()
@@ -118,7 +140,7 @@ class ProxyLM(nn.Module):
                 std = residual_std if name.endswith(("out.weight", "down.weight")) else 0.02
                 param.copy_(torch.randn(param.shape, generator=generator) * std)
 
-    def forward(self, tokens: torch.Tensor, math_attention: bool = False) -> torch.Tensor:
+    def forward(self, tokens: torch.Tensor, math_attention: bool = False, remat_blocks: bool = False) -> torch.Tensor:
         """Logits [B, T, vocab] for input tokens [B, T] (T <= seq_len)."""
         t = tokens.shape[1]
         if t > self.cfg.seq_len:
@@ -130,7 +152,7 @@ class ProxyLM(nn.Module):
         else:
             rope = (self.rope_cos, self.rope_sin)
         for block in self.blocks:
-            x = block(x, rope, math_attention)
+            x = checkpointed_block(block, x, rope, math_attention) if remat_blocks else block(x, rope, math_attention)
         return self.norm_out(x) @ self.embed.weight.T  # tied output embedding
 
     def token_losses(self, rows: torch.Tensor, pad_id: int, math_attention: bool = False) -> torch.Tensor:
@@ -155,10 +177,11 @@ def mean_per_row(losses: torch.Tensor, rows: torch.Tensor, pad_id: int) -> torch
 
 
 def functional_sequence_losses(
-    model: ProxyLM, params: dict[str, torch.Tensor], rows: torch.Tensor, pad_id: int
+    model: ProxyLM, params: dict[str, torch.Tensor], rows: torch.Tensor, pad_id: int, remat_blocks: bool = False
 ) -> torch.Tensor:
     """``model.sequence_losses`` with explicit parameters, differentiable twice (meta-learning)."""
     from torch.func import functional_call
 
-    logits = functional_call(model, params, (rows[:, :-1],), {"math_attention": True})
+    options = {"math_attention": True, "remat_blocks": remat_blocks}
+    logits = functional_call(model, params, (rows[:, :-1],), options)
     return mean_per_row(token_losses_from_logits(logits, rows[:, 1:], pad_id), rows, pad_id)

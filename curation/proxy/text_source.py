@@ -33,6 +33,13 @@ class TextSource:
         return sum(len(text.encode("utf-8")) for text in self.texts)
 
 
+def text_hash(text: str) -> str:
+    """Identity of a document's text, to keep held-out documents out of training sets."""
+    import hashlib
+
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
 def parse_named(spec: str) -> tuple[str, str]:
     """``NAME=PATH`` or ``PATH`` (named after the file or directory)."""
     if "=" in spec and not Path(spec).exists():

@@ -129,11 +129,14 @@ def train_proxy(
     device: torch.device | None = None,
     on_step: Callable[[int, int, float], None] | None = None,
     on_eval: Callable[[dict[str, Any]], None] | None = None,
+    initial_evaluation: bool = True,
 ) -> TrainResult:
     """Train one proxy on ``train`` for ``train_cfg.tokens`` target tokens, evaluating bpb on ``heldout``.
 
     With ``checkpoint_dir``, a checkpoint is committed at every evaluation and an existing one for the
     same settings and data is resumed; the finished model is saved there as ``final/``.
+    ``initial_evaluation=False`` skips the evaluation of the untrained model (only the final one matters
+    to Meta-rater's proxy runs).
     """
     device = device or default_device()
     if train.num_rows == 0:
@@ -181,7 +184,7 @@ def train_proxy(
             save_checkpoint(checkpoint_dir, model, tokenizer, optimizer, trainer)
 
     began = time.perf_counter()
-    if start_step == 0 and not curve:
+    if start_step == 0 and not curve and initial_evaluation:
         evaluate(0, None)
     model.train()
     recent: list[float] = []

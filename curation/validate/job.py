@@ -8,7 +8,6 @@ and ``results.json``, written last.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import statistics
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import ConfigError
-from curation.proxy.text_source import TextSource, parse_named, read_text_source
+from curation.proxy.text_source import TextSource, parse_named, read_text_source, text_hash
 
 RESULTS_FORMAT = "curation.validation/v1"
 RANDOM_BASELINE = "random"
@@ -89,13 +88,9 @@ def _model_config(cfg: ValidateConfig, vocab_size: int):
     return replace(model, seq_len=cfg.seq_len) if cfg.seq_len else model
 
 
-def _text_hash(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
-
-
 def _without_heldout(train: TextSource, heldout_hashes: set[str]) -> tuple[TextSource, int]:
     """The training set minus any document that is also held out (a proxy must not train on its test text)."""
-    kept = [text for text in train.texts if _text_hash(text) not in heldout_hashes]
+    kept = [text for text in train.texts if text_hash(text) not in heldout_hashes]
     if not kept:
         raise ConfigError(f"training set {train.name!r}: every document is also in a held-out set")
     removed = len(train.texts) - len(kept)
@@ -207,7 +202,7 @@ def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = F
         for seed in range(cfg.seeds):
             randoms[seed] = read_text_source(f"{RANDOM_BASELINE}={pool}", random_bytes, seed=1000 + seed)
 
-    heldout_hashes = {_text_hash(t) for src in heldout.values() for t in src.texts}
+    heldout_hashes = {text_hash(t) for src in heldout.values() for t in src.texts}
     overlaps: dict[str, int] = {}
     for name in list(named):
         named[name], overlaps[name] = _without_heldout(named[name], heldout_hashes)

@@ -53,9 +53,9 @@ def run_datarater_filter(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from curation.attribute_stage import prepare_attribute_dir, write_attribute_manifest
-    from curation.attributes import AttributeSet, part_name
-    from curation.corpus import Corpus, commit, temporary_path
+    from curation.attribute_stage import prepare_attribute_dir, write_computed_attributes
+    from curation.attributes import AttributeSet
+    from curation.corpus import Corpus
     from curation.select.job import run_select
     from curation.tracking import stage_run
     from raters.datarater.filtering import keep_by_batches, keep_by_probability
@@ -86,44 +86,26 @@ def run_datarater_filter(
 
             keep, cdf = keep_by_batches(values, cfg.batch_size, cfg.rho, cfg.seed), empirical_cdf(values)
             p_accept = keep.astype(np.float64)
-        schema = pa.schema(
-            [
-                pa.field("id", pa.string(), nullable=False),
-                pa.field("datarater_cdf", pa.float32()),
-                pa.field("datarater_p_accept", pa.float32()),
-                pa.field("datarater_keep", pa.bool_()),
-            ]
-        )
+        schema = [
+            pa.field("datarater_cdf", pa.float32()),
+            pa.field("datarater_p_accept", pa.float32()),
+            pa.field("datarater_keep", pa.bool_()),
+        ]
         params = {**config, "corpus": str(corpus.root), "out": str(out)}
         with stage_run(KEEP_PRODUCER, params, enabled=tracking) as run:
-            start = 0
-            for index, part in enumerate(parts):
-                stop = start + part.num_rows
-                table = pa.Table.from_arrays(
-                    [
-                        part.column("id"),
-                        pa.array(cdf[start:stop], pa.float32()),
-                        pa.array(p_accept[start:stop], pa.float32()),
-                        pa.array(keep[start:stop]),
-                    ],
-                    schema=schema,
-                )
-                final = out / part_name(index)
-                tmp = temporary_path(final)
-                pq.write_table(table, tmp, compression="zstd")
-                commit(tmp, final)
-                start = stop
-            write_attribute_manifest(
+            write_computed_attributes(
                 out,
                 corpus,
                 producer=KEEP_PRODUCER,
                 version=KEEP_VERSION,
-                schema=list(schema)[1:],
+                ids=ids,
+                shard_rows=[part.num_rows for part in parts],
+                columns={"datarater_cdf": cdf, "datarater_p_accept": p_accept, "datarater_keep": keep},
+                schema=schema,
                 descriptions=DESCRIPTIONS,
                 config=config,
                 config_hash=config_hash,
                 fingerprint=fingerprint,
-                rows=len(ids),
                 run=run,
             )
             run.log_metrics({"kept_fraction": float(keep.mean()) if len(keep) else 0.0})

@@ -2,7 +2,8 @@
 
 One outer step, for each inner model i of the population:
 1. from its current parameters theta_i and Adam state, take K inner updates on batches of training rows,
-   each on sum_j softmax_B(rater(x_j)) * loss(x_j; theta) with the differentiable Adam, keeping the graph;
+   each on sum_j softmax_B(rater(x_j)) * loss(x_j; theta) with the differentiable Adam, keeping the graph
+   (or, with ``remat="steps"``, only each update's inputs, the graph being rebuilt one update at a time in 3);
 2. measure the updated model's mean loss on a batch of the held-out split (disjoint from the training rows);
 3. differentiate that loss w.r.t. the rater's parameters: exact second order through the K updates;
 4. clip the meta-gradient's global norm and feed it to member i's own outer Adam, giving an update u_i;
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.autograd.function import once_differentiable
 
 from curation.errors import ConfigError
 from curation.proxy.config import ProxyConfig, preset
@@ -37,8 +39,26 @@ DEVIATIONS = {
     "finite for parameters with zero gradient",
     "per_sequence_loss": "the inner loss weights each sequence's mean token loss; the paper sums token losses "
     "(identical up to a constant factor for full-length packed rows)",
-    "memory": "no MixFlow-MG: reverse-over-reverse autograd (create_graph=True); memory grows with K",
+    "memory": "MixFlow-MG in part. Implemented: rematerialisation of whole inner updates (remat='steps'): the "
+    "unroll keeps each update's inputs (parameters, Adam moments) and rebuilds one update's second-order graph "
+    "at a time in the meta-backward, so memory stays flat in K, for one more forward and first-order backward "
+    "per update. Not implemented: MixFlow-MG's mixed-mode (forward-over-reverse) Hessian-vector products; the "
+    "meta-gradient is reverse-over-reverse autograd (create_graph=True) in every mode. remat='blocks' "
+    "(non-reentrant checkpoint around each block of the inner model) is exact but saves no memory under "
+    "reverse-over-reverse: the create_graph backward keeps the recomputed activations for the second backward. "
+    "The default remat='none' keeps the graph of all K updates: memory grows linearly with K",
 }
+
+# Rematerialisation of the unroll (DataRaterConfig.remat). All three give the same meta-gradient (tests check
+# it against remat="none" and finite differences); they differ in memory and time only.
+# - "none": the graph of all K inner updates is kept until the meta-backward; memory grows linearly in K.
+# - "steps": only each update's inputs are kept; the meta-backward recomputes one update at a time
+#   (``RematerialisedUpdate``). Memory flat in K; each update runs forward and first-order backward twice.
+# - "blocks": activation checkpointing of the inner model's transformer blocks. Exact, but with create_graph=True
+#   the recomputed activations are kept by the second-order graph anyway, and the blocks are recomputed in both
+#   backward passes: more peak memory than "none" in benchmarks/results/datarater_unroll.md, and more compute.
+#   Kept so that result can be reproduced; do not use it to save memory.
+REMAT = ("none", "blocks", "steps")
 
 
 @dataclass(frozen=True)
@@ -62,6 +82,7 @@ class DataRaterConfig:
     outer_steps: int = 500
     temperature: float | None = None  # deviation from the paper when set
     seed: int = 0
+    remat: str = "none"  # "none", "blocks" or "steps": memory against time, same result (see REMAT)
 
     def __post_init__(self) -> None:
         if self.unroll < 1 or self.population < 1:
@@ -70,6 +91,8 @@ class DataRaterConfig:
             raise ConfigError("inner_batch must be at least 2: the weights are a softmax over the batch")
         if self.lifetime < 1 or self.outer_steps < 1:
             raise ConfigError("lifetime and outer_steps must be at least 1")
+        if self.remat not in REMAT:
+            raise ConfigError(f"remat must be one of {', '.join(REMAT)}, not {self.remat!r}")
 
     def inner_model(self, vocab_size: int) -> ProxyConfig:
         from dataclasses import replace
@@ -100,6 +123,79 @@ class InnerMember:
     outer: dict[str, torch.Tensor] = field(default_factory=dict)  # its own Adam state for the meta-gradient
 
 
+@dataclass(frozen=True)
+class InnerUpdate:
+    """One inner Adam update of a proxy LM on the rater-weighted loss of a batch of training rows."""
+
+    inner_model: ProxyLM
+    rater: RaterTransformer
+    weights: BatchSoftmaxWeights
+    settings: AdamSettings
+    pad_id: int
+    remat_blocks: bool = False
+
+    def __call__(
+        self,
+        params: dict[str, torch.Tensor],
+        adam: dict[str, torch.Tensor],
+        rows: torch.Tensor,
+        create_graph: bool = True,
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """New (params, adam); with ``create_graph`` differentiable w.r.t. the rater and the inputs (second order)."""
+        batch_weights = self.weights(self.rater(rows[:, 1:]))
+        losses = functional_sequence_losses(self.inner_model, params, rows, self.pad_id, self.remat_blocks)
+        inner_loss = (batch_weights * losses).sum()
+        grads = torch.autograd.grad(inner_loss, list(params.values()), create_graph=create_graph)
+        return adam_step(params, dict(zip(params, grads, strict=True)), adam, self.settings)
+
+
+class RematerialisedUpdate(torch.autograd.Function):
+    """An inner update whose graph is not kept: only its inputs are (``remat="steps"``).
+
+    Forward runs the update first order and keeps its inputs. When the meta-gradient reaches it, backward runs
+    the same update again with ``create_graph=True`` and takes the vector-Jacobian product w.r.t. the
+    parameters, the Adam moments and the rater. The graph of one update exists at a time, so memory stays flat
+    in K, for a second forward and first backward per update. The meta-gradient is first order in the rater
+    (``once_differentiable``): enough for meta-training, not for a Hessian of the outer loss.
+    """
+
+    @staticmethod
+    def forward(ctx, update: InnerUpdate, names: list[str], step: torch.Tensor, rows: torch.Tensor, *tensors):
+        # tensors: the parameters, first moments and second moments in ``names`` order, then the rater's parameters
+        state = tensors[: 3 * len(names)]
+        ctx.update, ctx.names = update, names
+        ctx.save_for_backward(step, rows, *state)
+        with torch.enable_grad():
+            inputs = [t.detach().requires_grad_(True) for t in state]
+            params, adam = update(*_unflatten(names, step, inputs), rows, create_graph=False)
+        return tuple(t.detach() for t in _flatten(names, params, adam))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, *cotangents):
+        step, rows, *state = ctx.saved_tensors
+        needed = ctx.needs_input_grad[4:]
+        inputs = [t.detach().requires_grad_(True) for t in state]
+        wanted = [t for t, want in zip([*inputs, *ctx.update.rater.parameters()], needed, strict=True) if want]
+        with torch.enable_grad():
+            params, adam = ctx.update(*_unflatten(ctx.names, step, inputs), rows, create_graph=True)
+            grads = iter(torch.autograd.grad(_flatten(ctx.names, params, adam), wanted, cotangents, allow_unused=True))
+        return (None, None, None, None, *[next(grads) if want else None for want in needed])
+
+
+def _flatten(names, params, adam) -> list[torch.Tensor]:
+    return [params[k] for k in names] + [adam[f"m.{k}"] for k in names] + [adam[f"v.{k}"] for k in names]
+
+
+def _unflatten(names, step, tensors) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    n = len(names)
+    params = dict(zip(names, tensors[:n], strict=True))
+    adam = {"step": step}
+    for i, k in enumerate(names):
+        adam[f"m.{k}"], adam[f"v.{k}"] = tensors[n + i], tensors[2 * n + i]
+    return params, adam
+
+
 def meta_objective(
     inner_model: ProxyLM,
     rater: RaterTransformer,
@@ -110,15 +206,28 @@ def meta_objective(
     weights: BatchSoftmaxWeights,
     inner_adam: AdamSettings,
     pad_id: int,
+    remat: str = "none",
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """Held-out loss after K weighted inner Adam updates, differentiable w.r.t. the rater (second order)."""
+    """Held-out loss after K weighted inner Adam updates, differentiable w.r.t. the rater (second order).
+
+    ``remat`` trades time for memory without changing the result: "blocks" recomputes each transformer
+    block's activations, "steps" each whole inner update (see ``REMAT``).
+    """
+    if remat not in REMAT:
+        raise ConfigError(f"remat must be one of {', '.join(REMAT)}, not {remat!r}")
+    update = InnerUpdate(inner_model, rater, weights, inner_adam, pad_id, remat_blocks=remat == "blocks")
+    if remat == "steps":  # the caller wants no gradient w.r.t. the starting point; not asking saves work in step 1
+        params, adam = detached(params), detached(adam)
     for rows in inner_batches:
-        batch_weights = weights(rater(rows[:, 1:]))
-        losses = functional_sequence_losses(inner_model, params, rows, pad_id)
-        inner_loss = (batch_weights * losses).sum()
-        grads = torch.autograd.grad(inner_loss, list(params.values()), create_graph=True)
-        params, adam = adam_step(params, dict(zip(params, grads, strict=True)), adam, inner_adam)
-    outer_loss = functional_sequence_losses(inner_model, params, outer_batch, pad_id).mean()
+        if remat == "steps":
+            names = list(params)
+            flat = RematerialisedUpdate.apply(
+                update, names, adam["step"], rows, *_flatten(names, params, adam), *rater.parameters()
+            )
+            params, adam = _unflatten(names, adam["step"] + 1, flat)
+        else:
+            params, adam = update(params, adam, rows)
+    outer_loss = functional_sequence_losses(inner_model, params, outer_batch, pad_id, remat == "blocks").mean()
     return outer_loss, params, adam
 
 
@@ -173,6 +282,7 @@ class MetaTrainer:
                 self.weights,
                 self.inner_adam,
                 self.pad_id,
+                cfg.remat,
             )
             grads = torch.autograd.grad(outer_loss, list(rater_params.values()))
             norm = torch.sqrt(sum((g.double() ** 2).sum() for g in grads)).item()

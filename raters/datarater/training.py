@@ -67,9 +67,17 @@ def split_documents(texts: list[str], fraction: float, seed: int) -> tuple[list[
     return [t for i, t in enumerate(texts) if i not in held], [t for i, t in enumerate(texts) if i in held]
 
 
+# Settings a checkpoint may be resumed with other values of: the number of outer steps (runs can be extended) and
+# the rematerialisation mode, which trades memory for time but computes the same meta-gradient (bitwise on CPU:
+# tests/raters/test_datarater_meta.py and the benchmark's "same rater" column), so a run started with
+# remat="steps" may go on with "none" and the other way round. Leaving remat out also keeps the identity of
+# checkpoints written before the setting existed.
+NOT_IN_IDENTITY = ("outer_steps", "remat")
+
+
 def _identity(cfg: DataRaterConfig, train, heldout) -> str:
-    """What a checkpoint must match to be resumed: everything but the number of outer steps (runs can be extended)."""
-    settings = {k: v for k, v in cfg.to_dict().items() if k != "outer_steps"}
+    """What a checkpoint must match to be resumed: every setting but those in ``NOT_IN_IDENTITY``, and the data."""
+    settings = {k: v for k, v in cfg.to_dict().items() if k not in NOT_IN_IDENTITY}
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     digest.update(train.rows.numpy().tobytes())
     digest.update(heldout.rows.numpy().tobytes())

@@ -36,11 +36,11 @@ def test_a_curve_needs_matching_lengths():
 
 
 def test_held_out_documents_are_removed_from_training():
-    from curation.proxy.text_source import TextSource
-    from curation.validate.job import _text_hash, _without_heldout
+    from curation.proxy.text_source import TextSource, text_hash
+    from curation.validate.job import _without_heldout
 
     train = TextSource("t", "t.jsonl", ["a", "b", "c"])
-    kept, removed = _without_heldout(train, {_text_hash("b")})
+    kept, removed = _without_heldout(train, {text_hash("b")})
     assert kept.texts == ["a", "c"] and removed == 1
     with pytest.raises(Exception, match="every document"):
-        _without_heldout(train, {_text_hash(t) for t in "abc"})
+        _without_heldout(train, {text_hash(t) for t in "abc"})

@@ -1,0 +1,60 @@
+"""``curate raters dimension score``: ``dim_<name>`` (expected score) and ``dim_<name>_class`` (argmax class)
+for every document, keyed by ``id``. Runs through the shared attribute stage; each worker loads the model once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from curation.attribute_stage import AttributeProducer
+
+
+class DimensionScores(AttributeProducer):
+    version = "1"
+    input_columns = ("text",)
+
+    def __init__(self, model_dir: str | Path):
+        from raters.dimension.model import CONFIG_FILE, MODEL_FILE, DimensionRater
+        from raters.fasttext_quality.model import model_checksum
+
+        self.model_dir = str(Path(model_dir).resolve())
+        rater = DimensionRater.load(self.model_dir)  # fail fast, on the driver, before any Spark work
+        self.dimension = rater.dimension
+        self.name = f"dimension-{rater.dimension}"
+        self.score_column, self.class_column = rater.score_column, rater.class_column
+        self.checksum = model_checksum(self.model_dir, (MODEL_FILE, CONFIG_FILE))
+        self._rater = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_rater": None}  # fastText models do not pickle; workers load their own
+
+    def rater(self):
+        if self._rater is None:
+            from raters.dimension.model import DimensionRater
+
+            self._rater = DimensionRater.load(self.model_dir)
+        return self._rater
+
+    def output_schema(self):
+        import pyarrow as pa
+
+        return [pa.field(self.score_column, pa.float32()), pa.field(self.class_column, pa.int8())]
+
+    def descriptions(self) -> dict[str, str]:
+        return {
+            self.score_column: f"{self.dimension} rater: expected score sum_c c * P(c) in [0, 5]; NaN for no words",
+            self.class_column: f"{self.dimension} rater: most likely class 0-5; null for a text without words",
+        }
+
+    def config(self) -> dict[str, Any]:
+        return {"model": self.model_dir, "model_checksum": self.checksum, "dimension": self.dimension}
+
+    def compute(self, batch) -> dict[str, Any]:
+        import pyarrow as pa
+
+        expected, best = self.rater().score(batch.column("text").to_pylist())
+        classes = pa.array(best.astype(np.int8), mask=best < 0, type=pa.int8())
+        return {self.score_column: expected.astype(np.float32), self.class_column: classes}

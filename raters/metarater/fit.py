@@ -1,0 +1,377 @@
+"""``curate metarater fit``: the whole Meta-rater procedure on a scored corpus.
+
+1. Read the corpus's quality scores (attribute sets) and scale each to [0, 5] (``scaling``).
+2. Draw ``runs`` weight vectors from a symmetric Dirichlet (paper: 256, alpha 1).
+3. For each, train a proxy on the top 15% of documents by weighted score and record its held-out loss
+   (``proxy_runs``; a child MLflow run each; finished runs survive a crash and are reused).
+4. Fit LightGBM weights -> loss on 80% of the runs, report Spearman on the other 20% (``regression``), and
+   the same Spearman for growing subsets of the runs (how the regression improves with N).
+5. Predict the loss of ``candidates`` Dirichlet draws, average the ``top_candidates`` best (``search``).
+
+``--out`` receives ``runs/`` (one JSON per proxy run), ``regressor.txt`` (LightGBM text format),
+``weights.png``, ``report.md`` and ``weights.json`` (final weights, scaling, provenance of every score,
+regression and search figures), written last: a directory with ``weights.json`` is a finished fit.
+Proxies train on a seeded sample of at most ``max_documents`` documents; the scaling bounds use them all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from curation.errors import ConfigError
+from curation.proxy.text_source import text_hash
+from raters.metarater.proxy_runs import ProxyRunSettings
+from raters.metarater.regression import RegressionSettings
+
+FIT_FORMAT = "curation.metarater-fit/v1"
+WEIGHTS_FILE = "weights.json"
+# Spearman of the regression is also reported when fitted on the first n runs, for these n (and N itself).
+LEARNING_CURVE_RUNS = (16, 32, 64, 128, 256, 512)
+
+
+@dataclass(frozen=True)
+class MetaraterConfig:
+    runs: int = 64  # paper: 256
+    alpha: float = 1.0
+    candidates: int = 1_000_000  # paper: 1,000,000
+    top_candidates: int = 128  # paper: 128
+    classifier_output: str = "argmax"  # paper: the argmax class
+    max_documents: int = 100_000
+    heldout_bytes: int = 100_000  # the same held-out text for every run: no sampling noise between runs
+    seed: int = 0
+    workers: int = 1
+    proxy: ProxyRunSettings = field(default_factory=ProxyRunSettings)
+    regression: RegressionSettings = field(default_factory=RegressionSettings)
+
+    def check(self) -> None:
+        from raters.metarater.regression import check_run_count
+
+        check_run_count(self.runs, self.regression.valid_fraction)
+        if self.candidates < self.top_candidates or self.top_candidates < 1:
+            raise ConfigError("--candidates must be at least --top-candidates, which must be at least 1")
+        if self.max_documents < 10:
+            raise ConfigError("--max-documents must be at least 10")
+        self.proxy.check()
+
+
+@dataclass
+class FitResult:
+    out: Path
+    fit: dict[str, Any]
+
+
+def sample_documents(corpus, table, max_documents: int, seed: int, heldout_hashes: set[str]):
+    """Seeded sample of document indices (corpus order) and their texts, minus any held-out document."""
+    import pyarrow.parquet as pq
+
+    n = table.num_documents
+    chosen = np.arange(n)
+    if n > max_documents:
+        chosen = np.sort(np.random.default_rng(seed).choice(n, max_documents, replace=False))
+    texts: list[str] = []
+    kept: list[int] = []
+    start = 0
+    for path, rows in zip(corpus.shard_paths, table.shard_rows, strict=True):
+        local = chosen[(chosen >= start) & (chosen < start + rows)] - start
+        if len(local):
+            column = pq.read_table(path, columns=["text"]).column("text").take(local).to_pylist()
+            for offset, text in zip(local, column, strict=True):
+                if text_hash(text) not in heldout_hashes:
+                    texts.append(text)
+                    kept.append(start + int(offset))
+        start += rows
+    return np.asarray(kept, dtype=np.int64), texts, len(chosen) - len(kept)
+
+
+def _learning_curve(weights: np.ndarray, losses: np.ndarray, settings: RegressionSettings) -> list[dict[str, Any]]:
+    from raters.metarater.regression import fit_regressor
+
+    sizes = sorted({n for n in LEARNING_CURVE_RUNS if n < len(losses)} | {len(losses)})
+    curve = []
+    for n in sizes:
+        try:
+            metrics = fit_regressor(weights[:n], losses[:n], settings).metrics
+        except ConfigError:
+            continue
+        curve.append({"runs": n, "valid_spearman": metrics["valid_spearman"], "valid_mae": metrics["valid_mae"]})
+    return curve
+
+
+def _plot_weights(columns: list[str], weights: np.ndarray, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    order = np.argsort(-weights)
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(columns) + 1.2))
+    ax.barh([columns[i] for i in order][::-1], weights[order][::-1], color="#4472c4")
+    ax.set_xlabel("weight (sums to 1)")
+    ax.set_title("Meta-rater weights")
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def _report(fit: dict[str, Any]) -> str:
+    lines = [
+        "# Meta-rater fit",
+        "",
+        f"{fit['runs']['count']} proxy runs ({fit['config']['proxy']['size']} proxies, "
+        f"{fit['config']['proxy']['tokens']:,} tokens each, top {100 * fit['config']['proxy']['top_fraction']:g}% of "
+        f"{fit['documents']['sampled']:,} documents); held-out loss = mean bits per byte over "
+        f"{', '.join(fit['heldout'])}.",
+        "",
+        "## Final weights",
+        "",
+        "| score | weight | scaled from | lower is better |",
+        "|---|---|---|---|",
+    ]
+    for column, weight in sorted(fit["weights"].items(), key=lambda kv: -kv[1]):
+        bounds = fit["scaling"][column]
+        lines.append(
+            f"| {column} | {weight:.4f} | [{bounds['min']:.4g}, {bounds['max']:.4g}] | {bounds['lower_is_better']} |"
+        )
+    regression = fit["regression"]
+    spearman = regression["valid_spearman"]
+    lines += [
+        "",
+        "## Regression (LightGBM, weights -> held-out loss)",
+        "",
+        f"Spearman on the held-out {regression['valid_runs']} runs: "
+        f"{'undefined' if spearman is None else f'{spearman:.3f}'}; mean absolute error {regression['valid_mae']:.4f} "
+        f"bpb; {regression['best_iteration']} rounds.",
+        "",
+        "| runs used | held-out Spearman |",
+        "|---|---|",
+    ]
+    for point in fit["learning_curve"]:
+        value = point["valid_spearman"]
+        lines.append(f"| {point['runs']} | {'undefined' if value is None else f'{value:.3f}'} |")
+    search = fit["search"]
+    losses = fit["runs"]["losses"]
+    lines += [
+        "",
+        "## Search",
+        "",
+        f"{search['candidates']:,} Dirichlet candidates predicted in {search['seconds']:.2f} s; the "
+        f"{search['top_candidates']} best (predicted loss {search['best_predicted_min']:.4f}–"
+        f"{search['best_predicted_max']:.4f}) averaged. Observed proxy losses: best {min(losses):.4f}, "
+        f"median {float(np.median(losses)):.4f}, worst {max(losses):.4f}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run_metarater_fit(
+    corpus_dir: str | Path,
+    attribute_dirs: list[str | Path],
+    heldout_specs: list[str],
+    out_dir: str | Path,
+    cfg: MetaraterConfig,
+    *,
+    columns: list[str] | None = None,
+    lower_is_better: list[str] | None = None,
+    tracking: bool = True,
+    overwrite: bool = False,
+    console=None,
+) -> FitResult:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from curation.attributes import corpus_fingerprint
+    from curation.corpus import Corpus, write_json_atomic
+    from curation.proxy.text_source import read_text_source
+    from curation.tracking import stage_run
+    from curation.validate.report import write_text_atomic
+    from raters.metarater.dirichlet import sample_weights
+    from raters.metarater.proxy_runs import run_proxies
+    from raters.metarater.regression import fit_regressor
+    from raters.metarater.scaling import ScoreScaling
+    from raters.metarater.score_table import load_score_table
+    from raters.metarater.search import best_weights
+
+    console = console or Console(stderr=True)
+    cfg.check()
+    if not heldout_specs:
+        raise ConfigError("give at least one --heldout set (the proxies' validation loss is measured on it)")
+    # Everything is read and checked before any training.
+    corpus = Corpus.open(corpus_dir)
+    table = load_score_table(
+        corpus_dir,
+        attribute_dirs,
+        columns=columns,
+        lower_is_better=lower_is_better,
+        classifier_output=cfg.classifier_output,
+    )
+    if table.num_documents < 10:
+        raise ConfigError(f"{corpus.root}: {table.num_documents} documents are too few to select the top share of")
+    heldout = {src.name: src.texts for src in (read_text_source(s, cfg.heldout_bytes, seed=0) for s in heldout_specs)}
+    if len(heldout) != len(heldout_specs):
+        raise ConfigError("held-out set names must be unique (NAME=PATH)")
+    scaling = ScoreScaling.measure(table.values, table.columns, table.lower_is_better)
+    heldout_hashes = {text_hash(t) for texts in heldout.values() for t in texts}
+    sampled, texts, removed = sample_documents(corpus, table, cfg.max_documents, cfg.seed, heldout_hashes)
+    if removed:
+        console.print(f"warning: left out {removed} sampled documents that are also held out", highlight=False)
+    scaled = scaling.apply(table.values[sampled])
+    n_bytes = table.n_bytes[sampled]
+
+    data_fingerprint = hashlib.sha256(
+        json.dumps(
+            {
+                "corpus": corpus_fingerprint(corpus),
+                "scores": {c: table.sources[c]["config_hash"] for c in table.columns},
+                "scaling": scaling.to_dict(),
+                "sampled": hashlib.sha256(sampled.tobytes()).hexdigest(),
+                "heldout": {n: hashlib.sha256("\0".join(t).encode()).hexdigest() for n, t in sorted(heldout.items())},
+            },
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()[:16]
+    out = Path(out_dir).resolve()
+    finished_path = out / WEIGHTS_FILE
+    if finished_path.is_file() and not overwrite:
+        finished = json.loads(finished_path.read_text(encoding="utf-8"))
+        if finished.get("data_fingerprint") == data_fingerprint and _same_settings(finished.get("config"), cfg):
+            console.print(f"metarater fit: {out} is already complete for these inputs and settings", highlight=False)
+            return FitResult(out, finished)
+        raise ConfigError(
+            f"{out} holds a Meta-rater fit of other inputs or settings; pass --overwrite or another --out"
+        )
+    if overwrite and out.exists():
+        for stale in (out / "runs", finished_path):
+            if stale.is_dir():
+                shutil.rmtree(stale)
+            elif stale.exists():
+                stale.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+    weights = sample_weights(cfg.runs, len(table.columns), cfg.seed, cfg.alpha)
+    params = {
+        **_config_dict(cfg),
+        "corpus": str(corpus.root),
+        "attributes": [str(Path(d).resolve()) for d in attribute_dirs],
+        "columns": table.columns,
+        "heldout": list(heldout),
+        "out": str(out),
+    }
+    console.print(
+        f"metarater fit: {len(table.columns)} scores, {table.num_documents:,} documents "
+        f"({len(texts):,} sampled for proxies), {cfg.runs} proxy runs on {cfg.workers} worker(s)",
+        highlight=False,
+    )
+    with stage_run("metarater-fit", params, enabled=tracking) as run:
+        child_ids: dict[int, str | None] = {}
+        reused = [0]
+        with Progress(
+            TextColumn("proxy runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress:
+            task = progress.add_task("runs", total=cfg.runs)
+
+            def on_done(record: dict[str, Any], was_reused: bool) -> None:
+                child_params = {"index": record["index"], **dict(zip(table.columns, record["weights"], strict=True))}
+                with run.child(f"proxy run {record['index']}", child_params) as child:
+                    metrics = {"loss": record["loss"], **{f"bpb.{h}": v for h, v in record["bpb"].items()}}
+                    child.log_metrics({**metrics, "seconds": record["seconds"]})
+                    if was_reused:
+                        child.set_tags({"curation.reused": "true"})
+                        reused[0] += 1
+                    child_ids[record["index"]] = child.run_id
+                progress.advance(task)
+
+            started = time.perf_counter()
+            records = run_proxies(
+                weights,
+                texts,
+                n_bytes,
+                scaled,
+                heldout,
+                cfg.proxy,
+                data_fingerprint,
+                out / "runs",
+                cfg.workers,
+                on_done,
+            )
+            proxy_seconds = time.perf_counter() - started
+        losses = np.asarray([r["loss"] for r in records], dtype=np.float64)
+
+        started = time.perf_counter()
+        regressor = fit_regressor(weights, losses, cfg.regression)
+        regression_seconds = time.perf_counter() - started
+        regressor.booster.save_model(str(out / "regressor.txt"))
+        curve = _learning_curve(weights, losses, cfg.regression)
+        search = best_weights(regressor, len(table.columns), cfg.candidates, cfg.top_candidates, cfg.seed + 1)
+
+        fit = {
+            "format": FIT_FORMAT,
+            "config": _config_dict(cfg),
+            "data_fingerprint": data_fingerprint,
+            "corpus": {"path": str(corpus.root), "fingerprint": corpus_fingerprint(corpus)},
+            "documents": {"total": table.num_documents, "sampled": len(texts), "heldout_removed": removed},
+            "heldout": {
+                name: {"documents": len(t), "bytes": sum(len(x.encode()) for x in t)} for name, t in heldout.items()
+            },
+            "columns": table.columns,
+            "sources": table.sources,
+            "scaling": scaling.to_dict(),
+            "weights": dict(zip(table.columns, (float(w) for w in search.weights), strict=True)),
+            "runs": {
+                "count": len(records),
+                "losses": [float(x) for x in losses],
+                "reused": reused[0],
+            },
+            "regression": regressor.metrics,
+            "learning_curve": curve,
+            "search": {
+                "candidates": search.candidates,
+                "top_candidates": len(search.best_predicted),
+                "seconds": round(search.seconds, 3),
+                "best_predicted_min": float(search.best_predicted[0]),
+                "best_predicted_max": float(search.best_predicted[-1]),
+            },
+            "seconds": {
+                "proxies": round(proxy_seconds, 3),
+                "regression": round(regression_seconds, 3),
+                "search": round(search.seconds, 3),
+            },
+            "mlflow": {"run_id": run.run_id, "child_run_ids": {str(k): v for k, v in sorted(child_ids.items())}},
+        }
+        _plot_weights(table.columns, search.weights, out / "weights.png")
+        write_text_atomic(out / "report.md", _report(fit))
+        write_json_atomic(finished_path, fit)
+        metrics = {
+            "proxy_seconds": proxy_seconds,
+            "search_seconds": search.seconds,
+            "loss_best": float(losses.min()),
+            "loss_median": float(np.median(losses)),
+            **{f"weight.{c}": w for c, w in fit["weights"].items()},
+        }
+        if regressor.metrics["valid_spearman"] is not None:
+            metrics["valid_spearman"] = regressor.metrics["valid_spearman"]
+        run.log_metrics(metrics)
+        for name in (WEIGHTS_FILE, "weights.png", "report.md", "regressor.txt"):
+            run.log_artifact(out / name)
+    return FitResult(out, fit)
+
+
+def _config_dict(cfg: MetaraterConfig) -> dict[str, Any]:
+    return json.loads(json.dumps(asdict(cfg)))
+
+
+def _same_settings(saved: dict[str, Any] | None, cfg: MetaraterConfig) -> bool:
+    """Equal settings, ignoring how many workers ran the proxies (that changes no result)."""
+    if saved is None:
+        return False
+    current = _config_dict(cfg)
+    return {k: v for k, v in saved.items() if k != "workers"} == {k: v for k, v in current.items() if k != "workers"}

@@ -1,0 +1,212 @@
+"""One proxy LM per sampled weighting: keep the top share of documents by the weighted score, train a small
+proxy on them with a fixed token budget, record its held-out loss (mean bits per byte over the held-out
+sets). These (weights, loss) pairs are what the regression learns from.
+
+Every run uses the same proxy initialisation and batch order (``seed``): the only thing that varies between
+runs is the data the weights select, so differences in loss are differences in data. Each finished run is
+committed as ``runs/run-NNNNN.json`` (by rename), so a crash loses at most the runs in flight, and a rerun
+reuses every finished run whose identity (weights, data, settings) is unchanged.
+
+Runs are independent and go to a pool of worker processes (``workers``), each with
+``max(1, cpus // workers)`` torch threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from curation.errors import ConfigError
+
+RUN_FORMAT = "curation.metarater-run/v1"
+# Training text packed per run, in bytes per budget token (as in validation): enough that a run does not
+# repeat text for lack of it, while a huge selection is sampled rather than packed whole.
+TRAIN_BYTES_PER_TOKEN = 4
+
+
+@dataclass(frozen=True)
+class ProxyRunSettings:
+    size: str = "tiny"  # proxy preset
+    tokens: int = 200_000  # training tokens per run
+    top_fraction: float = 0.15  # paper: the top 15% by weighted score
+    batch_size: int = 16
+    lr: float = 3e-3
+    seq_len: int | None = None
+    seed: int = 0  # proxy initialisation and batch order, the same for every run
+
+    def check(self) -> None:
+        from curation.proxy.config import preset
+
+        preset(self.size)
+        if not 0 < self.top_fraction <= 1:
+            raise ConfigError(f"--top-fraction must be in (0, 1], not {self.top_fraction}")
+        if self.tokens < 1:
+            raise ConfigError("--tokens must be positive")
+
+
+def top_documents(scaled: np.ndarray, weights: np.ndarray, fraction: float) -> np.ndarray:
+    """Indices of the ``fraction`` of documents with the highest weighted score, best first (ties: corpus order)."""
+    score = scaled.astype(np.float64) @ np.asarray(weights, dtype=np.float64)
+    count = max(1, int(round(fraction * len(score))))
+    return np.argsort(-score, kind="stable")[:count]
+
+
+def run_identity(weights: np.ndarray, settings: ProxyRunSettings, data_fingerprint: str) -> str:
+    payload = {
+        "weights": [round(float(w), 12) for w in weights],
+        "settings": asdict(settings),
+        "data": data_fingerprint,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def run_path(runs_dir: Path, index: int) -> Path:
+    return runs_dir / f"run-{index:05d}.json"
+
+
+def load_finished_run(runs_dir: Path, index: int, identity: str) -> dict[str, Any] | None:
+    path = run_path(runs_dir, index)
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text(encoding="utf-8"))
+    return record if record.get("identity") == identity else None
+
+
+# --- worker side -------------------------------------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(texts: list[str], n_bytes: np.ndarray, scaled: np.ndarray, heldout: dict, settings, threads: int):
+    import torch
+
+    torch.set_num_threads(threads)
+    _WORKER.update(texts=texts, n_bytes=n_bytes, scaled=scaled, heldout=heldout, settings=settings)
+
+
+def train_run(index: int, weights: np.ndarray, identity: str, runs_dir: str) -> dict[str, Any]:
+    """Train the proxy of one weighting (in a worker) and commit its record; returns the record."""
+    from dataclasses import replace
+
+    from curation.corpus import write_json_atomic
+    from curation.proxy.config import TrainConfig, preset
+    from curation.proxy.packing import pack_documents
+    from curation.proxy.tokenizer import ByteTokenizer
+    from curation.proxy.train import train_proxy
+
+    settings: ProxyRunSettings = _WORKER["settings"]
+    texts, n_bytes, scaled = _WORKER["texts"], _WORKER["n_bytes"], _WORKER["scaled"]
+    started = time.perf_counter()
+    chosen = top_documents(scaled, weights, settings.top_fraction)
+    # A seeded sample of the selection up to the byte allowance (the same draw order for every run).
+    order = np.random.default_rng(settings.seed).permutation(len(chosen))
+    allowance = settings.tokens * TRAIN_BYTES_PER_TOKEN
+    taken = chosen[order][np.cumsum(n_bytes[chosen[order]]) - n_bytes[chosen[order]] < allowance]
+    tokenizer = ByteTokenizer()
+    model_cfg = preset(settings.size).with_vocab(tokenizer.vocab_size)
+    if settings.seq_len:
+        model_cfg = replace(model_cfg, seq_len=settings.seq_len)
+    packed = pack_documents(
+        tokenizer.encode_batch([texts[i] for i in taken]),
+        model_cfg.seq_len,
+        tokenizer.eod_id,
+        tokenizer.pad_id,
+        tokenizer.token_bytes(),
+    )
+    heldout = {
+        name: pack_documents(
+            tokenizer.encode_batch(held), model_cfg.seq_len, tokenizer.eod_id, tokenizer.pad_id, tokenizer.token_bytes()
+        )
+        for name, held in _WORKER["heldout"].items()
+    }
+    train_cfg = TrainConfig(
+        tokens=settings.tokens, batch_size=settings.batch_size, lr=settings.lr, evaluations=1, seed=settings.seed
+    )
+    result = train_proxy(model_cfg, train_cfg, packed, heldout, tokenizer, initial_evaluation=False)
+    bpb = result.final_bpb
+    record = {
+        "format": RUN_FORMAT,
+        "index": index,
+        "identity": identity,
+        "weights": [float(w) for w in weights],
+        "loss": float(np.mean(list(bpb.values()))),
+        "bpb": bpb,
+        "documents_selected": int(len(chosen)),
+        "documents_trained": int(len(taken)),
+        "tokens": int(result.tokens),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    write_json_atomic(run_path(Path(runs_dir), index), record)
+    return record
+
+
+# --- driver side -------------------------------------------------------------------------------------------
+def run_proxies(
+    weights: np.ndarray,
+    texts: list[str],
+    n_bytes: np.ndarray,
+    scaled: np.ndarray,
+    heldout: dict[str, list[str]],
+    settings: ProxyRunSettings,
+    data_fingerprint: str,
+    runs_dir: Path,
+    workers: int = 1,
+    on_done: Callable[[dict[str, Any], bool], None] | None = None,
+) -> list[dict[str, Any]]:
+    """A record per row of ``weights`` (finished runs reused); ``on_done(record, reused)`` as each arrives."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    if workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    records: dict[int, dict[str, Any]] = {}
+    pending: list[tuple[int, str]] = []
+    for index, row in enumerate(weights):
+        identity = run_identity(row, settings, data_fingerprint)
+        finished = load_finished_run(runs_dir, index, identity)
+        if finished is not None:
+            records[index] = finished
+            if on_done:
+                on_done(finished, True)
+        else:
+            pending.append((index, identity))
+    if pending:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        args = (texts, n_bytes, scaled, heldout, settings, threads)
+        if workers == 1:
+            import torch
+
+            driver_threads = torch.get_num_threads()
+            _init_worker(*args)
+            try:
+                for index, identity in pending:
+                    record = train_run(index, weights[index], identity, str(runs_dir))
+                    records[index] = record
+                    if on_done:
+                        on_done(record, False)
+            finally:
+                torch.set_num_threads(driver_threads)
+                _WORKER.clear()
+        else:
+            # spawn, not fork: the driver may hold torch/OpenMP threads and a JVM, which fork would copy badly.
+            with ProcessPoolExecutor(
+                workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=args
+            ) as pool:
+                futures = {
+                    pool.submit(train_run, index, weights[index], identity, str(runs_dir)): index
+                    for index, identity in pending
+                }
+                for future in as_completed(futures):
+                    record = future.result()
+                    records[record["index"]] = record
+                    if on_done:
+                        on_done(record, False)
+    return [records[i] for i in range(len(weights))]

@@ -1,0 +1,137 @@
+"""``curate metarater select``: documents ranked by the fitted weighted score, kept best first up to a budget.
+
+The score of a document is ``sum_j w_j * scaled_j`` with the fit's weights and the fit's scaling (its
+corpus's min-max bounds; another corpus with the same scores is scaled the same way, clipped to [0, 5]).
+Documents are taken in order of decreasing score (ties: corpus order) while the running total stays within
+the budget: ``tokens`` (bytes + 1 separator per document: the byte-level tokenizer's count) or a
+``fraction`` of the documents. The flags are an attribute set (``metarater_score``, ``metarater_keep``)
+and the corpus is selected with the rule ``metarater_keep``: dropped documents land in ``rejects/`` with
+that reason, and the new corpus's manifest records the flags, whose manifest records the fit (weights,
+MLflow run) and the score attribute sets (their MLflow runs).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from curation.errors import ConfigError
+
+KEEP_PRODUCER = "metarater-keep"
+KEEP_VERSION = "1"
+DESCRIPTIONS = {
+    "metarater_score": "Meta-rater weighted score: sum of the fit's weights x scores scaled to [0, 5]",
+    "metarater_keep": "kept by the Meta-rater selection (best score first, within the budget)",
+}
+
+
+def document_tokens(n_bytes: np.ndarray) -> np.ndarray:
+    """Tokens a document costs under the byte-level tokenizer: its UTF-8 bytes plus the separator."""
+    return n_bytes.astype(np.int64) + 1
+
+
+def keep_within_budget(score: np.ndarray, tokens: np.ndarray, budget: int | None, fraction: float | None) -> np.ndarray:
+    """Boolean mask: the best-scored documents (ties: corpus order) while their tokens fit the budget."""
+    if (budget is None) == (fraction is None):
+        raise ConfigError("give exactly one of --tokens and --fraction")
+    order = np.argsort(-score, kind="stable")
+    if fraction is not None:
+        if not 0 < fraction <= 1:
+            raise ConfigError(f"--fraction must be in (0, 1], not {fraction}")
+        count = int(round(fraction * len(score)))
+    else:
+        if budget < 1:
+            raise ConfigError("--tokens must be positive")
+        count = int(np.searchsorted(np.cumsum(tokens[order]), budget, side="right"))
+    keep = np.zeros(len(score), dtype=bool)
+    keep[order[:count]] = True
+    return keep
+
+
+def load_fit(fit_dir: str | Path) -> dict:
+    from raters.metarater.fit import FIT_FORMAT, WEIGHTS_FILE
+
+    path = Path(fit_dir) / WEIGHTS_FILE
+    if not path.is_file():
+        raise ConfigError(f"{fit_dir}: no {WEIGHTS_FILE}; not a finished `curate metarater fit` output")
+    fit = json.loads(path.read_text(encoding="utf-8"))
+    if fit.get("format") != FIT_FORMAT:
+        raise ConfigError(f"{path}: not a Meta-rater fit (format={fit.get('format')!r})")
+    return fit
+
+
+def run_metarater_select(
+    corpus_dir: str | Path,
+    attribute_dirs: list[str | Path],
+    fit_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    tokens: int | None = None,
+    fraction: float | None = None,
+    keep_dir: str | Path | None = None,
+    tracking: bool = True,
+    overwrite: bool = False,
+    master: str | None = None,
+    spark_conf: dict[str, str] | None = None,
+):
+    import pyarrow as pa
+
+    from curation.attribute_stage import prepare_attribute_dir, write_computed_attributes
+    from curation.corpus import Corpus
+    from curation.select.job import run_select
+    from curation.tracking import stage_run
+    from raters.metarater.scaling import ScoreScaling
+    from raters.metarater.score_table import load_score_table
+
+    keep_within_budget(np.zeros(0), np.zeros(0, dtype=np.int64), tokens, fraction)  # option checks, before work
+    fit = load_fit(fit_dir)
+    corpus = Corpus.open(corpus_dir)
+    scaling = ScoreScaling.from_dict(fit["scaling"], fit["columns"])
+    table = load_score_table(corpus_dir, attribute_dirs, columns=fit["columns"])
+    weights = np.asarray([fit["weights"][c] for c in fit["columns"]], dtype=np.float64)
+    config = {
+        "fit": str(Path(fit_dir).resolve()),
+        "fit_run": fit["mlflow"]["run_id"],
+        "weights": fit["weights"],
+        "scaling": fit["scaling"],
+        "scores": {c: table.sources[c] for c in table.columns},
+        "tokens": tokens,
+        "fraction": fraction,
+        "tokenizer": "bytes",
+    }
+    keep_dir = keep_dir or Path(out_dir).with_name(f"{Path(out_dir).name}-metarater-keep")
+    out, fingerprint, config_hash, finished = prepare_attribute_dir(corpus, keep_dir, KEEP_PRODUCER, config, overwrite)
+    if finished is None:
+        score = scaling.apply(table.values).astype(np.float64) @ weights
+        keep = keep_within_budget(score, document_tokens(table.n_bytes), tokens, fraction)
+        params = {**config, "corpus": str(corpus.root), "out": str(out)}
+        with stage_run(KEEP_PRODUCER, params, enabled=tracking) as run:
+            write_computed_attributes(
+                out,
+                corpus,
+                producer=KEEP_PRODUCER,
+                version=KEEP_VERSION,
+                ids=table.ids,
+                shard_rows=table.shard_rows,
+                columns={"metarater_score": score, "metarater_keep": keep},
+                schema=[pa.field("metarater_score", pa.float32()), pa.field("metarater_keep", pa.bool_())],
+                descriptions=DESCRIPTIONS,
+                config=config,
+                config_hash=config_hash,
+                fingerprint=fingerprint,
+                run=run,
+            )
+            kept_tokens = int(document_tokens(table.n_bytes)[keep].sum())
+            run.log_metrics({"kept_documents": int(keep.sum()), "kept_tokens": kept_tokens})
+    return run_select(
+        corpus.root,
+        [str(out)],
+        "metarater_keep",
+        out_dir,
+        master=master,
+        spark_conf=spark_conf,
+        tracking=tracking,
+        overwrite=overwrite,
+    )

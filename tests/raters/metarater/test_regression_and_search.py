@@ -1,0 +1,69 @@
+"""LightGBM regression of proxy loss on weights, the candidate search, and the budgeted top-k."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from curation.errors import ConfigError
+from raters.metarater.dirichlet import sample_weights
+from raters.metarater.regression import RegressionSettings, fit_regressor, min_data_in_leaf
+from raters.metarater.search import best_weights
+from raters.metarater.select import document_tokens, keep_within_budget
+
+
+def _losses(weights: np.ndarray, rng) -> np.ndarray:
+    # A loss that falls as weight moves to score 0 and rises with score 2, plus noise.
+    return 3.0 - 0.8 * weights[:, 0] + 0.5 * weights[:, 2] ** 2 + rng.normal(0, 0.02, len(weights))
+
+
+def test_regressor_ranks_held_out_runs():
+    weights = sample_weights(128, 4, seed=1)
+    losses = _losses(weights, np.random.default_rng(0))
+    fitted = fit_regressor(weights, losses, RegressionSettings(seed=0))
+    assert fitted.metrics["valid_runs"] == 26 and fitted.metrics["train_runs"] == 102
+    assert fitted.metrics["valid_spearman"] > 0.8, fitted.metrics
+    again = fit_regressor(weights, losses, RegressionSettings(seed=0))
+    np.testing.assert_array_equal(fitted.predict(weights), again.predict(weights))  # deterministic
+    # Noise instead of signal: the held-out ranking is no better than chance.
+    noise = fit_regressor(weights, np.random.default_rng(1).normal(size=128), RegressionSettings(seed=0))
+    assert noise.metrics["valid_spearman"] is None or noise.metrics["valid_spearman"] < 0.5
+
+
+def test_regressor_needs_enough_runs():
+    with pytest.raises(ConfigError, match="too few"):
+        fit_regressor(sample_weights(9, 3, seed=0), np.arange(9.0), RegressionSettings())
+    fit_regressor(sample_weights(10, 3, seed=0), np.arange(10.0), RegressionSettings())
+    assert min_data_in_leaf(8) == 2 and min_data_in_leaf(100) == 10 and min_data_in_leaf(1000) == 20
+
+
+def test_search_averages_the_best_predicted_candidates():
+    class Bowl:  # predicted loss: squared distance to a known optimum
+        target = np.array([0.6, 0.1, 0.1, 0.2])
+
+        def predict(self, weights, threads=0):
+            return ((weights - self.target) ** 2).sum(axis=1)
+
+    result = best_weights(Bowl(), 4, candidates=100_000, top=128, seed=0)
+    assert result.candidates == 100_000 and len(result.best_predicted) == 128
+    assert np.all(np.diff(result.best_predicted) >= 0)
+    np.testing.assert_allclose(result.weights.sum(), 1.0)
+    np.testing.assert_allclose(result.weights, Bowl.target, atol=0.03)
+
+
+def test_budgeted_top_k_keeps_the_best_documents_that_fit():
+    score = np.array([0.5, 0.9, 0.1, 0.9, 0.7])
+    tokens = document_tokens(np.array([9, 19, 9, 29, 9]))  # 10, 20, 10, 30, 10
+    # Best first, ties in corpus order: doc1 (20), doc3 (30), doc4 (10), doc0 (10), doc2 (10).
+    assert keep_within_budget(score, tokens, 50, None).tolist() == [False, True, False, True, False]
+    assert keep_within_budget(score, tokens, 60, None).tolist() == [False, True, False, True, True]
+    assert keep_within_budget(score, tokens, 69, None).tolist() == [False, True, False, True, True]
+    assert keep_within_budget(score, tokens, 10_000, None).all()
+    assert not keep_within_budget(
+        score, tokens, 19, None
+    ).any()  # the best does not fit: no smaller one jumps the queue
+    assert keep_within_budget(score, tokens, None, 0.4).tolist() == [False, True, False, True, False]
+    with pytest.raises(ConfigError):
+        keep_within_budget(score, tokens, 10, 0.5)
+    with pytest.raises(ConfigError):
+        keep_within_budget(score, tokens, None, 1.5)
