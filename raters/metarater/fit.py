@@ -59,6 +59,8 @@ class MetaraterConfig:
             raise ConfigError("--candidates must be at least --top-candidates, which must be at least 1")
         if self.max_documents < 10:
             raise ConfigError("--max-documents must be at least 10")
+        if self.workers < 1:
+            raise ConfigError("--workers must be at least 1")
         self.proxy.check()
 
 
