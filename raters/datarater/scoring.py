@@ -9,32 +9,14 @@ documents cost little. GPU when one is visible: on Spark with GPU scheduling, th
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from curation.attribute_stage import AttributeProducer
+from raters.saved_model_scores import SavedModelScores
 
 SCORE_COLUMN = "datarater_score"
-
-
-def _task_device(preference: str):
-    import torch
-
-    if preference == "cpu" or not torch.cuda.is_available():
-        return torch.device("cpu")
-    try:
-        from pyspark import TaskContext
-
-        context = TaskContext.get()
-        gpus = context.resources().get("gpu") if context is not None else None
-        if gpus is not None and gpus.addresses:
-            return torch.device(f"cuda:{gpus.addresses[0]}")
-    except ImportError:
-        pass
-    return torch.device("cuda")
 
 
 def score_texts(rater, tokenizer, texts: list[str], batch_size: int = 64, device=None) -> np.ndarray:
@@ -67,44 +49,22 @@ def score_texts(rater, tokenizer, texts: list[str], batch_size: int = 64, device
         return np.where(count > 0, total / count, np.nan)
 
 
-class DataRaterScores(AttributeProducer):
+class DataRaterScores(SavedModelScores):
     name = "datarater"
     version = "1"
     input_columns = ("text",)
 
     def __init__(self, model_dir: str | Path, batch_size: int = 64, device: str = "auto"):
-        from raters.datarater.checkpoint import RATER_CONFIG, RATER_WEIGHTS, load_rater
+        from raters.datarater.checkpoint import RATER_CONFIG, RATER_WEIGHTS
 
-        self.model_dir = str(Path(model_dir).resolve())
-        load_rater(Path(self.model_dir))  # fail fast, on the driver, before any Spark work
         self.batch_size, self.device = batch_size, device
-        self.checksum = hashlib.sha256(
-            (Path(self.model_dir) / RATER_WEIGHTS).read_bytes() + (Path(self.model_dir) / RATER_CONFIG).read_bytes()
-        ).hexdigest()[:16]
-        self._loaded = None
+        self._open(model_dir, (RATER_WEIGHTS, RATER_CONFIG))
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_loaded": None}  # workers load the model themselves, once
+    def load_model(self, device):
+        from raters.datarater.checkpoint import load_rater
 
-    def _model(self):
-        if self._loaded is None:
-            import torch
-
-            from raters.datarater.checkpoint import load_rater
-
-            try:
-                from pyspark import TaskContext
-
-                context = TaskContext.get()
-                if context is not None:  # one torch thread per task CPU: Spark already runs a task per core
-                    torch.set_num_threads(max(1, context.cpus()))
-            except ImportError:
-                pass
-
-            device = _task_device(self.device)
-            rater, tokenizer, _ = load_rater(Path(self.model_dir), device)
-            self._loaded = (rater, tokenizer, device)
-        return self._loaded
+        rater, tokenizer, _ = load_rater(Path(self.model_dir), device)
+        return rater, tokenizer, device
 
     def output_schema(self):
         import pyarrow as pa
@@ -118,6 +78,6 @@ class DataRaterScores(AttributeProducer):
         return {"model": self.model_dir, "model_checksum": self.checksum, "batch_size": self.batch_size}
 
     def compute(self, batch) -> dict[str, Any]:
-        rater, tokenizer, device = self._model()
+        rater, tokenizer, device = self.model()
         texts = batch.column("text").to_pylist()
         return {SCORE_COLUMN: score_texts(rater, tokenizer, texts, self.batch_size, device).astype(np.float32)}

@@ -15,6 +15,7 @@ from typing import Any
 
 from curation.errors import ConfigError
 from raters.datarater.meta import DEVIATIONS, DataRaterConfig, MetaTrainer
+from raters.training_run import hold_out
 
 MAX_TRAIN_BYTES = 50_000_000  # meta-training reads a seeded sample of at most this much text
 
@@ -63,8 +64,7 @@ def split_documents(texts: list[str], fraction: float, seed: int) -> tuple[list[
     cut = max(1, int(round(fraction * len(texts))))
     if cut >= len(texts):
         raise ConfigError("the training corpus has too few documents to hold some out; pass --heldout")
-    held = set(order[:cut].tolist())
-    return [t for i, t in enumerate(texts) if i not in held], [t for i, t in enumerate(texts) if i in held]
+    return hold_out(texts, set(order[:cut].tolist()))
 
 
 # Settings a checkpoint may be resumed with other values of: the number of outer steps (runs can be extended) and

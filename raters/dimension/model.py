@@ -16,7 +16,6 @@ import numpy as np
 
 from curation.errors import ConfigError
 from raters.dimension.annotations import CLASSES
-from raters.fasttext_quality.model import read_config
 from raters.fasttext_quality.supervised import (
     FastTextSettings,
     label_distribution,
@@ -24,6 +23,7 @@ from raters.fasttext_quality.supervised import (
     save_fasttext,
     train_classifier,
 )
+from raters.model_dir import read_model_config
 
 DIMENSION_FORMAT = "curation.dimension-rater/v1"
 MODEL_FILE = "model.bin"
@@ -107,7 +107,7 @@ class DimensionRater:
     @classmethod
     def load(cls, folder: str | Path) -> DimensionRater:
         folder = Path(folder)
-        payload = read_config(folder, CONFIG_FILE, DIMENSION_FORMAT, "curate raters dimension train")
+        payload = read_model_config(folder, CONFIG_FILE, DIMENSION_FORMAT, "curate raters dimension train")
         skip = ("format", "dimension", "labels", "columns", "settings")
         info = {k: v for k, v in payload.items() if k not in skip}
         model = load_fasttext(folder / MODEL_FILE)

@@ -9,34 +9,25 @@ from typing import Any
 
 import numpy as np
 
-from curation.attribute_stage import AttributeProducer
+from raters.saved_model_scores import SavedModelScores
 
 
-class DimensionScores(AttributeProducer):
+class DimensionScores(SavedModelScores):
     version = "1"
     input_columns = ("text",)
 
     def __init__(self, model_dir: str | Path):
-        from raters.dimension.model import CONFIG_FILE, MODEL_FILE, DimensionRater
-        from raters.fasttext_quality.model import model_checksum
+        from raters.dimension.model import CONFIG_FILE, MODEL_FILE
 
-        self.model_dir = str(Path(model_dir).resolve())
-        rater = DimensionRater.load(self.model_dir)  # fail fast, on the driver, before any Spark work
+        rater = self._open(model_dir, (MODEL_FILE, CONFIG_FILE))
         self.dimension = rater.dimension
         self.name = f"dimension-{rater.dimension}"
         self.score_column, self.class_column = rater.score_column, rater.class_column
-        self.checksum = model_checksum(self.model_dir, (MODEL_FILE, CONFIG_FILE))
-        self._rater = None
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_rater": None}  # fastText models do not pickle; workers load their own
+    def load_model(self, device):
+        from raters.dimension.model import DimensionRater
 
-    def rater(self):
-        if self._rater is None:
-            from raters.dimension.model import DimensionRater
-
-            self._rater = DimensionRater.load(self.model_dir)
-        return self._rater
+        return DimensionRater.load(self.model_dir)
 
     def output_schema(self):
         import pyarrow as pa
@@ -55,6 +46,6 @@ class DimensionScores(AttributeProducer):
     def compute(self, batch) -> dict[str, Any]:
         import pyarrow as pa
 
-        expected, best = self.rater().score(batch.column("text").to_pylist())
+        expected, best = self.model().score(batch.column("text").to_pylist())
         classes = pa.array(best.astype(np.int8), mask=best < 0, type=pa.int8())
         return {self.score_column: expected.astype(np.float32), self.class_column: classes}

@@ -18,8 +18,9 @@ from curation.errors import ConfigError
 from raters.dimension.annotations import read_annotations
 from raters.dimension.model import CONFIG_FILE, MODEL_FILE, DimensionRater, check_dimension_name
 from raters.fasttext_quality.supervised import FastTextSettings, require_fasttext, stratified_split
+from raters.model_dir import check_model_dir
+from raters.training_run import METRICS_FILE, save_trained
 
-METRICS_FILE = "metrics.json"
 MIN_ANNOTATIONS = 20  # below this a held-out share says nothing
 
 
@@ -49,16 +50,6 @@ def dimension_metrics(expected: np.ndarray, predicted: np.ndarray, labels: np.nd
     }
 
 
-def check_model_dir(out: Path, overwrite: bool) -> None:
-    """Refuse to write over a finished model unless asked; its config goes first (see ``DsirModel``)."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} exists and is not a directory")
-    if (out / CONFIG_FILE).is_file():
-        if not overwrite:
-            raise ConfigError(f"{out} already holds a dimension rater; pass --overwrite or choose another --out")
-        (out / CONFIG_FILE).unlink()
-
-
 def run_dimension_train(
     annotations_path: str | Path,
     dimension: str,
@@ -73,7 +64,6 @@ def run_dimension_train(
 ) -> DimensionTrainResult:
     from rich.console import Console
 
-    from curation.corpus import write_json_atomic
     from curation.tracking import stage_run
     from raters.dimension.annotations import check_enough
 
@@ -83,7 +73,7 @@ def run_dimension_train(
     if not 0 < heldout_fraction < 1:
         raise ConfigError("--heldout-fraction must be between 0 and 1")
     out = Path(out).resolve()
-    check_model_dir(out, overwrite)
+    check_model_dir(out, CONFIG_FILE, "a dimension rater", overwrite)
     annotations = read_annotations(annotations_path, label_field, report=lambda line: console.print(line, markup=False))
     check_enough(annotations, MIN_ANNOTATIONS)
     labels = annotations.labels
@@ -119,18 +109,13 @@ def run_dimension_train(
             f"MAE {metrics['heldout_mae']:.3f}",
             highlight=False,
         )
-        write_json_atomic(out / METRICS_FILE, metrics)
+        run.log_metrics({**metrics, "annotations_skipped": len(annotations.skipped)})
         extra = {
             "annotations": str(Path(annotations_path).resolve()),
             "label_field": label_field,
             "annotations_skipped": len(annotations.skipped),
             "class_counts": {str(c): n for c, n in counts.items()},
             "heldout_fraction": heldout_fraction,
-            "heldout": metrics,
-            "mlflow_run_id": run.run_id,
         }
-        rater.save(out, extra)
-        run.log_metrics({**metrics, "annotations_skipped": len(annotations.skipped)})
-        for name in (CONFIG_FILE, METRICS_FILE, MODEL_FILE):
-            run.log_artifact(out / name)
+        save_trained(run, out, rater, metrics, extra, (CONFIG_FILE, METRICS_FILE, MODEL_FILE))
     return DimensionTrainResult(out, rater, metrics, len(annotations.skipped), run.run_id)

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from curation.errors import ConfigError
-from raters.dsir.model import CONFIG_FILE, DsirModel
-
-METRICS_FILE = "metrics.json"
+from raters.dsir.model import CONFIG_FILE, COUNTS_FILE, DsirModel
+from raters.model_dir import check_model_dir
+from raters.training_run import METRICS_FILE, hold_out, save_trained
 
 
 @dataclass
@@ -36,8 +36,7 @@ def split_heldout(texts: list[str], fraction: float, seed: int) -> tuple[list[st
         raise ConfigError(
             f"{len(texts)} documents: too few to hold out {fraction:.0%} (pass --heldout-fraction 0 to fit on all)"
         )
-    held = set(np.random.default_rng([seed, 17]).permutation(len(texts))[:cut].tolist())
-    return [t for i, t in enumerate(texts) if i not in held], [t for i, t in enumerate(texts) if i in held]
+    return hold_out(texts, set(np.random.default_rng([seed, 17]).permutation(len(texts))[:cut].tolist()))
 
 
 def heldout_metrics(model: DsirModel, target: list[str], raw: list[str]) -> dict[str, float]:
@@ -57,17 +56,6 @@ def heldout_metrics(model: DsirModel, target: list[str], raw: list[str]) -> dict
     }
 
 
-def check_model_dir(out: Path, overwrite: bool) -> None:
-    """Refuse to write over a finished model unless asked. With ``overwrite`` its config goes first, so an
-    interrupted refit leaves an unfinished model (refused by ``load``), never old counts under a new config."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} exists and is not a directory")
-    if (out / CONFIG_FILE).is_file():
-        if not overwrite:
-            raise ConfigError(f"{out} already holds a DSIR model; pass --overwrite or choose another --out")
-        (out / CONFIG_FILE).unlink()
-
-
 def run_dsir_fit(
     targets: list[str],
     raws: list[str],
@@ -84,7 +72,6 @@ def run_dsir_fit(
 ) -> DsirFitResult:
     from rich.console import Console
 
-    from curation.corpus import write_json_atomic
     from curation.proxy.text_source import read_text_source
     from curation.tracking import stage_run
 
@@ -100,7 +87,7 @@ def run_dsir_fit(
     if max_bytes is not None and max_bytes < 1:
         raise ConfigError("--max-bytes must be positive")
     out = Path(out).resolve()
-    check_model_dir(out, overwrite)
+    check_model_dir(out, CONFIG_FILE, "a DSIR model", overwrite)
 
     # Everything is read (and every path checked) before any counting.
     target_sources = [read_text_source(spec, max_bytes, seed=seed) for spec in targets]
@@ -135,9 +122,6 @@ def run_dsir_fit(
                 f"target {metrics['heldout_target_mean']:.1f}, raw {metrics['heldout_raw_mean']:.1f}",
                 highlight=False,
             )
-        write_json_atomic(out / METRICS_FILE, metrics)
-        model.save(out, {"heldout": metrics, "mlflow_run_id": run.run_id})
         run.log_metrics(metrics)
-        for name in (CONFIG_FILE, "dsir.safetensors", METRICS_FILE):
-            run.log_artifact(out / name)
+        save_trained(run, out, model, metrics, {}, (CONFIG_FILE, COUNTS_FILE, METRICS_FILE))
     return DsirFitResult(out, model, metrics, run.run_id)

@@ -26,8 +26,6 @@ Deviations from DSIR's code (``p-lambda/dsir``), and why:
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +35,7 @@ import numpy as np
 
 from curation.errors import ConfigError
 from raters.dsir.features import DEFAULT_BUCKETS, HashedNgrams
+from raters.model_dir import read_model_config
 
 DSIR_FORMAT = "curation.dsir/v1"
 CONFIG_FILE = "dsir.json"
@@ -140,15 +139,7 @@ class DsirModel:
         from safetensors.numpy import load_file
 
         folder = Path(folder)
-        config = folder / CONFIG_FILE
-        if not config.is_file():
-            raise ConfigError(f"{folder}: not a DSIR model (no {CONFIG_FILE}; run `curate raters dsir fit`)")
-        try:
-            payload = json.loads(config.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{config}: unreadable ({exc})") from exc
-        if payload.get("format") != DSIR_FORMAT:
-            raise ConfigError(f"{config}: not a DSIR model (format={payload.get('format')!r})")
+        payload = read_model_config(folder, CONFIG_FILE, DSIR_FORMAT, "curate raters dsir fit", what="a DSIR model")
         try:
             arrays = load_file(str(folder / COUNTS_FILE))
             target, raw = arrays["target_counts"], arrays["raw_counts"]
@@ -158,10 +149,3 @@ class DsirModel:
             raise ConfigError(f"{folder}: {target.shape[0]} counts for {payload['buckets']} buckets")
         info = {k: v for k, v in payload.items() if k not in ("format", "buckets", "smoothing", "features", "score")}
         return cls(target, raw, float(payload["smoothing"]), info)
-
-
-def model_checksum(folder: str | Path) -> str:
-    """Identifies a saved model in an attribute set's config (a new fit into the same folder differs)."""
-    folder = Path(folder)
-    digest = hashlib.sha256((folder / COUNTS_FILE).read_bytes() + (folder / CONFIG_FILE).read_bytes())
-    return digest.hexdigest()[:16]

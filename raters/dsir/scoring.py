@@ -11,34 +11,26 @@ from typing import Any
 
 import numpy as np
 
-from curation.attribute_stage import AttributeProducer
+from raters.saved_model_scores import SavedModelScores
 
 SCORE_COLUMN = "dsir_log_ratio"
 
 
-class DsirScores(AttributeProducer):
+class DsirScores(SavedModelScores):
     name = "dsir"
     version = "1"
     input_columns = ("text",)
 
     def __init__(self, model_dir: str | Path):
-        from raters.dsir.model import DsirModel, model_checksum
+        from raters.dsir.model import CONFIG_FILE, COUNTS_FILE
 
-        self.model_dir = str(Path(model_dir).resolve())
-        model = DsirModel.load(self.model_dir)  # fail fast, on the driver, before any Spark work
+        model = self._open(model_dir, (COUNTS_FILE, CONFIG_FILE))
         self.buckets, self.smoothing = model.buckets, model.smoothing
-        self.checksum = model_checksum(self.model_dir)
-        self._model = None
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_model": None}  # workers load the model themselves, once
+    def load_model(self, device):
+        from raters.dsir.model import DsirModel
 
-    def model(self):
-        if self._model is None:
-            from raters.dsir.model import DsirModel
-
-            self._model = DsirModel.load(self.model_dir)
-        return self._model
+        return DsirModel.load(self.model_dir)
 
     def output_schema(self):
         import pyarrow as pa

@@ -6,8 +6,6 @@ held-out metrics, MLflow run id; written last, so a folder without it is an unfi
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from raters.fasttext_quality.supervised import (
     save_fasttext,
     train_classifier,
 )
+from raters.model_dir import read_model_config
 
 HQ, LQ = "__label__hq", "__label__lq"
 QUALITY_FORMAT = "curation.fasttext-quality/v1"
@@ -70,30 +69,6 @@ class QualityClassifier:
     @classmethod
     def load(cls, folder: str | Path) -> QualityClassifier:
         folder = Path(folder)
-        payload = read_config(folder, CONFIG_FILE, QUALITY_FORMAT, "curate raters fasttext train")
+        payload = read_model_config(folder, CONFIG_FILE, QUALITY_FORMAT, "curate raters fasttext train")
         info = {k: v for k, v in payload.items() if k not in ("format", "labels", "settings")}
         return cls(load_fasttext(folder / MODEL_FILE), FastTextSettings(**payload["settings"]), info)
-
-
-def read_config(folder: Path, name: str, expected_format: str, how: str) -> dict[str, Any]:
-    """A model folder's JSON config, checked to be of the expected format."""
-    path = folder / name
-    if not path.is_file():
-        raise ConfigError(f"{folder}: not a trained model (no {name}; run `{how}`)")
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path}: unreadable ({exc})") from exc
-    if payload.get("format") != expected_format:
-        raise ConfigError(f"{path}: not a {expected_format} model (format={payload.get('format')!r})")
-    return payload
-
-
-def model_checksum(folder: str | Path, files: Sequence[str] = (MODEL_FILE, CONFIG_FILE)) -> str:
-    """Identifies a saved model in an attribute set's config (a retrained model in the same folder differs)."""
-    digest = hashlib.sha256()
-    for name in files:
-        with open(Path(folder) / name, "rb") as fh:
-            for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()[:16]

@@ -10,33 +10,25 @@ from typing import Any
 
 import numpy as np
 
-from curation.attribute_stage import AttributeProducer
+from raters.saved_model_scores import SavedModelScores
 
 SCORE_COLUMN = "fasttext_quality"
 
 
-class FastTextQualityScores(AttributeProducer):
+class FastTextQualityScores(SavedModelScores):
     name = "fasttext-quality"
     version = "1"
     input_columns = ("text",)
 
     def __init__(self, model_dir: str | Path):
-        from raters.fasttext_quality.model import QualityClassifier, model_checksum
+        from raters.fasttext_quality.model import CONFIG_FILE, MODEL_FILE
 
-        self.model_dir = str(Path(model_dir).resolve())
-        QualityClassifier.load(self.model_dir)  # fail fast, on the driver, before any Spark work
-        self.checksum = model_checksum(self.model_dir)
-        self._classifier = None
+        self._open(model_dir, (MODEL_FILE, CONFIG_FILE))
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_classifier": None}  # fastText models do not pickle; workers load their own
+    def load_model(self, device):
+        from raters.fasttext_quality.model import QualityClassifier
 
-    def classifier(self):
-        if self._classifier is None:
-            from raters.fasttext_quality.model import QualityClassifier
-
-            self._classifier = QualityClassifier.load(self.model_dir)
-        return self._classifier
+        return QualityClassifier.load(self.model_dir)
 
     def output_schema(self):
         import pyarrow as pa
@@ -51,4 +43,4 @@ class FastTextQualityScores(AttributeProducer):
 
     def compute(self, batch) -> dict[str, Any]:
         texts = batch.column("text").to_pylist()
-        return {SCORE_COLUMN: self.classifier().score(texts).astype(np.float32)}
+        return {SCORE_COLUMN: self.model().score(texts).astype(np.float32)}

@@ -16,8 +16,8 @@ import numpy as np
 from curation.errors import ConfigError
 from raters.fasttext_quality.model import CONFIG_FILE, MODEL_FILE, QualityClassifier
 from raters.fasttext_quality.supervised import FastTextSettings, require_fasttext, stratified_split
-
-METRICS_FILE = "metrics.json"
+from raters.model_dir import check_model_dir
+from raters.training_run import METRICS_FILE, save_trained
 
 
 @dataclass
@@ -43,16 +43,6 @@ def binary_metrics(p_hq: np.ndarray, is_hq: np.ndarray) -> dict[str, float]:
     }
 
 
-def check_model_dir(out: Path, overwrite: bool) -> None:
-    """Refuse to write over a finished model unless asked; its config goes first (see ``DsirModel``)."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} exists and is not a directory")
-    if (out / CONFIG_FILE).is_file():
-        if not overwrite:
-            raise ConfigError(f"{out} already holds a quality classifier; pass --overwrite or choose another --out")
-        (out / CONFIG_FILE).unlink()
-
-
 def run_fasttext_train(
     positives: list[str],
     negatives: list[str],
@@ -67,7 +57,6 @@ def run_fasttext_train(
 ) -> QualityTrainResult:
     from rich.console import Console
 
-    from curation.corpus import write_json_atomic
     from curation.proxy.text_source import read_text_source
     from curation.tracking import stage_run
 
@@ -80,7 +69,7 @@ def run_fasttext_train(
     if max_bytes is not None and max_bytes < 1:
         raise ConfigError("--max-bytes must be positive")
     out = Path(out).resolve()
-    check_model_dir(out, overwrite)
+    check_model_dir(out, CONFIG_FILE, "a quality classifier", overwrite)
 
     seed = settings.seed
     hq = [t for spec in positives for t in read_text_source(spec, max_bytes, seed=seed).texts]
@@ -119,10 +108,7 @@ def run_fasttext_train(
             f"AUC {metrics['heldout_auc']:.4f}",
             highlight=False,
         )
-        write_json_atomic(out / METRICS_FILE, metrics)
-        sources = {"positive_sources": positives, "negative_sources": negatives, "heldout_fraction": heldout_fraction}
-        classifier.save(out, {**sources, "heldout": metrics, "mlflow_run_id": run.run_id})
         run.log_metrics(metrics)
-        for name in (CONFIG_FILE, METRICS_FILE, MODEL_FILE):
-            run.log_artifact(out / name)
+        sources = {"positive_sources": positives, "negative_sources": negatives, "heldout_fraction": heldout_fraction}
+        save_trained(run, out, classifier, metrics, sources, (CONFIG_FILE, METRICS_FILE, MODEL_FILE))
     return QualityTrainResult(out, classifier, metrics, run.run_id)

@@ -41,7 +41,7 @@ def check_run_count(n: int, valid_fraction: float) -> None:
     if n_valid < 2 or n - n_valid < 3:
         raise ConfigError(
             f"{n} proxy runs are too few to fit and check a regressor on a {valid_fraction:g} held-out share "
-            "(at least 10 with the default 0.2; paper: 256)"
+            "(at least 8 with the default 0.2; paper: 256)"
         )
 
 

@@ -6,18 +6,17 @@ uses as many torch threads as its Spark task has CPUs, and the task's GPU when t
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from curation.attribute_stage import AttributeProducer
+from raters.saved_model_scores import SavedModelScores
 
 SCORE_COLUMN = "proxy_bpb"
 
 
-class PerplexityScores(AttributeProducer):
+class PerplexityScores(SavedModelScores):
     name = "perplexity"
     version = "1"
     input_columns = ("text",)
@@ -25,41 +24,18 @@ class PerplexityScores(AttributeProducer):
     def __init__(self, model_dir: str | Path, batch_size: int = 32, device: str = "auto"):
         from curation.errors import ConfigError
         from curation.proxy.checkpoint import CONFIG_FILE, WEIGHTS_FILE
-        from raters.perplexity.model import ProxyPerplexity
 
         if device not in ("auto", "cpu"):
             raise ConfigError(f"--device {device!r}: choose auto (the task's GPU when present) or cpu")
         if batch_size < 1:
             raise ConfigError("--batch-size must be at least 1")
-        self.model_dir = str(Path(model_dir).resolve())
-        ProxyPerplexity.load(self.model_dir)  # fail fast, on the driver, before any Spark work
         self.batch_size, self.device = batch_size, device
-        folder = Path(self.model_dir)
-        self.checksum = hashlib.sha256(
-            (folder / WEIGHTS_FILE).read_bytes() + (folder / CONFIG_FILE).read_bytes()
-        ).hexdigest()[:16]
-        self._rater = None
+        self._open(model_dir, (WEIGHTS_FILE, CONFIG_FILE))
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_rater": None}  # workers load the model themselves, once
+    def load_model(self, device):
+        from raters.perplexity.model import ProxyPerplexity
 
-    def rater(self):
-        if self._rater is None:
-            import torch
-
-            from raters.datarater.scoring import _task_device
-            from raters.perplexity.model import ProxyPerplexity
-
-            try:
-                from pyspark import TaskContext
-
-                context = TaskContext.get()
-                if context is not None:  # one torch thread per task CPU: Spark already runs a task per core
-                    torch.set_num_threads(max(1, context.cpus()))
-            except ImportError:
-                pass
-            self._rater = ProxyPerplexity.load(self.model_dir, _task_device(self.device))
-        return self._rater
+        return ProxyPerplexity.load(self.model_dir, device)
 
     def output_schema(self):
         import pyarrow as pa
@@ -77,4 +53,4 @@ class PerplexityScores(AttributeProducer):
 
     def compute(self, batch) -> dict[str, Any]:
         texts = batch.column("text").to_pylist()
-        return {SCORE_COLUMN: self.rater().score(texts, self.batch_size).astype(np.float32)}
+        return {SCORE_COLUMN: self.model().score(texts, self.batch_size).astype(np.float32)}

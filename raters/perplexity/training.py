@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from curation.errors import ConfigError
+from raters.model_dir import check_model_dir
 from raters.perplexity.model import ProxyPerplexity
+from raters.training_run import METRICS_FILE, hold_out, save_trained
 
-METRICS_FILE = "metrics.json"
 READ_BYTES_PER_TOKEN = 4  # reference text read per training token: no byte-level epoch repeats, ~1 BPE epoch
 MAX_HELDOUT_BYTES = 200_000  # evaluation cost on a CPU stays a few seconds
 
@@ -43,7 +44,7 @@ def split_reference(texts: list[str], fraction: float, seed: int) -> tuple[list[
         size += len(texts[index].encode("utf-8"))
     if not held or len(held) == len(texts):
         raise ConfigError(f"{len(texts)} reference documents: too few to hold out {fraction:.0%} and still train")
-    return [t for i, t in enumerate(texts) if i not in held], [t for i, t in enumerate(texts) if i in held]
+    return hold_out(texts, held)
 
 
 def run_perplexity_train(
@@ -63,7 +64,6 @@ def run_perplexity_train(
     import torch
     from rich.console import Console
 
-    from curation.corpus import write_json_atomic
     from curation.proxy.checkpoint import CONFIG_FILE, WEIGHTS_FILE
     from curation.proxy.config import preset
     from curation.proxy.text_source import read_text_source
@@ -79,12 +79,7 @@ def run_perplexity_train(
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda: no CUDA device is available")
     out = Path(out).resolve()
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} exists and is not a directory")
-    if (out / CONFIG_FILE).is_file():
-        if not overwrite:
-            raise ConfigError(f"{out} already holds a model; pass --overwrite or choose another --out")
-        (out / CONFIG_FILE).unlink()  # config first: an interrupted retrain leaves an unfinished model, refused
+    check_model_dir(out, CONFIG_FILE, "a model", overwrite)
     torch_device = default_device() if device == "auto" else torch.device(device)
 
     source = read_text_source(reference, tokens * READ_BYTES_PER_TOKEN, seed=seed)
@@ -118,10 +113,6 @@ def run_perplexity_train(
         )  # fmt: skip
         final = rater.info["curve"][-1]
         metrics = {"heldout_bpb": final["bpb"]["heldout"], "heldout_documents": len(heldout), "tokens": final["tokens"]}
-        write_json_atomic(out / METRICS_FILE, metrics)
-        extra = {"reference": reference, "heldout": metrics, "mlflow_run_id": run.run_id}
-        rater.save(out, extra)
-        for name in (CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, "tokenizer.json"):
-            if (out / name).is_file():
-                run.log_artifact(out / name)
+        files = (CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, "tokenizer.json")  # tokenizer.json: BPE only
+        save_trained(run, out, rater, metrics, {"reference": reference}, files)
     return PerplexityTrainResult(out, rater, metrics, run.run_id)

@@ -32,8 +32,8 @@ def test_regressor_ranks_held_out_runs():
 
 def test_regressor_needs_enough_runs():
     with pytest.raises(ConfigError, match="too few"):
-        fit_regressor(sample_weights(9, 3, seed=0), np.arange(9.0), RegressionSettings())
-    fit_regressor(sample_weights(10, 3, seed=0), np.arange(10.0), RegressionSettings())
+        fit_regressor(sample_weights(7, 3, seed=0), np.arange(7.0), RegressionSettings())
+    fit_regressor(sample_weights(8, 3, seed=0), np.arange(8.0), RegressionSettings())  # 6 to fit, 2 to rank
     assert min_data_in_leaf(8) == 2 and min_data_in_leaf(100) == 10 and min_data_in_leaf(1000) == 20
 
 
