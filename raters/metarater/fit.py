@@ -233,6 +233,7 @@ def run_metarater_fit(
         json.dumps(
             {
                 "corpus": corpus_fingerprint(corpus),
+                "columns": table.columns,  # the order the weight vectors follow
                 "scores": {c: table.sources[c]["config_hash"] for c in table.columns},
                 "scaling": scaling.to_dict(),
                 "sampled": hashlib.sha256(sampled.tobytes()).hexdigest(),

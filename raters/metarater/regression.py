@@ -101,6 +101,5 @@ def fit_regressor(weights: np.ndarray, losses: np.ndarray, settings: RegressionS
         "valid_mae": float(np.mean(np.abs(predicted - losses[valid]))),
         "best_iteration": int(booster.best_iteration or settings.rounds),
         "min_data_in_leaf": leaf,
-        "min_data_in_bin": 1,
     }
     return FittedRegressor(booster, metrics, train, valid)
