@@ -98,9 +98,11 @@ def stage_run(stage: str, params: dict[str, Any], enabled: bool = True, experime
 
     uri = tracking_uri()
     try:
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_experiment(experiment or os.environ.get("CURATION_EXPERIMENT", DEFAULT_EXPERIMENT))
-        run = mlflow.start_run(run_name=stage, tags={"curation.stage": stage})
+        parent = mlflow.active_run()  # a stage inside `curate run` becomes a child of the pipeline's run
+        if parent is None:
+            mlflow.set_tracking_uri(uri)
+            mlflow.set_experiment(experiment or os.environ.get("CURATION_EXPERIMENT", DEFAULT_EXPERIMENT))
+        run = mlflow.start_run(run_name=stage, tags={"curation.stage": stage}, nested=parent is not None)
     except Exception as exc:  # noqa: BLE001 - MLflow raises many types for an unreachable store
         raise TrackingError(
             f"MLflow tracking store {uri} is not usable: {str(exc).splitlines()[0][:200]} (use --no-tracking to run without it)"

@@ -145,7 +145,7 @@ def run_ingest(
         config_hash = cfg.config_hash([f"{p['path']}:{p['sha256']}" for p in plans])
 
         existing = _existing_manifest(out)
-        if existing and existing.get("config_hash") == config_hash and not overwrite:
+        if existing and existing.get("config_hash") == config_hash:  # --overwrite replaces only another config
             console.print(
                 f"ingest: {out} is already complete for this config ({config_hash}); nothing to do", highlight=False
             )

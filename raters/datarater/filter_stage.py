@@ -39,24 +39,25 @@ class FilterConfig:
         oversampled_batch(self.batch_size, self.rho)
 
 
-def run_datarater_filter(
+def write_datarater_keep(
     corpus_dir: str | Path,
     scores_dir: str | Path,
     keep_dir: str | Path,
-    out_dir: str | Path,
     cfg: FilterConfig,
     tracking: bool = True,
     overwrite: bool = False,
-    master: str | None = None,
-    spark_conf: dict[str, str] | None = None,
-):
+) -> Path:
+    """The keep flags as an attribute set (``datarater_keep`` and its inputs); returns its directory.
+
+    A selection rule composes it with other clauses (``curate run`` does); skipped when already written for
+    the same scores and settings.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from curation.attribute_stage import prepare_attribute_dir, write_computed_attributes
     from curation.attributes import AttributeSet
     from curation.corpus import Corpus
-    from curation.select.job import run_select
     from curation.tracking import stage_run
     from raters.datarater.filtering import keep_by_batches, keep_by_probability
 
@@ -109,8 +110,26 @@ def run_datarater_filter(
                 run=run,
             )
             run.log_metrics({"kept_fraction": float(keep.mean()) if len(keep) else 0.0})
+    return out
+
+
+def run_datarater_filter(
+    corpus_dir: str | Path,
+    scores_dir: str | Path,
+    keep_dir: str | Path,
+    out_dir: str | Path,
+    cfg: FilterConfig,
+    tracking: bool = True,
+    overwrite: bool = False,
+    master: str | None = None,
+    spark_conf: dict[str, str] | None = None,
+):
+    """Keep flags, then the corpus selected with the rule ``datarater_keep`` (dropped documents in rejects/)."""
+    from curation.select.job import run_select
+
+    out = write_datarater_keep(corpus_dir, scores_dir, keep_dir, cfg, tracking=tracking, overwrite=overwrite)
     return run_select(
-        corpus.root,
+        Path(corpus_dir),
         [str(out)],
         "datarater_keep",
         out_dir,

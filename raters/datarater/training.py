@@ -46,6 +46,9 @@ def load_config(path: Path | None, overrides: dict[str, Any]) -> DataRaterConfig
             raise ConfigError(f"{path}: unknown DataRater setting(s) {unknown}")
         payload.update(loaded)
     payload.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = sorted(set(payload) - set(DataRaterConfig.__dataclass_fields__))
+    if unknown:
+        raise ConfigError(f"unknown DataRater setting(s) {unknown}")
     if "outer_betas" in payload:
         payload["outer_betas"] = tuple(payload["outer_betas"])
     try:

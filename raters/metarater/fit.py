@@ -64,6 +64,32 @@ class MetaraterConfig:
         self.proxy.check()
 
 
+def metarater_config(settings: dict[str, Any]) -> MetaraterConfig:
+    """A config from a mapping (a pipeline file's ``metarater.settings``); ``proxy`` and ``regression`` are
+    mappings of their own; ``proxy.tokens`` may be written like ``200k``. Unknown keys are refused."""
+    from curation.proxy.config import parse_token_count
+
+    def build(kind, values: Any, where: str):
+        if not isinstance(values, dict):
+            raise ConfigError(f"{where}: expected a mapping of settings")
+        unknown = sorted(set(values) - set(kind.__dataclass_fields__))
+        if unknown:
+            raise ConfigError(f"{where}: unknown setting(s) {unknown}")
+        return values
+
+    top = dict(build(MetaraterConfig, settings, "metarater.settings"))
+    proxy = dict(build(ProxyRunSettings, top.pop("proxy", {}), "metarater.settings.proxy"))
+    if isinstance(proxy.get("tokens"), str):
+        proxy["tokens"] = parse_token_count(proxy["tokens"])
+    regression = build(RegressionSettings, top.pop("regression", {}), "metarater.settings.regression")
+    try:
+        cfg = MetaraterConfig(**top, proxy=ProxyRunSettings(**proxy), regression=RegressionSettings(**regression))
+    except TypeError as exc:
+        raise ConfigError(f"metarater.settings: {exc}") from None
+    cfg.check()
+    return cfg
+
+
 @dataclass
 class FitResult:
     out: Path

@@ -62,25 +62,22 @@ def load_fit(fit_dir: str | Path) -> dict:
     return fit
 
 
-def run_metarater_select(
+def write_metarater_keep(
     corpus_dir: str | Path,
     attribute_dirs: list[str | Path],
     fit_dir: str | Path,
-    out_dir: str | Path,
+    keep_dir: str | Path,
     *,
     tokens: int | None = None,
     fraction: float | None = None,
-    keep_dir: str | Path | None = None,
     tracking: bool = True,
     overwrite: bool = False,
-    master: str | None = None,
-    spark_conf: dict[str, str] | None = None,
-):
+) -> Path:
+    """The weighted score and keep flags as an attribute set (``metarater_keep``); returns its directory."""
     import pyarrow as pa
 
     from curation.attribute_stage import prepare_attribute_dir, write_computed_attributes
     from curation.corpus import Corpus
-    from curation.select.job import run_select
     from curation.tracking import stage_run
     from raters.metarater.scaling import ScoreScaling
     from raters.metarater.score_table import load_score_table
@@ -101,7 +98,6 @@ def run_metarater_select(
         "fraction": fraction,
         "tokenizer": "bytes",
     }
-    keep_dir = keep_dir or Path(out_dir).with_name(f"{Path(out_dir).name}-metarater-keep")
     out, fingerprint, config_hash, finished = prepare_attribute_dir(corpus, keep_dir, KEEP_PRODUCER, config, overwrite)
     if finished is None:
         score = scaling.apply(table.values).astype(np.float64) @ weights
@@ -125,8 +121,39 @@ def run_metarater_select(
             )
             kept_tokens = int(document_tokens(table.n_bytes)[keep].sum())
             run.log_metrics({"kept_documents": int(keep.sum()), "kept_tokens": kept_tokens})
+    return out
+
+
+def run_metarater_select(
+    corpus_dir: str | Path,
+    attribute_dirs: list[str | Path],
+    fit_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    tokens: int | None = None,
+    fraction: float | None = None,
+    keep_dir: str | Path | None = None,
+    tracking: bool = True,
+    overwrite: bool = False,
+    master: str | None = None,
+    spark_conf: dict[str, str] | None = None,
+):
+    """Keep flags, then the corpus selected with the rule ``metarater_keep`` (dropped documents in rejects/)."""
+    from curation.select.job import run_select
+
+    keep_dir = keep_dir or Path(out_dir).with_name(f"{Path(out_dir).name}-metarater-keep")
+    out = write_metarater_keep(
+        corpus_dir,
+        attribute_dirs,
+        fit_dir,
+        keep_dir,
+        tokens=tokens,
+        fraction=fraction,
+        tracking=tracking,
+        overwrite=overwrite,
+    )
     return run_select(
-        corpus.root,
+        Path(corpus_dir),
         [str(out)],
         "metarater_keep",
         out_dir,

@@ -1,0 +1,107 @@
+"""``curate run``: a whole pipeline from a YAML config, and the summary it prints."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from curation.cli_options import Tracking, one_line_errors
+
+
+def run_command(
+    config: Annotated[Path, typer.Argument(help="A pipeline config, e.g. pipelines/laptop.yaml.", show_default=False)],
+    workdir: Annotated[
+        Optional[Path], typer.Option("--workdir", "-w", help="Where outputs go (default: the config's workdir).")
+    ] = None,
+    from_stage: Annotated[
+        Optional[str],
+        typer.Option("--from", help="Discard this stage's outputs and every later stage's, and run them again."),
+    ] = None,
+    tracking: Tracking = True,
+) -> None:
+    """Run a pipeline: ingest -> signals -> dedup -> DataRater -> Meta-rater -> select -> mix -> validate ->
+    export -> report, each stage only when the config has its section.
+
+    One MLflow run for the pipeline with a nested run per stage; WORKDIR/pipeline.json records every
+    stage. Rerunning the same command skips the stages whose settings and inputs are unchanged and whose
+    outputs are committed, and resumes one that was interrupted. Unknown keys in the config are refused
+    with the key and file named. See pipelines/README.md for the sections and their settings.
+    """
+    with one_line_errors():
+        from curation.pipeline.config import load_pipeline_config
+        from curation.pipeline.runner import run_pipeline
+
+        cfg = load_pipeline_config(config)
+        result = run_pipeline(cfg, config.resolve(), workdir=workdir, from_stage=from_stage, tracking=tracking)
+        print_pipeline_summary(result, tracking)
+
+
+def print_pipeline_summary(result, tracking: bool, console=None) -> None:
+    """The stages, the funnel of the final corpus, the validation table, and where everything is."""
+    import json
+    import sys
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console(width=None if sys.stdout.isatty() else 110)
+    state = result.state
+    table = Table(title=f"pipeline {state['name']} → {result.workdir}", title_justify="left")
+    for name, justify in (("stage", "left"), ("status", "left"), ("seconds", "right"), ("output", "left")):
+        table.add_column(name, justify=justify, overflow="fold")
+    for stage in state["stages"]:
+        output = ", ".join(_relative(path, result.workdir) for path in stage["outputs"].values())
+        table.add_row(stage["name"], stage["status"], f"{stage['seconds']:,.1f}", output)
+    console.print(table)
+    ingested = result.workdir / "corpus" / "manifest.json"
+    if ingested.is_file():
+        counts = json.loads(ingested.read_text(encoding="utf-8"))["counts"]
+        reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(counts.get("rejected", {}).items()) if n)
+        console.print(
+            f"\ningest: {counts['records_read']:,} records read, {counts['documents']:,} documents"
+            + (f"; rejected: {reasons}" if reasons else ""),
+            highlight=False,
+        )
+    manifest_path = result.workdir / "curated" / "manifest.json"
+    if manifest_path.is_file():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        funnel = manifest.get("funnel")
+        if funnel:
+            console.print("\nfunnel (documents kept after each clause):")
+            first = max(1, funnel[0]["documents"])
+            for step in funnel:
+                console.print(
+                    f"  {step['documents']:>8,}  {100 * step['documents'] / first:5.1f} %  {step['clause']}",
+                    highlight=False,
+                )
+    mixed = result.workdir / "mixed" / "manifest.json"
+    if mixed.is_file():
+        from curation.mix.job import MixResult, print_mixture
+
+        stage = next((s for s in state["stages"] if s["name"] == "mix"), {"status": "skipped", "seconds": 0.0})
+        manifest = json.loads(mixed.read_text(encoding="utf-8"))
+        print_mixture(MixResult(mixed.parent, manifest, stage["status"] == "skipped", stage["seconds"]), console)
+    validation = result.workdir / "validation" / "table.md"
+    if validation.is_file():
+        console.print("\nproxy validation (held-out bits per byte, lower is better; equal training tokens):")
+        console.print(validation.read_text(encoding="utf-8"), highlight=False, markup=False)
+    export = result.workdir / "export"
+    if (export / "manifest.json").is_file():
+        console.print(f"exported:  {export}", highlight=False)
+    if result.report is not None:
+        console.print(f"report:    {result.report.html_path}", highlight=False)
+    if tracking:
+        uri = state.get("tracking_uri") or os.environ.get("MLFLOW_TRACKING_URI", "")
+        console.print(f"MLflow:    run {state['mlflow_run_id']} in {uri}", highlight=False)
+        console.print(f"           browse with: mlflow ui --backend-store-uri {uri}", highlight=False)
+    console.print(f"state:     {result.workdir / 'pipeline.json'} ({result.seconds:,.0f} s)", highlight=False)
+
+
+def _relative(path: str, root: Path) -> str:
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return path

@@ -1,0 +1,217 @@
+"""The pipeline config (``curate run pipelines/NAME.yaml``): which stages run, and with what settings.
+
+A YAML mapping, validated with pydantic before any work: an unknown key fails with a message naming the key
+and the file; a stage section left out is a stage that does not run. Relative input paths are relative to the
+config file's folder; ``workdir`` is relative to the current directory. Configs are data, never code: YAML is
+read with ``safe_load`` and no field is evaluated.
+
+Stages run in this order, each only when its section is present (``ingest`` is required)::
+
+    ingest -> signals -> dedup -> datarater (train, score, keep flags) -> metarater (fit, keep flags)
+           -> select (the rule's clauses AND the DataRater / Meta-rater keep flags) -> mix -> validate -> export
+           -> report
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from curation.errors import ConfigError
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SparkSection(Section):
+    master: str | None = Field(None, description="Spark master URL (default local[*]; spark://HOST:7077 for a cluster)")
+    conf: dict[str, str] = Field(default_factory=dict, description="extra Spark settings, e.g. GPU resources")
+
+
+class IngestSection(Section):
+    """`curate ingest` options (see `curate ingest --help`); ``inputs`` is required."""
+
+    inputs: list[str] = Field(min_length=1)
+    format: str = "auto"
+    extractor: str = "resiliparse"
+    shards: int = 8
+    text_field: str = "text"
+    id_field: str = "id"
+    url_field: str = "url"
+    timestamp_field: str = "timestamp"
+    source: str | None = None
+    langid: bool = True
+    lid_model: str | None = None
+    split_mb: float = 16.0
+    max_record_mb: float = 64.0
+    max_html_mb: float = 8.0
+    max_text_mb: float = 8.0
+    max_invalid_utf8: float = 0.01
+    extraction_timeout_s: float = 30.0
+
+
+class SignalsSection(Section):
+    """Heuristic quality signals (datatrove's Gopher/C4/FineWeb filters, RedPajama-v2 numbers); no options."""
+
+
+class DedupSection(Section):
+    ngram: int = 5
+    num_perm: int = 112
+    bands: int = 28
+    rows: int = 4
+    seed: int = 1
+    verify_threshold: float | None = 0.5
+    max_bucket: int = 1000
+
+
+class DataRaterTrainSection(Section):
+    heldout: str | None = Field(None, description="held-out text for the outer loss (default: a share of the corpus)")
+    heldout_fraction: float = 0.1
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="DataRaterConfig fields (raters/datarater/meta.py)"
+    )
+    checkpoint_every: int = 25
+
+
+class DataRaterFilterSection(Section):
+    rho: float = 0.25
+    batch_size: int = 128
+    mode: Literal["probability", "batch"] = "probability"
+    seed: int = 0
+
+
+class DataRaterSection(Section):
+    """Meta-train a rater on the ingested corpus, score it, and add ``datarater_keep`` to the selection."""
+
+    train: DataRaterTrainSection = Field(default_factory=DataRaterTrainSection)
+    score_batch_size: int = 64
+    device: str = "auto"
+    filter: DataRaterFilterSection = Field(default_factory=DataRaterFilterSection)
+
+
+class MetaraterSection(Section):
+    """Fit Meta-rater weights over the attribute sets' scores and add ``metarater_keep`` to the selection."""
+
+    heldout: list[str] = Field(min_length=1)
+    columns: list[str] | None = None
+    lower_is_better: list[str] = Field(default_factory=list)
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="MetaraterConfig fields (raters/metarater/fit.py)"
+    )
+    tokens: str | None = Field(None, description="token budget of the selection, e.g. 2M (or use fraction)")
+    fraction: float | None = None
+
+
+class SelectSection(Section):
+    """The rule (clauses joined by ``and``) the curated corpus keeps; keep flags of raters are appended."""
+
+    rule: list[str] = Field(default_factory=list)
+
+
+class MixSection(Section):
+    """`curate mix` options: target shares of the values of ``column`` under a budget of ``tokens``."""
+
+    column: str = "source"
+    targets: dict[str, float] = Field(min_length=1)
+    tokens: str
+    tokenizer: str = "bytes"
+    on_short: Literal["repeat", "fill"] = "repeat"
+    seed: int = 0
+
+
+class ValidateSection(Section):
+    """Proxies trained on the curated corpus (and on DataRater's choice alone) against a random sample."""
+
+    heldout: dict[str, str] = Field(min_length=1, description="NAME: PATH of held-out text")
+    tokens: str = "300k"
+    seeds: int = 3
+    size: str = "tiny"
+    evaluations: int = 6
+    heldout_bytes: int = 100_000
+    datarater_only: bool = Field(True, description="also train on the corpus filtered by DataRater alone")
+    device: str = "auto"
+
+
+class ExportSection(Section):
+    """`curate export` options: parquet or jsonl.zst files under WORKDIR/export/data/ with a manifest."""
+
+    format: str = "parquet"
+    columns: list[str] | None = None
+    rename: dict[str, str] = Field(default_factory=dict)
+    shard_rows: int = 100_000
+
+
+class PipelineConfig(Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    workdir: str | None = Field(None, description="where every output goes (default runs/NAME)")
+    spark: SparkSection = Field(default_factory=SparkSection)
+    ingest: IngestSection
+    signals: SignalsSection | None = None
+    dedup: DedupSection | None = None
+    datarater: DataRaterSection | None = None
+    metarater: MetaraterSection | None = None
+    select: SelectSection | None = None
+    mix: MixSection | None = None
+    validate_: ValidateSection | None = Field(None, alias="validate")
+    export: ExportSection | None = None
+    report: bool = True
+
+    def config_hash(self) -> str:
+        payload = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _located(error: dict, path: Path) -> str:
+    where = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"{path}: unknown key {where!r}"
+    if error["type"] == "missing":
+        return f"{path}: missing key {where!r}"
+    return f"{path}: {where}: {error['msg'].removeprefix('Value error, ')}"
+
+
+def parse_pipeline_config(payload: Any, path: Path) -> PipelineConfig:
+    """Validate a loaded mapping; relative inputs become relative to the config file's folder."""
+    if not isinstance(payload, dict):
+        raise ConfigError(f"{path}: a pipeline config is a mapping of sections (name, ingest, ...)")
+    try:
+        cfg = PipelineConfig.model_validate(payload)
+    except ValidationError as exc:
+        raise ConfigError(_located(exc.errors()[0], path)) from None
+    base = path.resolve().parent
+
+    def resolve(spec: str) -> str:
+        return spec if "://" in spec or Path(spec).is_absolute() else str(base / spec)
+
+    updates: dict[str, Any] = {
+        "ingest": cfg.ingest.model_copy(update={"inputs": [resolve(i) for i in cfg.ingest.inputs]})
+    }
+    if cfg.datarater and cfg.datarater.train.heldout:
+        train = cfg.datarater.train.model_copy(update={"heldout": resolve(cfg.datarater.train.heldout)})
+        updates["datarater"] = cfg.datarater.model_copy(update={"train": train})
+    if cfg.metarater:
+        updates["metarater"] = cfg.metarater.model_copy(update={"heldout": [resolve(h) for h in cfg.metarater.heldout]})
+    if cfg.validate_:
+        heldout = {name: resolve(spec) for name, spec in cfg.validate_.heldout.items()}
+        updates["validate_"] = cfg.validate_.model_copy(update={"heldout": heldout})
+    if cfg.mix and cfg.mix.tokenizer != "bytes":
+        updates["mix"] = cfg.mix.model_copy(update={"tokenizer": resolve(cfg.mix.tokenizer)})
+    return cfg.model_copy(update=updates)
+
+
+def load_pipeline_config(path: str | Path) -> PipelineConfig:
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such pipeline config")
+    try:
+        payload = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: not readable YAML ({str(exc).splitlines()[0]})") from None
+    return parse_pipeline_config(payload, path)

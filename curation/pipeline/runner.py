@@ -1,0 +1,517 @@
+"""``curate run``: the stages of a pipeline config, in order, under one work directory and one MLflow run.
+
+Each stage is a nested MLflow run under the pipeline's run. A stage's config hash covers its settings and
+the fingerprints (manifest checksums) of the outputs it reads, so a rerun skips every stage whose hash is
+unchanged and whose outputs are still committed, and redoes a stage, and everything that reads it, when its
+settings or its inputs changed. A stage interrupted by a crash resumes where its own checkpoints allow
+(ingest, attribute sets, DataRater training and validation all resume). ``--from STAGE`` discards that
+stage's outputs and those of every later stage, and runs them again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curation.errors import ConfigError
+from curation.pipeline.config import PipelineConfig
+from curation.pipeline.state import STATE_FORMAT, fingerprint, marker, read_state, write_state
+
+STAGES = (
+    "ingest",
+    "signals",
+    "dedup",
+    "datarater_train",
+    "datarater_score",
+    "datarater_keep",
+    "metarater_fit",
+    "metarater_keep",
+    "select",
+    "datarater_only",
+    "mix",
+    "validate",
+    "export",
+)
+
+
+@dataclass
+class Stage:
+    """One step: what it reads (output kind, path), what it writes, and how."""
+
+    name: str
+    settings: dict[str, Any]
+    reads: list[tuple[str, Path]]
+    writes: dict[str, tuple[str, Path]]  # output key -> (marker kind, path)
+    run: Callable[[bool], Any]  # overwrite -> result (with .skipped when the stage itself found it done)
+    always_run: bool = False  # the stage checks its own inputs (ingest: the input files' checksums)
+
+    def config_hash(self) -> str:
+        inputs = [fingerprint(kind, path) for kind, path in self.reads]
+        payload = json.dumps({"stage": self.name, "settings": self.settings, "inputs": inputs}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def committed(self) -> bool:
+        return all(marker(kind, path).is_file() for kind, path in self.writes.values())
+
+
+@dataclass
+class PipelineResult:
+    workdir: Path
+    state: dict[str, Any]
+    final_corpus: Path
+    report: Any = None
+    seconds: float = 0.0
+    ran: list[str] = field(default_factory=list)
+
+
+class PipelineRunner:
+    def __init__(self, cfg: PipelineConfig, config_path: Path | None, workdir: Path, tracking: bool, console):
+        self.cfg = cfg
+        self.config_path = config_path
+        self.workdir = workdir
+        self.tracking = tracking
+        self.console = console
+        self.master = cfg.spark.master
+        self.spark_conf = dict(cfg.spark.conf)
+        self.corpus = workdir / "corpus"
+        self.attributes: list[Path] = []  # every attribute set so far, in stage order
+        self.final = self.corpus  # the corpus later stages read: the select, then the mix output
+
+    # ------------------------------------------------------------------ the stage list
+    def stages(self) -> list[Stage]:
+        cfg, w = self.cfg, self.workdir
+        out: list[Stage] = [self._ingest()]
+        if cfg.signals is not None:
+            out.append(self._attributes("signals", w / "attributes" / "signals", self._signals_producer, {}))
+        if cfg.dedup is not None:
+            out.append(self._dedup())
+        keep_sets: list[tuple[str, Path]] = []
+        if cfg.datarater is not None:
+            out.extend(self._datarater())
+            keep_sets.append(("datarater_keep", w / "attributes" / "datarater-keep"))
+        if cfg.metarater is not None:
+            out.extend(self._metarater())
+            keep_sets.append(("metarater_keep", w / "attributes" / "metarater-keep"))
+        rule = list(cfg.select.rule if cfg.select else []) + [column for column, _ in keep_sets]
+        if rule:
+            out.append(self._select("select", w / "curated", rule, list(self.attributes)))
+            self.final = w / "curated"
+        datarater_only = None
+        if cfg.datarater is not None and cfg.validate_ is not None and cfg.validate_.datarater_only:
+            datarater_only = w / "datarater-filtered"
+            out.append(self._select("datarater_only", datarater_only, ["datarater_keep"], [keep_sets[0][1]]))
+        if cfg.mix is not None:
+            out.append(self._mix())
+        if cfg.validate_ is not None:
+            out.append(self._validate(datarater_only))
+        if cfg.export is not None:
+            out.append(self._export())
+        return out
+
+    def _ingest(self) -> Stage:
+        from curation.ingest.config import IngestConfig
+
+        section = self.cfg.ingest.model_dump()
+        try:
+            ingest_cfg = IngestConfig(**section, out=str(self.corpus))
+        except Exception as exc:  # noqa: BLE001 - pydantic's ValidationError, as one line
+            raise ConfigError(f"ingest: {str(exc).splitlines()[0]}") from None
+
+        def run(overwrite: bool):
+            from curation.ingest.job import run_ingest
+
+            return run_ingest(
+                ingest_cfg, master=self.master, spark_conf=self.spark_conf, tracking=self.tracking, overwrite=True
+            )
+
+        # The inputs' checksums are checked by ingest itself (it skips when they and the options are unchanged).
+        return Stage("ingest", section, [], {"corpus": ("corpus", self.corpus)}, run, always_run=True)
+
+    def _attributes(self, name: str, out: Path, producer: Callable[[], Any], settings: dict, reads=()) -> Stage:
+        def run(overwrite: bool):
+            from curation.attribute_stage import run_attribute_stage
+
+            return run_attribute_stage(
+                self.corpus,
+                producer(),
+                out,
+                master=self.master,
+                spark_conf=self.spark_conf,
+                tracking=self.tracking,
+                overwrite=overwrite,
+            )
+
+        self.attributes.append(out)
+        return Stage(name, settings, [("corpus", self.corpus), *reads], {"attributes": ("attributes", out)}, run)
+
+    @staticmethod
+    def _signals_producer():
+        from curation.signals.heuristics import HeuristicSignals
+
+        return HeuristicSignals()
+
+    def _dedup(self) -> Stage:
+        section = self.cfg.dedup.model_dump()
+        out = self.workdir / "attributes" / "dedup"
+
+        def run(overwrite: bool):
+            from curation.dedup.minhash import MinHashParams
+            from curation.dedup.stage import DedupConfig, run_dedup
+
+            params = {k: v for k, v in section.items() if k != "max_bucket"}
+            config = DedupConfig(params=MinHashParams(**params), max_bucket=section["max_bucket"])
+            return run_dedup(
+                self.corpus,
+                out,
+                config,
+                master=self.master,
+                spark_conf=self.spark_conf,
+                tracking=self.tracking,
+                overwrite=overwrite,
+            )
+
+        self.attributes.append(out)
+        return Stage("dedup", section, [("corpus", self.corpus)], {"attributes": ("attributes", out)}, run)
+
+    def _datarater(self) -> list[Stage]:
+        from raters.datarater.filter_stage import FilterConfig
+        from raters.datarater.training import load_config
+
+        section = self.cfg.datarater
+        rater_cfg = load_config(None, section.train.settings)  # a bad setting fails here, before any work
+        filter_cfg = FilterConfig(**section.filter.model_dump())
+        model = self.workdir / "models" / "datarater"
+        scores = self.workdir / "attributes" / "datarater"
+        keep = self.workdir / "attributes" / "datarater-keep"
+
+        def train(overwrite: bool):
+            from raters.datarater.training import run_datarater_train
+
+            return run_datarater_train(
+                str(self.corpus),
+                model,
+                rater_cfg,
+                heldout_spec=section.train.heldout,
+                heldout_fraction=section.train.heldout_fraction,
+                checkpoint_every=section.train.checkpoint_every,
+                tracking=self.tracking,
+                overwrite=overwrite,
+                console=self.console,
+            )
+
+        def producer():
+            from raters.datarater.scoring import DataRaterScores
+
+            return DataRaterScores(model, batch_size=section.score_batch_size, device=section.device)
+
+        def flags(overwrite: bool):
+            from raters.datarater.filter_stage import write_datarater_keep
+
+            return write_datarater_keep(self.corpus, scores, keep, filter_cfg, self.tracking, overwrite)
+
+        train_settings = {"config": rater_cfg.to_dict(), **section.train.model_dump(exclude={"settings"})}
+        stages = [
+            Stage(
+                "datarater_train",
+                train_settings,
+                [("corpus", self.corpus)],
+                {"model": ("datarater_model", model)},
+                train,
+            ),
+            self._attributes(
+                "datarater_score",
+                scores,
+                producer,
+                {"batch_size": section.score_batch_size},
+                reads=[("datarater_model", model)],
+            ),
+        ]
+        self.attributes.append(keep)
+        stages.append(
+            Stage(
+                "datarater_keep",
+                section.filter.model_dump(),
+                [("corpus", self.corpus), ("attributes", scores)],
+                {"attributes": ("attributes", keep)},
+                flags,
+            )
+        )
+        return stages
+
+    def _metarater(self) -> list[Stage]:
+        from raters.metarater.fit import metarater_config
+
+        section = self.cfg.metarater
+        meta_cfg = metarater_config(section.settings)  # a bad setting fails here, before any work
+        fit_dir = self.workdir / "models" / "metarater"
+        keep = self.workdir / "attributes" / "metarater-keep"
+        sources = list(self.attributes)  # the scores: every attribute set computed before this stage
+
+        def fit(overwrite: bool):
+            from raters.metarater.fit import run_metarater_fit
+
+            return run_metarater_fit(
+                self.corpus,
+                sources,
+                list(section.heldout),
+                fit_dir,
+                meta_cfg,
+                columns=section.columns,
+                lower_is_better=section.lower_is_better,
+                tracking=self.tracking,
+                overwrite=overwrite,
+                console=self.console,
+            )
+
+        def flags(overwrite: bool):
+            from curation.proxy.config import parse_token_count
+            from raters.metarater.select import write_metarater_keep
+
+            tokens = parse_token_count(section.tokens) if section.tokens else None
+            return write_metarater_keep(
+                self.corpus,
+                sources,
+                fit_dir,
+                keep,
+                tokens=tokens,
+                fraction=section.fraction,
+                tracking=self.tracking,
+                overwrite=overwrite,
+            )
+
+        reads = [("corpus", self.corpus), *[("attributes", s) for s in sources]]
+        settings = section.model_dump()
+        self.attributes.append(keep)
+        return [
+            Stage("metarater_fit", settings, reads, {"model": ("metarater_model", fit_dir)}, fit),
+            Stage(
+                "metarater_keep",
+                settings,
+                [*reads, ("metarater_model", fit_dir)],
+                {"attributes": ("attributes", keep)},
+                flags,
+            ),
+        ]
+
+    def _select(self, name: str, out: Path, rule: list[str], sets: list[Path]) -> Stage:
+        def run(overwrite: bool):
+            from curation.select.job import run_select
+
+            return run_select(
+                self.corpus,
+                [str(s) for s in sets],
+                rule,
+                out,
+                master=self.master,
+                spark_conf=self.spark_conf,
+                tracking=self.tracking,
+                overwrite=overwrite,
+                console=self.console,
+            )
+
+        reads = [("corpus", self.corpus), *[("attributes", s) for s in sets]]
+        return Stage(name, {"rule": rule}, reads, {"corpus": ("corpus", out)}, run)
+
+    def _mix(self) -> Stage:
+        from curation.mix.config import MixConfig
+
+        section = self.cfg.mix.model_dump()
+        mix_cfg = MixConfig(**section)
+        source, out = self.final, self.workdir / "mixed"
+
+        def run(overwrite: bool):
+            from curation.mix.job import run_mix
+
+            return run_mix(source, out, mix_cfg, tracking=self.tracking, overwrite=overwrite)
+
+        self.final = out
+        return Stage("mix", section, [("corpus", source)], {"corpus": ("corpus", out)}, run)
+
+    def _validate(self, datarater_only: Path | None) -> Stage:
+        from curation.proxy.config import parse_token_count
+        from curation.validate.job import ValidateConfig
+
+        section = self.cfg.validate_
+        train = [f"curated={self.final}"] + ([f"datarater={datarater_only}"] if datarater_only else [])
+        out = self.workdir / "validation"
+        validate_cfg = ValidateConfig(
+            train=train,
+            heldout=[f"{name}={path}" for name, path in section.heldout.items()],
+            out=str(out),
+            tokens=parse_token_count(section.tokens),
+            seeds=section.seeds,
+            random_baseline=str(self.corpus),
+            size=section.size,
+            evaluations=section.evaluations,
+            heldout_bytes=section.heldout_bytes,
+            device=section.device,
+        )
+        validate_cfg.check()
+
+        def run(overwrite: bool):
+            from curation.validate.job import run_validate
+
+            return run_validate(validate_cfg, tracking=self.tracking, overwrite=overwrite, console=self.console)
+
+        reads = [("corpus", self.corpus), ("corpus", self.final)]
+        if datarater_only:
+            reads.append(("corpus", datarater_only))
+        heldout = {name: _file_digest(path) for name, path in section.heldout.items()}
+        settings = {**section.model_dump(), "heldout_digests": heldout}
+        return Stage("validate", settings, reads, {"validation": ("validation", out)}, run)
+
+    def _export(self) -> Stage:
+        from curation.export import ExportConfig
+
+        section = self.cfg.export.model_dump()
+        export_cfg = ExportConfig(**section)
+        source, out = self.final, self.workdir / "export"
+
+        def run(overwrite: bool):
+            from curation.export import run_export
+
+            return run_export(source, out, export_cfg, tracking=self.tracking, overwrite=overwrite)
+
+        return Stage("export", section, [("corpus", source)], {"export": ("export", out)}, run)
+
+    # ------------------------------------------------------------------ running
+    def run(self, from_stage: str | None = None) -> PipelineResult:
+        from curation.tracking import stage_run, tracking_uri
+
+        started = time.perf_counter()
+        stages = self.stages()  # every section is validated here, before any work
+        names = [s.name for s in stages]
+        if from_stage is not None and from_stage not in names:
+            raise ConfigError(f"--from {from_stage}: not a stage of this pipeline (its stages: {', '.join(names)})")
+        forced = set(names[names.index(from_stage) :]) if from_stage else set()
+        previous = {s["name"]: s for s in (read_state(self.workdir) or {}).get("stages", [])}
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        state = {
+            "format": STATE_FORMAT,
+            "name": self.cfg.name,
+            "config_path": str(self.config_path) if self.config_path else None,
+            "config_hash": self.cfg.config_hash(),
+            "workdir": str(self.workdir),
+            "mlflow_run_id": None,
+            "tracking_uri": tracking_uri() if self.tracking else None,
+            "finished": False,
+            "stages": [],
+        }
+        params = {"pipeline": self.cfg.name, "config": str(self.config_path), "stages": names, "from": from_stage}
+        ran: list[str] = []
+        with stage_run(f"pipeline:{self.cfg.name}", params, enabled=self.tracking) as parent:
+            parent.set_tags({"curation.workdir": str(self.workdir), "curation.pipeline": self.cfg.name})
+            parent.log_dict(self.cfg.model_dump(mode="json", by_alias=True), "pipeline-config.json")
+            state["mlflow_run_id"] = parent.run_id
+            for stage in stages:
+                record = self._run_stage(stage, previous.get(stage.name), stage.name in forced, state, parent)
+                if record["status"] == "done":
+                    ran.append(stage.name)
+                parent.log_metrics({f"stage_seconds.{stage.name}": record["seconds"]})
+            state["finished"] = True
+            write_state(self.workdir, state)
+            report = None
+            if self.cfg.report:
+                from curation.report import build_report
+
+                self.console.rule("[bold]report")
+                report = build_report(self.workdir, log_to_mlflow=self.tracking)  # into the pipeline's run
+            parent.log_artifact(self.workdir / "pipeline.json")
+        return PipelineResult(self.workdir, state, self.final, report, time.perf_counter() - started, ran)
+
+    def _run_stage(self, stage: Stage, before: dict | None, forced: bool, state: dict, parent) -> dict[str, Any]:
+        config_hash = stage.config_hash()
+        outputs = {key: str(path) for key, (_, path) in stage.writes.items()}
+        same = before is not None and before.get("config_hash") == config_hash
+        if (
+            not forced
+            and not stage.always_run
+            and same
+            and before.get("status") in ("done", "skipped")
+            and stage.committed()
+        ):
+            self.console.print(f"{stage.name}: unchanged and committed; skipped", highlight=False, markup=False)
+            record = {**before, "status": "skipped", "seconds": 0.0}
+            state["stages"].append(record)
+            write_state(self.workdir, state)
+            return record
+        if forced:
+            for _, path in stage.writes.values():
+                _discard(path, self.workdir)
+        self.console.rule(f"[bold]{stage.name}")
+        record = {
+            "name": stage.name,
+            "kind": stage.name,
+            "status": "running",
+            "config_hash": config_hash,
+            "seconds": 0.0,
+            "mlflow_run_id": None,
+            "outputs": outputs,
+        }
+        state["stages"].append(record)
+        write_state(self.workdir, state)  # a crash from here on leaves "running" with this hash: a rerun resumes
+        started = time.perf_counter()
+        try:
+            # Outputs made with other settings are this pipeline's own, so they are replaced; a crashed run of the
+            # same settings is resumed instead (its checkpoints are kept).
+            result = stage.run(not same)
+        except BaseException:
+            record.update(status="failed", seconds=round(time.perf_counter() - started, 3))
+            write_state(self.workdir, state)
+            raise
+        status = "skipped" if getattr(result, "skipped", False) else "done"
+        record.update(status=status, seconds=round(time.perf_counter() - started, 3), mlflow_run_id=_run_id(result))
+        write_state(self.workdir, state)
+        return record
+
+
+def _run_id(result: Any) -> str | None:
+    """The stage's MLflow run id, wherever its result keeps it."""
+    if getattr(result, "run_id", None):
+        return result.run_id
+    if isinstance(getattr(result, "fit", None), dict):
+        return result.fit.get("mlflow", {}).get("run_id")
+    if isinstance(getattr(result, "results", None), dict):
+        return result.results.get("mlflow", {}).get("parent_run_id")
+    manifest = getattr(result, "manifest", None) or getattr(getattr(result, "attributes", None), "manifest", None)
+    if isinstance(manifest, dict):
+        return manifest.get("mlflow_run_id")
+    if isinstance(result, Path) and (result / "manifest.json").is_file():
+        return json.loads((result / "manifest.json").read_text(encoding="utf-8")).get("mlflow_run_id")
+    return None
+
+
+def _file_digest(path: str) -> str | None:
+    file = Path(path)
+    return hashlib.sha256(file.read_bytes()).hexdigest()[:16] if file.is_file() else None
+
+
+def _discard(path: Path, workdir: Path) -> None:
+    """Remove a stage's output before a forced rerun; only ever inside the pipeline's work directory."""
+    path = path.resolve()
+    if workdir.resolve() not in path.parents:
+        raise ConfigError(f"refusing to remove {path}: it is outside the work directory {workdir}")
+    if path.is_dir():
+        shutil.rmtree(path)
+
+
+def run_pipeline(
+    cfg: PipelineConfig,
+    config_path: Path | None = None,
+    *,
+    workdir: Path | None = None,
+    from_stage: str | None = None,
+    tracking: bool = True,
+    console=None,
+) -> PipelineResult:
+    from rich.console import Console
+
+    workdir = (workdir or Path(cfg.workdir or f"runs/{cfg.name}")).resolve()
+    runner = PipelineRunner(cfg, config_path, workdir, tracking, console or Console(stderr=True))
+    return runner.run(from_stage)
