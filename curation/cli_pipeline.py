@@ -56,8 +56,13 @@ def print_pipeline_summary(result, tracking: bool, console=None) -> None:
         output = ", ".join(_relative(path, result.workdir) for path in stage["outputs"].values())
         table.add_row(stage["name"], stage["status"], f"{stage['seconds']:,.1f}", output)
     console.print(table)
-    ingested = result.workdir / "corpus" / "manifest.json"
-    if ingested.is_file():
+    outputs = {stage["name"]: stage["outputs"] for stage in state["stages"] if stage["status"] in ("done", "skipped")}
+
+    def output(stage: str, key: str, name: str) -> Path | None:
+        path = Path(outputs[stage][key]) / name if stage in outputs else None
+        return path if path is not None and path.is_file() else None
+
+    if ingested := output("ingest", "corpus", "manifest.json"):
         counts = json.loads(ingested.read_text(encoding="utf-8"))["counts"]
         reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(counts.get("rejected", {}).items()) if n)
         console.print(
@@ -65,10 +70,8 @@ def print_pipeline_summary(result, tracking: bool, console=None) -> None:
             + (f"; rejected: {reasons}" if reasons else ""),
             highlight=False,
         )
-    manifest_path = result.workdir / "curated" / "manifest.json"
-    if manifest_path.is_file():
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        funnel = manifest.get("funnel")
+    if curated := output("select", "corpus", "manifest.json"):
+        funnel = json.loads(curated.read_text(encoding="utf-8")).get("funnel") or []
         if funnel:
             console.print("\nfunnel (documents kept after each clause):")
             first = max(1, funnel[0]["documents"])
@@ -77,20 +80,17 @@ def print_pipeline_summary(result, tracking: bool, console=None) -> None:
                     f"  {step['documents']:>8,}  {100 * step['documents'] / first:5.1f} %  {step['clause']}",
                     highlight=False,
                 )
-    mixed = result.workdir / "mixed" / "manifest.json"
-    if mixed.is_file():
+    if mixed := output("mix", "corpus", "manifest.json"):
         from curation.mix.job import MixResult, print_mixture
 
-        stage = next((s for s in state["stages"] if s["name"] == "mix"), {"status": "skipped", "seconds": 0.0})
+        stage = next(s for s in state["stages"] if s["name"] == "mix")
         manifest = json.loads(mixed.read_text(encoding="utf-8"))
         print_mixture(MixResult(mixed.parent, manifest, stage["status"] == "skipped", stage["seconds"]), console)
-    validation = result.workdir / "validation" / "table.md"
-    if validation.is_file():
+    if validation := output("validate", "validation", "table.md"):
         console.print("\nproxy validation (held-out bits per byte, lower is better; equal training tokens):")
         console.print(validation.read_text(encoding="utf-8"), highlight=False, markup=False)
-    export = result.workdir / "export"
-    if (export / "manifest.json").is_file():
-        console.print(f"exported:  {export}", highlight=False)
+    if exported := output("export", "export", "manifest.json"):
+        console.print(f"exported:  {exported.parent}", highlight=False)
     if result.report is not None:
         console.print(f"report:    {result.report.html_path}", highlight=False)
     if tracking:

@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from curation.errors import ConfigError
 
@@ -33,26 +33,17 @@ class SparkSection(Section):
     conf: dict[str, str] = Field(default_factory=dict, description="extra Spark settings, e.g. GPU resources")
 
 
-class IngestSection(Section):
-    """`curate ingest` options (see `curate ingest --help`); ``inputs`` is required."""
+def _ingest_section():
+    """`curate ingest`'s options (``IngestConfig`` without ``out``, which the pipeline sets): one list of fields."""
+    from curation.ingest.config import IngestConfig
 
-    inputs: list[str] = Field(min_length=1)
-    format: str = "auto"
-    extractor: str = "resiliparse"
-    shards: int = 8
-    text_field: str = "text"
-    id_field: str = "id"
-    url_field: str = "url"
-    timestamp_field: str = "timestamp"
-    source: str | None = None
-    langid: bool = True
-    lid_model: str | None = None
-    split_mb: float = 16.0
-    max_record_mb: float = 64.0
-    max_html_mb: float = 8.0
-    max_text_mb: float = 8.0
-    max_invalid_utf8: float = 0.01
-    extraction_timeout_s: float = 30.0
+    fields = {name: (f.annotation, f) for name, f in IngestConfig.model_fields.items() if name != "out"}
+    return create_model(
+        "IngestSection", __base__=Section, __doc__="`curate ingest` options; inputs required.", **fields
+    )
+
+
+IngestSection = _ingest_section()
 
 
 class SignalsSection(Section):
@@ -103,8 +94,21 @@ class MetaraterSection(Section):
     settings: dict[str, Any] = Field(
         default_factory=dict, description="MetaraterConfig fields (raters/metarater/fit.py)"
     )
-    tokens: str | None = Field(None, description="token budget of the selection, e.g. 2M (or use fraction)")
+    tokens: str | int | None = Field(None, description="token budget of the selection, e.g. 2M (or use fraction)")
     fraction: float | None = None
+
+    @model_validator(mode="after")
+    def _one_budget(self):
+        if (self.tokens is None) == (self.fraction is None):
+            raise ValueError("give exactly one of metarater.tokens and metarater.fraction")
+        if self.tokens is not None:
+            from curation.proxy.config import parse_token_count
+
+            try:
+                parse_token_count(str(self.tokens))
+            except ConfigError as exc:
+                raise ValueError(f"metarater.tokens: {exc}") from None
+        return self
 
 
 class SelectSection(Section):
@@ -118,7 +122,7 @@ class MixSection(Section):
 
     column: str = "source"
     targets: dict[str, float] = Field(min_length=1)
-    tokens: str
+    tokens: str | int
     tokenizer: str = "bytes"
     on_short: Literal["repeat", "fill"] = "repeat"
     seed: int = 0
@@ -128,7 +132,7 @@ class ValidateSection(Section):
     """Proxies trained on the curated corpus (and on DataRater's choice alone) against a random sample."""
 
     heldout: dict[str, str] = Field(min_length=1, description="NAME: PATH of held-out text")
-    tokens: str = "300k"
+    tokens: str | int = "300k"
     seeds: int = 3
     size: str = "tiny"
     evaluations: int = 6
@@ -166,7 +170,8 @@ class PipelineConfig(Section):
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def _located(error: dict, path: Path) -> str:
+def located(error: dict, path: Path | None) -> str:
+    """A pydantic error as one line naming the file and the key."""
     where = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
         return f"{path}: unknown key {where!r}"
@@ -182,7 +187,7 @@ def parse_pipeline_config(payload: Any, path: Path) -> PipelineConfig:
     try:
         cfg = PipelineConfig.model_validate(payload)
     except ValidationError as exc:
-        raise ConfigError(_located(exc.errors()[0], path)) from None
+        raise ConfigError(located(exc.errors()[0], path)) from None
     base = path.resolve().parent
 
     def resolve(spec: str) -> str:

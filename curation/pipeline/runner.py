@@ -88,7 +88,9 @@ class PipelineRunner:
         cfg, w = self.cfg, self.workdir
         out: list[Stage] = [self._ingest()]
         if cfg.signals is not None:
-            out.append(self._attributes("signals", w / "attributes" / "signals", self._signals_producer, {}))
+            signals = self._signals_producer()
+            identity = {"producer": signals.name, "version": signals.version, "config": signals.config()}
+            out.append(self._attributes("signals", w / "attributes" / "signals", self._signals_producer, identity))
         if cfg.dedup is not None:
             out.append(self._dedup())
         keep_sets: list[tuple[str, Path]] = []
@@ -115,25 +117,32 @@ class PipelineRunner:
         return out
 
     def _ingest(self) -> Stage:
+        from pydantic import ValidationError
+
         from curation.ingest.config import IngestConfig
+        from curation.pipeline.config import located
 
         section = self.cfg.ingest.model_dump()
         try:
             ingest_cfg = IngestConfig(**section, out=str(self.corpus))
-        except Exception as exc:  # noqa: BLE001 - pydantic's ValidationError, as one line
-            raise ConfigError(f"ingest: {str(exc).splitlines()[0]}") from None
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            raise ConfigError(located({**error, "loc": ("ingest", *error["loc"])}, self.config_path)) from None
 
         def run(overwrite: bool):
             from curation.ingest.job import run_ingest
 
             return run_ingest(
-                ingest_cfg, master=self.master, spark_conf=self.spark_conf, tracking=self.tracking, overwrite=True
+                ingest_cfg, master=self.master, spark_conf=self.spark_conf, tracking=self.tracking, overwrite=overwrite
             )
 
-        # The inputs' checksums are checked by ingest itself (it skips when they and the options are unchanged).
+        # The inputs' checksums are checked by ingest itself: it skips when they and the options are unchanged, and
+        # replaces the corpus (overwrite) only when this pipeline made it.
         return Stage("ingest", section, [], {"corpus": ("corpus", self.corpus)}, run, always_run=True)
 
     def _attributes(self, name: str, out: Path, producer: Callable[[], Any], settings: dict, reads=()) -> Stage:
+        """An attribute set; ``settings`` must name the producer and its version (they are in the stage's hash)."""
+
         def run(overwrite: bool):
             from curation.attribute_stage import run_attribute_stage
 
@@ -157,15 +166,17 @@ class PipelineRunner:
         return HeuristicSignals()
 
     def _dedup(self) -> Stage:
+        from curation.dedup.minhash import MinHashParams
+        from curation.dedup.stage import DedupConfig
+
         section = self.cfg.dedup.model_dump()
         out = self.workdir / "attributes" / "dedup"
+        params = {k: v for k, v in section.items() if k != "max_bucket"}
+        config = DedupConfig(params=MinHashParams(**params), max_bucket=section["max_bucket"])  # checked before work
 
         def run(overwrite: bool):
-            from curation.dedup.minhash import MinHashParams
-            from curation.dedup.stage import DedupConfig, run_dedup
+            from curation.dedup.stage import run_dedup
 
-            params = {k: v for k, v in section.items() if k != "max_bucket"}
-            config = DedupConfig(params=MinHashParams(**params), max_bucket=section["max_bucket"])
             return run_dedup(
                 self.corpus,
                 out,
@@ -181,6 +192,7 @@ class PipelineRunner:
 
     def _datarater(self) -> list[Stage]:
         from raters.datarater.filter_stage import FilterConfig
+        from raters.datarater.scoring import DataRaterScores
         from raters.datarater.training import load_config
 
         section = self.cfg.datarater
@@ -206,8 +218,6 @@ class PipelineRunner:
             )
 
         def producer():
-            from raters.datarater.scoring import DataRaterScores
-
             return DataRaterScores(model, batch_size=section.score_batch_size, device=section.device)
 
         def flags(overwrite: bool):
@@ -215,7 +225,11 @@ class PipelineRunner:
 
             return write_datarater_keep(self.corpus, scores, keep, filter_cfg, self.tracking, overwrite)
 
-        train_settings = {"config": rater_cfg.to_dict(), **section.train.model_dump(exclude={"settings"})}
+        train_settings = {
+            "config": rater_cfg.to_dict(),
+            **section.train.model_dump(exclude={"settings"}),
+            "heldout_digest": _file_digest(section.train.heldout),
+        }
         stages = [
             Stage(
                 "datarater_train",
@@ -228,7 +242,11 @@ class PipelineRunner:
                 "datarater_score",
                 scores,
                 producer,
-                {"batch_size": section.score_batch_size},
+                {
+                    "producer": DataRaterScores.name,
+                    "version": DataRaterScores.version,
+                    "batch": section.score_batch_size,
+                },
                 reads=[("datarater_model", model)],
             ),
         ]
@@ -269,11 +287,13 @@ class PipelineRunner:
                 console=self.console,
             )
 
+        from curation.proxy.config import parse_token_count
+
+        tokens = parse_token_count(str(section.tokens)) if section.tokens else None  # checked before any work
+
         def flags(overwrite: bool):
-            from curation.proxy.config import parse_token_count
             from raters.metarater.select import write_metarater_keep
 
-            tokens = parse_token_count(section.tokens) if section.tokens else None
             return write_metarater_keep(
                 self.corpus,
                 sources,
@@ -286,13 +306,16 @@ class PipelineRunner:
             )
 
         reads = [("corpus", self.corpus), *[("attributes", s) for s in sources]]
-        settings = section.model_dump()
+        fit_settings = {
+            **section.model_dump(exclude={"tokens", "fraction"}),  # a new budget reselects, it does not refit
+            "heldout_digests": [_file_digest(h) for h in section.heldout],
+        }
         self.attributes.append(keep)
         return [
-            Stage("metarater_fit", settings, reads, {"model": ("metarater_model", fit_dir)}, fit),
+            Stage("metarater_fit", fit_settings, reads, {"model": ("metarater_model", fit_dir)}, fit),
             Stage(
                 "metarater_keep",
-                settings,
+                {"tokens": section.tokens, "fraction": section.fraction},
                 [*reads, ("metarater_model", fit_dir)],
                 {"attributes": ("attributes", keep)},
                 flags,
@@ -300,6 +323,10 @@ class PipelineRunner:
         ]
 
     def _select(self, name: str, out: Path, rule: list[str], sets: list[Path]) -> Stage:
+        from curation.select.rules import parse_rule
+
+        parse_rule(rule)  # a syntax error fails here, before any work
+
         def run(overwrite: bool):
             from curation.select.job import run_select
 
@@ -331,7 +358,8 @@ class PipelineRunner:
             return run_mix(source, out, mix_cfg, tracking=self.tracking, overwrite=overwrite)
 
         self.final = out
-        return Stage("mix", section, [("corpus", source)], {"corpus": ("corpus", out)}, run)
+        settings = {**section, "tokenizer_digest": _file_digest(section["tokenizer"])}
+        return Stage("mix", settings, [("corpus", source)], {"corpus": ("corpus", out)}, run)
 
     def _validate(self, datarater_only: Path | None) -> Stage:
         from curation.proxy.config import parse_token_count
@@ -344,7 +372,7 @@ class PipelineRunner:
             train=train,
             heldout=[f"{name}={path}" for name, path in section.heldout.items()],
             out=str(out),
-            tokens=parse_token_count(section.tokens),
+            tokens=parse_token_count(str(section.tokens)),
             seeds=section.seeds,
             random_baseline=str(self.corpus),
             size=section.size,
@@ -390,7 +418,18 @@ class PipelineRunner:
         if from_stage is not None and from_stage not in names:
             raise ConfigError(f"--from {from_stage}: not a stage of this pipeline (its stages: {', '.join(names)})")
         forced = set(names[names.index(from_stage) :]) if from_stage else set()
-        previous = {s["name"]: s for s in (read_state(self.workdir) or {}).get("stages", [])}
+        before = read_state(self.workdir)
+        if before is not None and before.get("name") != self.cfg.name:
+            raise ConfigError(
+                f"{self.workdir} holds pipeline {before.get('name')!r}, not {self.cfg.name!r}; choose another workdir"
+            )
+        if before is None and any(stage.committed() for stage in stages):
+            raise ConfigError(
+                f"{self.workdir} holds outputs no pipeline run recorded (no pipeline.json); choose another workdir "
+                "or remove them"
+            )
+        # The last record of every stage, from this run or an earlier one that got further.
+        previous = {**(before or {}).get("known", {}), **{s["name"]: s for s in (before or {}).get("stages", [])}}
         self.workdir.mkdir(parents=True, exist_ok=True)
         state = {
             "format": STATE_FORMAT,
@@ -402,6 +441,7 @@ class PipelineRunner:
             "tracking_uri": tracking_uri() if self.tracking else None,
             "finished": False,
             "stages": [],
+            "known": previous,
         }
         params = {"pipeline": self.cfg.name, "config": str(self.config_path), "stages": names, "from": from_stage}
         ran: list[str] = []
@@ -437,13 +477,20 @@ class PipelineRunner:
             and stage.committed()
         ):
             self.console.print(f"{stage.name}: unchanged and committed; skipped", highlight=False, markup=False)
-            record = {**before, "status": "skipped", "seconds": 0.0}
+            record = {**before, "status": "skipped", "seconds": 0.0, "outputs": outputs}
             state["stages"].append(record)
+            state["known"][stage.name] = record
             write_state(self.workdir, state)
             return record
-        if forced:
-            for _, path in stage.writes.values():
-                _discard(path, self.workdir)
+        if stage.always_run:
+            overwrite = (
+                before is not None
+            )  # ingest replaces its corpus when the inputs changed, if this pipeline made it
+        else:
+            if forced or (before is not None and not same):
+                for _, path in stage.writes.values():  # this pipeline's own outputs, made with other settings or inputs
+                    _discard(path, self.workdir)
+            overwrite = False  # same settings: a stage interrupted earlier resumes from its checkpoints
         self.console.rule(f"[bold]{stage.name}")
         record = {
             "name": stage.name,
@@ -455,12 +502,11 @@ class PipelineRunner:
             "outputs": outputs,
         }
         state["stages"].append(record)
+        state["known"][stage.name] = record
         write_state(self.workdir, state)  # a crash from here on leaves "running" with this hash: a rerun resumes
         started = time.perf_counter()
         try:
-            # Outputs made with other settings are this pipeline's own, so they are replaced; a crashed run of the
-            # same settings is resumed instead (its checkpoints are kept).
-            result = stage.run(not same)
+            result = stage.run(overwrite)
         except BaseException:
             record.update(status="failed", seconds=round(time.perf_counter() - started, 3))
             write_state(self.workdir, state)
@@ -487,9 +533,11 @@ def _run_id(result: Any) -> str | None:
     return None
 
 
-def _file_digest(path: str) -> str | None:
-    file = Path(path)
-    return hashlib.sha256(file.read_bytes()).hexdigest()[:16] if file.is_file() else None
+def _file_digest(path: str | None) -> str | None:
+    """Checksum of an input file named in a section (held-out text, a tokenizer), so a new file redoes the stage."""
+    from curation.corpus import file_sha256
+
+    return file_sha256(path)[:16] if path and Path(path).is_file() else None
 
 
 def _discard(path: Path, workdir: Path) -> None:

@@ -10,7 +10,6 @@ committed) and what ``curate report`` reads. Format ``curation.pipeline/v1``::
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -38,8 +37,10 @@ def marker(kind: str, path: str | Path) -> Path:
 
 def fingerprint(kind: str, path: str | Path) -> str | None:
     """Checksum of an output's commit marker (its manifest): equal fingerprints, equal outputs."""
+    from curation.corpus import file_sha256
+
     file = marker(kind, path)
-    return hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else None
+    return file_sha256(file) if file.is_file() else None
 
 
 def read_state(workdir: Path) -> dict[str, Any] | None:

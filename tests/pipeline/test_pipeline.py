@@ -36,7 +36,7 @@ def write_inputs(root: Path) -> None:
     (root / "inputs" / "wiki.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
-def pipeline_yaml(root: Path, rule: list[str]) -> Path:
+def pipeline_yaml(root: Path, rule: list[str], export: str = "jsonl.zst") -> Path:
     config = {
         "name": "tiny",
         "workdir": str(root / "work"),
@@ -50,7 +50,7 @@ def pipeline_yaml(root: Path, rule: list[str]) -> Path:
         },
         "select": {"rule": rule},
         "mix": {"targets": {"c4": 0.5, "wiki": 0.5}, "tokens": "150k"},
-        "export": {"format": "jsonl.zst"},
+        "export": {"format": export},
         "report": False,
     }  # fmt: skip
     path = root / "pipeline.yaml"
@@ -158,7 +158,8 @@ def test_a_failed_stage_is_recorded_and_the_rerun_resumes(first_run, monkeypatch
     from curation.pipeline import runner
     from curation.pipeline.config import load_pipeline_config
 
-    root, config, _ = first_run
+    root, _, _ = first_run
+    changed = pipeline_yaml(root, ["gopher_repetition.pass", "n_bytes > 200"], export="parquet")
     original = runner.PipelineRunner._export
 
     def broken_export(self):
@@ -168,13 +169,30 @@ def test_a_failed_stage_is_recorded_and_the_rerun_resumes(first_run, monkeypatch
 
     monkeypatch.setattr(runner.PipelineRunner, "_export", broken_export)
     with pytest.raises(OSError, match="injected"):
-        runner.run_pipeline(load_pipeline_config(config), config, from_stage="export", tracking=False)
+        runner.run_pipeline(load_pipeline_config(changed), changed, tracking=False)
     state = json.loads((root / "work" / "pipeline.json").read_text())
     assert state["finished"] is False
     assert state["stages"][-1]["name"] == "export" and state["stages"][-1]["status"] == "failed"
+    assert not (root / "work" / "export" / "manifest.json").exists()  # the old export went first, none is half-made
     monkeypatch.setattr(runner.PipelineRunner, "_export", original)
-    resumed = runner.run_pipeline(load_pipeline_config(config), config, tracking=False)
+    resumed = runner.run_pipeline(load_pipeline_config(changed), changed, tracking=False)
     assert resumed.ran == ["export"] and resumed.state["finished"] is True
+    assert json.loads((root / "work" / "export" / "manifest.json").read_text())["options"]["format"] == "parquet"
+
+
+def test_a_workdir_of_another_pipeline_or_of_no_pipeline_is_refused(first_run, tmp_path):
+    from curation.errors import ConfigError
+    from curation.pipeline.config import load_pipeline_config
+    from curation.pipeline.runner import run_pipeline
+
+    root, config, _ = first_run
+    other = load_pipeline_config(config).model_copy(update={"name": "other"})
+    with pytest.raises(ConfigError, match="holds pipeline 'tiny'"):
+        run_pipeline(other, config, tracking=False)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "manifest.json").write_text("{}")
+    with pytest.raises(ConfigError, match="no pipeline.json"):
+        run_pipeline(load_pipeline_config(config), config, workdir=tmp_path, tracking=False)
 
 
 @pytest.mark.parametrize(
@@ -185,6 +203,9 @@ def test_a_failed_stage_is_recorded_and_the_rerun_resumes(first_run, monkeypatch
         ({"ingest": None}, "ingest"),
         ({"datarater": {"train": {"settings": {"outer_stepz": 3}}}}, "unknown DataRater setting"),
         ({"mix": {"targets": {"a": 0.5}, "tokens": "1k"}}, "sum to 1"),
+        ({"dedup": {"bands": 10}}, "bands x rows"),
+        ({"select": {"rule": ["x ==="]}}, "not a valid expression"),
+        ({"metarater": {"heldout": ["h.txt"]}}, "exactly one of metarater.tokens"),
     ],
 )
 def test_bad_configs_fail_before_any_work(tmp_path, change, message):

@@ -34,7 +34,9 @@ def examples_section(state: PipelineState) -> Section | None:
     for stage in stages:
         section.add(Heading(f"Removed by {stage.name}"))
         section.add(*guarded(stage, _removed))
-    final = next((stage for stage in reversed(stages) if not stage.failed), None)
+    from curation.report.sections.funnel import SIDE_BRANCHES
+
+    final = next((s for s in reversed(stages) if not s.failed and s.kind not in SIDE_BRANCHES), None)
     if final is None:
         section.add(Note("Every corpus stage failed: there is no final corpus to show documents of."))
     else:
