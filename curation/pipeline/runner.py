@@ -445,6 +445,8 @@ class PipelineRunner:
         }
         params = {"pipeline": self.cfg.name, "config": str(self.config_path), "stages": names, "from": from_stage}
         ran: list[str] = []
+        if self.tracking and before is not None and not before.get("finished"):
+            _mark_killed(before)
         with stage_run(f"pipeline:{self.cfg.name}", params, enabled=self.tracking) as parent:
             parent.set_tags({"curation.workdir": str(self.workdir), "curation.pipeline": self.cfg.name})
             parent.log_dict(self.cfg.model_dump(mode="json", by_alias=True), "pipeline-config.json")
@@ -515,6 +517,29 @@ class PipelineRunner:
         record.update(status=status, seconds=round(time.perf_counter() - started, 3), mlflow_run_id=_run_id(result))
         write_state(self.workdir, state)
         return record
+
+
+def _mark_killed(before: dict[str, Any]) -> None:
+    """The MLflow runs a killed ``curate run`` left RUNNING (it could not end them) become KILLED, so MLflow shows
+    the interrupted run beside the resumed one. Best effort: a store that cannot be reached is reported by the
+    pipeline's own run right after."""
+    parent, uri = before.get("mlflow_run_id"), before.get("tracking_uri")
+    if not parent or not uri:
+        return
+    try:
+        import mlflow
+
+        client = mlflow.MlflowClient(uri)
+        experiment = client.get_run(parent).info.experiment_id
+        pending = [parent]
+        while pending:  # the pipeline's run, its stages' runs, and theirs (e.g. one per proxy)
+            run_id = pending.pop()
+            if client.get_run(run_id).info.status == "RUNNING":
+                client.set_terminated(run_id, status="KILLED")
+            children = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{run_id}'", max_results=1000)
+            pending += [child.info.run_id for child in children]
+    except Exception:  # noqa: BLE001 - bookkeeping of an old run must not stop a new one
+        return
 
 
 def _run_id(result: Any) -> str | None:
