@@ -323,6 +323,9 @@ def run_export(
         data = out / DATA_DIR
         data.mkdir(parents=True, exist_ok=True)
         _remove_leftovers(out)
+        # Claim the directory for this config before the first file: a kill at any point later leaves a progress
+        # record, so the rerun resumes (rewriting a file committed but not yet recorded) instead of refusing.
+        write_json_atomic(out / PROGRESS_NAME, {"config_hash": config_hash, "files": committed})
         source_columns = [old for old, _ in pairs]
         files, resumed = [], 0
         for plan in plans:

@@ -451,6 +451,7 @@ class PipelineRunner:
             parent.set_tags({"curation.workdir": str(self.workdir), "curation.pipeline": self.cfg.name})
             parent.log_dict(self.cfg.model_dump(mode="json", by_alias=True), "pipeline-config.json")
             state["mlflow_run_id"] = parent.run_id
+            write_state(self.workdir, state)  # before any stage: a kill from here on leaves this run to mark KILLED
             for stage in stages:
                 record = self._run_stage(stage, previous.get(stage.name), stage.name in forced, state, parent)
                 if record["status"] == "done":
