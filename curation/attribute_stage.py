@@ -4,12 +4,23 @@ A producer declares the columns it reads and writes and computes them for a batc
 this module does everything else the same way for every producer (signals now, rater scores later):
 fail-fast checks, one task per shard streaming row groups (bounded memory, one producer instance per
 Python worker), parts committed by rename (a rerun skips finished parts), manifest last, MLflow run.
+
+A task that fails removes its temporary part, so a retry (Spark's ``spark.task.maxFailures``; ``local[N,F]``
+in local mode) writes the part from scratch: never a duplicated or half-written row. An output that cannot
+be written (disk full, file size limit, read-only, not a directory) is an ``OutputError`` naming the path.
+
+Fault injection, for tests of those retries: ``CURATION_INJECT_TASK_FAILURE=SHARD:MARKER_DIR`` makes the
+task of shard SHARD fail once, after it has written rows to its temporary part; the failing attempt claims
+``MARKER_DIR/shard-NNNNN.failed`` (``O_CREAT|O_EXCL``, so exactly one attempt fails) and the retry succeeds.
+The driver reads the variable and ships it with the task, so executors need not inherit the environment
+(MARKER_DIR must be shared by them). Unset, nothing changes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from abc import ABC, abstractmethod
 from functools import lru_cache
@@ -18,7 +29,9 @@ from typing import Any
 
 from curation.attributes import ATTRIBUTES_FORMAT, AttributeSet, corpus_fingerprint, part_name
 from curation.corpus import MANIFEST_NAME, Corpus, commit, temporary_path, write_json_atomic
-from curation.errors import CorpusError
+from curation.errors import ConfigError, CorpusError, InjectedFaultError, OutputError
+
+INJECT_TASK_FAILURE_ENV = "CURATION_INJECT_TASK_FAILURE"
 
 
 class AttributeProducer(ABC):
@@ -51,7 +64,14 @@ def _producer_instance(blob: bytes) -> AttributeProducer:
     return pickle.loads(blob)  # noqa: S301 - our own object, pickled by the driver of this job
 
 
-def compute_part(shard_path: str, shard: int, producer_blob: bytes, out_dir: str, batch_rows: int) -> dict[str, Any]:
+def compute_part(
+    shard_path: str,
+    shard: int,
+    producer_blob: bytes,
+    out_dir: str,
+    batch_rows: int,
+    inject_failure: tuple[int, str] | None = None,
+) -> dict[str, Any]:
     """Compute one part (skipped when already committed); return its row count and seconds."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -65,17 +85,48 @@ def compute_part(shard_path: str, shard: int, producer_blob: bytes, out_dir: str
     tmp = temporary_path(final)
     rows = 0
     source = pq.ParquetFile(shard_path)
-    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-        for batch in source.iter_batches(batch_size=batch_rows, columns=["id", *producer.input_columns]):
-            table = pa.Table.from_batches([batch])
-            values = producer.compute(table)
-            columns = [table.column("id")] + [pa.array(values[f.name], type=f.type) for f in producer.output_schema()]
-            writer.write_table(pa.Table.from_arrays(columns, schema=schema), row_group_size=batch_rows)
-            rows += table.num_rows
-        if rows == 0:
-            writer.write_table(schema.empty_table())
-    commit(tmp, final)
+    try:
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for batch in source.iter_batches(batch_size=batch_rows, columns=["id", *producer.input_columns]):
+                table = pa.Table.from_batches([batch])
+                values = producer.compute(table)
+                columns = [table.column("id")] + [
+                    pa.array(values[f.name], type=f.type) for f in producer.output_schema()
+                ]
+                writer.write_table(pa.Table.from_arrays(columns, schema=schema), row_group_size=batch_rows)
+                rows += table.num_rows
+                if inject_failure is not None and inject_failure[0] == shard:
+                    _fail_once(shard, inject_failure[1])
+            if rows == 0:
+                writer.write_table(schema.empty_table())
+        commit(tmp, final)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)  # a retry starts from scratch; nothing half-written stays behind
+        if isinstance(exc, OSError) and exc.errno in OutputError.ERRNOS:  # the input shard was opened before
+            raise OutputError.writing(final, exc) from exc
+        raise
     return {"shard": shard, "rows": rows, "seconds": round(time.perf_counter() - started, 3), "resumed": False}
+
+
+def injected_task_failure() -> tuple[int, str] | None:
+    """The fault to inject (see the module docstring), read on the driver; None when unset."""
+    spec = os.environ.get(INJECT_TASK_FAILURE_ENV)
+    if not spec:
+        return None
+    shard, sep, marker_dir = spec.partition(":")
+    if not sep or not shard.strip().isdigit() or not Path(marker_dir).is_dir():
+        raise ConfigError(f"{INJECT_TASK_FAILURE_ENV}={spec!r}: expected SHARD:MARKER_DIR with an existing MARKER_DIR")
+    return int(shard), marker_dir
+
+
+def _fail_once(shard: int, marker_dir: str) -> None:
+    """Raise the first time this is called for `shard` (by any attempt, in any process), pass afterwards."""
+    marker = Path(marker_dir) / f"shard-{shard:05d}.failed"
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except FileExistsError:
+        return  # an earlier attempt failed here: this is the retry
+    raise InjectedFaultError(f"injected failure of the task for shard {shard} ({INJECT_TASK_FAILURE_ENV}, {marker})")
 
 
 def _summary(attribute_set_dir: Path, n_parts: int, schema) -> dict[str, dict[str, float | None]]:
@@ -129,7 +180,10 @@ def prepare_attribute_dir(corpus: Corpus, out_dir: str | Path, stage: str, confi
         (out / MANIFEST_NAME).unlink()
         for stale in out.glob("part-*.parquet"):
             stale.unlink()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError.writing(out, exc) from exc
     return out, fingerprint, config_hash, None
 
 
@@ -168,7 +222,10 @@ def write_attribute_manifest(
         **(extra or {}),
         "mlflow_run_id": run.run_id,
     }
-    write_json_atomic(out / MANIFEST_NAME, manifest)
+    try:
+        write_json_atomic(out / MANIFEST_NAME, manifest)
+    except OSError as exc:
+        raise OutputError.writing(out / MANIFEST_NAME, exc) from exc
     run.log_metrics(
         {f"{name}.true_fraction": s["true"] / max(1, s["rows"]) for name, s in summary.items() if "true" in s}
     )
@@ -243,6 +300,7 @@ def run_attribute_stage(
 
     console = console or Console(stderr=True)
     corpus = Corpus.open(corpus_dir)
+    inject = injected_task_failure()
     config = {"producer": producer.name, "version": producer.version, **producer.config()}
     out, fingerprint, config_hash, finished = prepare_attribute_dir(corpus, out_dir, producer.name, config, overwrite)
     if finished is not None:
@@ -265,7 +323,7 @@ def run_attribute_stage(
         target = str(out)
         results = (
             sc.parallelize(largest_first(corpus), max(1, len(shards)))
-            .map(lambda i: compute_part(shards[i], i, blob, target, batch_rows))
+            .map(lambda i: compute_part(shards[i], i, blob, target, batch_rows, inject))
             .collect()
         )
         seconds = time.perf_counter() - started

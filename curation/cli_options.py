@@ -45,6 +45,11 @@ def one_line_errors():
         yield
     except CurationError as exc:
         fail(exc, exc.exit_code)
+    except OSError as exc:  # a full disk, a read-only or missing directory, no permission: the OS's own words
+        if os.environ.get("CURATION_DEBUG"):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        fail(CurationError(f"{where}{exc.strerror or exc} (set CURATION_DEBUG=1 for the traceback)"), 1)
     except Exception as exc:
         message = _task_failure(exc)
         if message is None or os.environ.get("CURATION_DEBUG"):

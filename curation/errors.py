@@ -1,5 +1,10 @@
 """Typed errors. The CLI turns each into one line and a non-zero exit code."""
 
+from __future__ import annotations
+
+import errno
+import os
+
 
 class CurationError(Exception):
     """Base class for errors a user can act on."""
@@ -29,3 +34,19 @@ class AccountingError(CurationError):
 
 class TrackingError(CurationError):
     """The MLflow tracking store could not be reached or written."""
+
+
+class OutputError(CurationError):
+    """An output location could not be written: disk full, file too large, read-only, not a directory."""
+
+    # errno values of an OSError raised while writing that say the output location is the problem
+    ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR})
+
+    @classmethod
+    def writing(cls, path, exc: OSError) -> OutputError:
+        """``cannot write PATH: REASON`` in the operating system's words (pyarrow's messages omit the path)."""
+        return cls(f"cannot write {path}: {os.strerror(exc.errno) if exc.errno else exc}")
+
+
+class InjectedFaultError(CurationError):
+    """A failure injected on purpose (``CURATION_INJECT_TASK_FAILURE``) to test retries; never raised otherwise."""

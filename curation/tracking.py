@@ -2,13 +2,34 @@
 
 Default store: ``sqlite:///<working dir>/mlflow.db`` (MLflow's own default; ``mlflow ui`` started in
 the same directory shows it). ``MLFLOW_TRACKING_URI`` points it anywhere else, a server included.
-The store is checked before any work starts, so an unreachable server fails fast.
+
+Faults. The store is checked before the stage's work starts (the experiment is looked up and the run
+created), so an unreachable store fails the job with one line (``TrackingError``) before anything is
+computed or written (stages that create their output directory first leave it empty).
+
+Once the run has started, the job's outputs are the source of truth and the run is a record of them. When
+the store stops answering (server down, network gone, a 5xx answer, an artifact store that cannot be
+written), the call that found it gone prints one line to stderr, ``curate: warning: tracking lost: ...``,
+and from then on the run, its children and any stage run nested in it later in this process log nothing;
+the job goes on and commits its outputs. Their manifests still carry ``mlflow_run_id``: it names a run that
+may lack its last params, metrics and artifacts, and that stays RUNNING unless the store answers the one
+quick attempt made to end it. A store that answers "no" (a 4xx, e.g. an invalid value) is a bug, not an
+outage, and raises ``TrackingError``.
+
+Bounded waits. MLflow retries every HTTP call; unless set already, this module sets
+``MLFLOW_HTTP_REQUEST_MAX_RETRIES=2`` and ``MLFLOW_HTTP_REQUEST_TIMEOUT=20`` (seconds per attempt). A call
+to a server that is gone therefore gives up after about 5 s when connections are refused (server stopped:
+retries after 0 s and 4 s + up to 1 s of jitter), or after at most 3 x 20 s + 5 s when the server accepts
+connections but no longer answers (hung). That is the wait before the one-line error when the store is gone
+before the job; during the job it is paid once, plus one try to end the run of at most ``END_TIMEOUT_S``
+(or the request timeout, if shorter): about 70 s at most with these settings.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -16,60 +37,107 @@ from typing import Any
 from curation.errors import TrackingError
 
 DEFAULT_EXPERIMENT = "curation"
+END_TIMEOUT_S = 5  # the one try to end a run whose store was lost
+
+# Why tracking stopped in this process (None while the store answers); reset by the next top-level run.
+_lost: str | None = None
 
 
 def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
 
 
+def tracking_lost() -> str | None:
+    """Why this process stopped logging to the store after a run had started, or None."""
+    return _lost
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:200]
+
+
+def _store_gone(exc: BaseException) -> bool:
+    """True when the store did not answer (unreachable, 5xx, unwritable artifacts); False when it said no."""
+    from mlflow.exceptions import MlflowException
+
+    if isinstance(exc, MlflowException):
+        return exc.get_http_status_code() >= 500
+    return True  # requests' errors and OSError: the request or the artifact write never went through
+
+
+def _lose(exc: BaseException, run_id: str | None) -> None:
+    """Stop tracking in this process; say so on stderr, once."""
+    global _lost
+    if _lost is not None:
+        return
+    _lost = f"MLflow store {tracking_uri()} failed during run {run_id}: {_first_line(exc)}"
+    print(
+        f"curate: warning: tracking lost: {_lost}; the job goes on and commits its outputs, the run may be incomplete",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _store_errors() -> tuple[type[BaseException], ...]:
+    import requests
+    from mlflow.exceptions import MlflowException
+
+    return (MlflowException, requests.RequestException, OSError)
+
+
 class StageRun:
-    """The handle a stage logs through; a no-op when tracking is disabled."""
+    """The handle a stage logs through; a no-op when tracking is disabled or the store was lost."""
 
     def __init__(self, run=None):
         self._run = run
         self.run_id = run.info.run_id if run else None
 
-    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        if self._run:
-            import mlflow
+    @property
+    def logging(self) -> bool:
+        """True while this handle writes to the store."""
+        return self._run is not None and _lost is None
 
-            mlflow.log_metrics({k: float(v) for k, v in metrics.items()}, step=step)
+    def _call(self, method: str, *args, **kwargs) -> Any:
+        """``mlflow.<method>(...)``; a store that is gone is reported once and stops tracking (returns None)."""
+        if not self.logging:
+            return None
+        import mlflow
+
+        try:
+            return getattr(mlflow, method)(*args, **kwargs)
+        except _store_errors() as exc:
+            if not _store_gone(exc):
+                raise TrackingError(
+                    f"MLflow store {tracking_uri()} refused {method} for run {self.run_id}: {_first_line(exc)}"
+                ) from exc
+            _lose(exc, self.run_id)
+            return None
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        self._call("log_metrics", {k: float(v) for k, v in metrics.items()}, step=step)
 
     def set_tags(self, tags: dict[str, str]) -> None:
-        if self._run:
-            import mlflow
-
-            mlflow.set_tags(tags)
+        self._call("set_tags", tags)
 
     @contextmanager
     def child(self, name: str, params: dict[str, Any]):
         """A nested run under this one (e.g. one proxy of a validation); FAILED if the block raises."""
-        if not self._run:
+        run = self._call("start_run", run_name=name, nested=True, tags={"curation.stage": name})
+        if run is None:
             yield StageRun()
             return
-        import mlflow
-
-        run = mlflow.start_run(run_name=name, nested=True, tags={"curation.stage": name})
         with _ended_with_status(run, params) as handle:
             yield handle
 
     def log_dict(self, payload: dict[str, Any], name: str) -> None:
-        if self._run:
-            import mlflow
-
-            mlflow.log_dict(payload, name)
+        self._call("log_dict", payload, name)
 
     def log_artifact(self, path: str | Path) -> None:
-        if self._run:
-            import mlflow
-
-            mlflow.log_artifact(str(path))
+        self._call("log_artifact", str(path))
 
     def log_text(self, text: str, name: str) -> None:
-        if self._run:
-            import mlflow
-
-            mlflow.log_text(text, name)
+        self._call("log_text", text, name)
 
 
 def _scalar_params(params: dict[str, Any]) -> dict[str, str]:
@@ -83,6 +151,7 @@ def _scalar_params(params: dict[str, Any]) -> dict[str, str]:
 @contextmanager
 def stage_run(stage: str, params: dict[str, Any], enabled: bool = True, experiment: str | None = None):
     """Open an MLflow run for a stage; the run is FAILED if the stage raises."""
+    global _lost
     if not enabled:
         yield StageRun()
         return
@@ -97,15 +166,20 @@ def stage_run(stage: str, params: dict[str, Any], enabled: bool = True, experime
         logging.getLogger(name).setLevel(logging.WARNING)
 
     uri = tracking_uri()
+    parent = mlflow.active_run()  # a stage inside `curate run` becomes a child of the pipeline's run
+    if parent is not None and _lost is not None:
+        yield StageRun()  # the pipeline's store was lost: its stages run untracked (warned once already)
+        return
+    if parent is None:
+        _lost = None
     try:
-        parent = mlflow.active_run()  # a stage inside `curate run` becomes a child of the pipeline's run
         if parent is None:
             mlflow.set_tracking_uri(uri)
             mlflow.set_experiment(experiment or os.environ.get("CURATION_EXPERIMENT", DEFAULT_EXPERIMENT))
         run = mlflow.start_run(run_name=stage, tags={"curation.stage": stage}, nested=parent is not None)
     except Exception as exc:  # noqa: BLE001 - MLflow raises many types for an unreachable store
         raise TrackingError(
-            f"MLflow tracking store {uri} is not usable: {str(exc).splitlines()[0][:200]} (use --no-tracking to run without it)"
+            f"MLflow tracking store {uri} is not usable: {_first_line(exc)} (use --no-tracking to run without it)"
         ) from exc
     with _ended_with_status(run, params) as handle:
         yield handle
@@ -114,12 +188,34 @@ def stage_run(stage: str, params: dict[str, Any], enabled: bool = True, experime
 @contextmanager
 def _ended_with_status(run, params: dict[str, Any]):
     """Log the params, hand the run to the block, end it FINISHED, or FAILED if the block raises."""
-    import mlflow
-
+    handle = StageRun(run)
     status = "FAILED"
     try:
-        mlflow.log_params(_scalar_params(params))
-        yield StageRun(run)
+        handle._call("log_params", _scalar_params(params))
+        yield handle
         status = "FINISHED"
     finally:
+        _end_run(handle, status)
+
+
+def _end_run(handle: StageRun, status: str) -> None:
+    """End the run (MLflow forgets it as the active run first, then tells the store). With the store lost,
+    one short try without retries: the run ends in the store if it came back, else stays RUNNING."""
+    if handle.logging:
+        handle._call("end_run", status=status)
+        return
+    import mlflow
+
+    saved = {name: os.environ.get(name) for name in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT")}
+    timeout = min(END_TIMEOUT_S, int(os.environ.get("MLFLOW_HTTP_REQUEST_TIMEOUT") or END_TIMEOUT_S))
+    os.environ.update(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT=str(timeout))
+    try:
         mlflow.end_run(status=status)
+    except _store_errors():
+        pass  # already reported as lost; the run stays RUNNING in the store
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.corpus import MANIFEST_NAME, Corpus, commit, file_sha256, temporary_path, write_json_atomic
-from curation.errors import ConfigError, CorpusError
+from curation.errors import ConfigError, CorpusError, OutputError
 from curation.export.config import EXTENSIONS, ExportConfig
 
 EXPORT_FORMAT = "curation.export/v1"
@@ -338,8 +338,10 @@ def run_export(
             tmp = temporary_path(final)
             try:
                 rows = _write_file(corpus, plan, tmp, config, source_columns, schema)
-            except BaseException:
+            except BaseException as exc:
                 tmp.unlink(missing_ok=True)
+                if isinstance(exc, OSError) and exc.errno in OutputError.ERRNOS:
+                    raise OutputError.writing(final, exc) from exc
                 raise
             if rows != plan.rows:
                 tmp.unlink(missing_ok=True)

@@ -410,7 +410,7 @@ class PipelineRunner:
 
     # ------------------------------------------------------------------ running
     def run(self, from_stage: str | None = None) -> PipelineResult:
-        from curation.tracking import stage_run, tracking_uri
+        from curation.tracking import stage_run, tracking_lost, tracking_uri
 
         started = time.perf_counter()
         stages = self.stages()  # every section is validated here, before any work
@@ -464,7 +464,8 @@ class PipelineRunner:
                 from curation.report import build_report
 
                 self.console.rule("[bold]report")
-                report = build_report(self.workdir, log_to_mlflow=self.tracking)  # into the pipeline's run
+                # into the pipeline's run, unless its store was lost during this run (warned once already)
+                report = build_report(self.workdir, log_to_mlflow=self.tracking and tracking_lost() is None)
             parent.log_artifact(self.workdir / "pipeline.json")
         return PipelineResult(self.workdir, state, self.final, report, time.perf_counter() - started, ran)
 
