@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import ConfigError, InputNotFoundError, TrackingError
+from curation.pipeline.state import STATE_FORMAT
+from curation.pipeline.state import STATE_NAME as STATE_FILE
 
-STATE_FORMAT = "curation.pipeline/v1"
-STATE_FILE = "pipeline.json"
 WORKDIR_TAG = "curation.workdir"
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
