@@ -184,7 +184,15 @@ def prepare_attribute_dir(corpus: Corpus, out_dir: str | Path, stage: str, confi
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError.writing(out, exc) from exc
+    remove_unfinished_parts(out)  # a killed run's
     return out, fingerprint, config_hash, None
+
+
+def remove_unfinished_parts(out: Path) -> None:
+    """Delete temporary part files of tasks that never committed (a killed run, an executor lost mid-task):
+    readers never see them, but they hold disk. Called before work starts and before the manifest."""
+    for leftover in out.glob(".part-*.tmp"):
+        leftover.unlink(missing_ok=True)
 
 
 def write_attribute_manifest(
@@ -205,6 +213,7 @@ def write_attribute_manifest(
     """Check the row count, summarise the columns, write the manifest last and log it to the stage's run."""
     if rows != corpus.num_documents:
         raise CorpusError(f"{producer}: {rows} attribute rows for {corpus.num_documents} documents")
+    remove_unfinished_parts(out)  # of tasks lost in this run (Spark reran them under another name)
     n_parts = len(corpus.shard_paths)
     summary = _summary(out, n_parts, schema)
     manifest = {

@@ -50,7 +50,8 @@ def commit(tmp: Path, final: Path) -> None:
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_path(path)
-    with open(tmp, "w", encoding="utf-8") as fh:
+    # A lone surrogate (a file name that is not UTF-8) is written as its JSON escape: the same string reads back.
+    with open(tmp, "w", encoding="utf-8", errors="backslashreplace") as fh:
         json.dump(payload, fh, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
         fh.write("\n")
         fh.flush()

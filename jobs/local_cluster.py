@@ -41,14 +41,24 @@ def _spark_class() -> str:
 
 
 class LocalCluster:
-    def __init__(self, workers: int = 2, cores: int = 1, memory: str = "1g", log_dir: str | None = None):
+    def __init__(
+        self,
+        workers: int = 2,
+        cores: int = 1,
+        memory: str = "1g",
+        log_dir: str | Path | None = None,
+        env: dict[str, str] | None = None,
+    ):
         self.workers = workers
         self.cores = cores
         self.memory = memory
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="curation-cluster-"))
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.extra_env = dict(env or {})  # e.g. PYTHONPATH for the executors' Python workers
         self.port = _free_port()
         self.ui_port = _free_port()
         self.processes: list[subprocess.Popen] = []
+        self.worker_processes: list[subprocess.Popen] = []  # the live daemon of each worker slot, by index
 
     @property
     def master_url(self) -> str:
@@ -60,10 +70,16 @@ class LocalCluster:
             SPARK_LOCAL_IP=HOST, SPARK_MASTER_HOST=HOST, PYSPARK_PYTHON=env.get("PYSPARK_PYTHON", sys.executable)
         )
         env.setdefault("SPARK_WORKER_DIR", str(self.log_dir / "work"))
+        env.update(self.extra_env)
         return env
 
+    @property
+    def work_dir(self) -> Path:
+        """Where the workers keep each executor's folder: ``APP_ID/EXECUTOR_ID/{stdout,stderr}``."""
+        return Path(self._env()["SPARK_WORKER_DIR"])
+
     def _launch(self, name: str, args: list[str]) -> subprocess.Popen:
-        log = open(self.log_dir / f"{name}.log", "wb")
+        log = open(self.log_dir / f"{name}.log", "ab")
         process = subprocess.Popen(
             [_spark_class(), *args], stdout=log, stderr=subprocess.STDOUT, env=self._env(), start_new_session=True
         )
@@ -87,31 +103,42 @@ class LocalCluster:
                 str(self.ui_port),
             ],
         )
-        for i in range(self.workers):
-            self._launch(
-                f"worker-{i}",
-                [
-                    "org.apache.spark.deploy.worker.Worker",
-                    "--host",
-                    HOST,
-                    "--cores",
-                    str(self.cores),
-                    "--memory",
-                    self.memory,
-                    "--webui-port",
-                    str(_free_port()),
-                    self.master_url,
-                ],
-            )
+        self.worker_processes = [self._launch_worker(i) for i in range(self.workers)]
+        self._wait_for_workers(timeout_s)
+        return self
+
+    def _launch_worker(self, index: int) -> subprocess.Popen:
+        args = ["org.apache.spark.deploy.worker.Worker", "--host", HOST, "--cores", str(self.cores)]
+        args += ["--memory", self.memory, "--webui-port", str(_free_port()), self.master_url]
+        return self._launch(f"worker-{index}", args)
+
+    def restart_workers(self, timeout_s: float = 90) -> list[int]:
+        """Start a new daemon for every worker whose daemon exited (a killed node replaced); wait until the
+        master counts them all alive. Returns the indices restarted."""
+        dead = [i for i, process in enumerate(self.worker_processes) if process.poll() is not None]
+        if not dead:
+            return []
+        known = {worker["id"] for worker in self.status().get("workers", [])}
+        for index in dead:
+            self.worker_processes[index] = self._launch_worker(index)
+        self._wait_for_workers(timeout_s, len(dead), known)
+        return dead
+
+    def _alive_workers(self, known: set[str]) -> int:
+        return sum(1 for w in self.status().get("workers", []) if w.get("state") == "ALIVE" and w["id"] not in known)
+
+    def _wait_for_workers(self, timeout_s: float, count: int | None = None, known: set[str] = frozenset()) -> None:
+        """Until ``count`` (default: all) workers not in ``known`` are registered alive with the master."""
+        count = self.workers if count is None else count
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            for process in self.processes:
+            for process in [self.processes[0], *self.worker_processes]:
                 if process.poll() is not None:
                     self.stop()
                     raise RuntimeError(f"a Spark daemon exited early; see logs in {self.log_dir}")
             try:
-                if self.status().get("aliveworkers", 0) >= self.workers:
-                    return self
+                if self._alive_workers(known) >= count:
+                    return
             except OSError:
                 pass
             time.sleep(0.5)
@@ -131,8 +158,14 @@ class LocalCluster:
 
 
 @contextmanager
-def local_cluster(workers: int = 2, cores: int = 1, memory: str = "1g"):
-    cluster = LocalCluster(workers, cores, memory).start()
+def local_cluster(
+    workers: int = 2,
+    cores: int = 1,
+    memory: str = "1g",
+    log_dir: str | Path | None = None,
+    env: dict[str, str] | None = None,
+):
+    cluster = LocalCluster(workers, cores, memory, log_dir, env).start()
     try:
         yield cluster
     finally:

@@ -207,9 +207,8 @@ def run_ingest(
         input_seconds: Counter[str] = Counter()
         for split in splits:
             input_seconds[split.path] += stats_by_key[split.key]["seconds"]
-        return IngestResult(
-            out, manifest, False, seconds, run.run_id, dict(input_seconds), _problems(splits, stats_by_key)
-        )
+        problems = _problems(splits, stats_by_key) + _duplicate_problems(out, manifest)
+        return IngestResult(out, manifest, False, seconds, run.run_id, dict(input_seconds), problems)
 
 
 def _problems(splits: list[Split], stats_by_key: dict[str, dict]) -> list[tuple[str, str, int, str, str]]:
@@ -221,6 +220,20 @@ def _problems(splits: list[Split], stats_by_key: dict[str, dict]) -> list[tuple[
             entry = found.setdefault((split.path, reason), [0, *stats["examples"].get(reason, ["", ""])])
             entry[0] += n
     return [(path, reason, n, locator, detail) for (path, reason), (n, locator, detail) in found.items()]
+
+
+def _duplicate_problems(out: Path, manifest: dict[str, Any]) -> list[tuple[str, str, int, str, str]]:
+    """(input, "duplicate_id", count, first locator, its detail) per input with duplicate ids. They are found
+    when the shards are written, after the splits' own problems, so they are read back from rejects/."""
+    import pyarrow.parquet as pq
+
+    found: dict[str, list] = {}
+    for entry in manifest["rejects"]:
+        if not entry["path"].startswith(f"{REJECTS_DIR}/duplicates-"):
+            continue
+        for row in pq.read_table(out / entry["path"], columns=["source_file", "locator", "detail"]).to_pylist():
+            found.setdefault(row["source_file"], [0, row["locator"], row["detail"]])[0] += 1
+    return [(path, "duplicate_id", n, locator, detail) for path, (n, locator, detail) in sorted(found.items())]
 
 
 def _commit(cfg, out: Path, work: Path, plans, splits, stats_by_key, shard_results, config_hash) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from curation.ids import content_id, shard_of
 from curation.ingest.config import IngestConfig, MiB
 from curation.readers import InputFailed, RawRecord, RecordRejected, Split, read_split
 from curation.schema import sample_of
-from curation.text.normalize import decode_bytes, normalize_text
+from curation.text.normalize import decode_bytes, normalize_text, valid_unicode
 
 ORDER_COLUMN = "_order"
 SHARD_COLUMN = "_shard"
@@ -67,7 +67,7 @@ class DocumentBuilder:
             return RecordRejected(raw.locator, "processing_failed", detail, sample_of(raw.payload))
 
     def build(self, raw: RawRecord, split: Split) -> dict[str, Any] | RecordRejected:
-        from curation.text.extract import ExtractionTimeout, html_to_str
+        from curation.text.extract import ExtractionTimeout, HtmlTooDeep, html_to_str
 
         meta = dict(raw.meta)
         invalid = meta.pop("invalid_utf8_sequences", 0)
@@ -77,6 +77,8 @@ class DocumentBuilder:
                 text = self.extractor.extract(html)
             except ExtractionTimeout as exc:
                 return RecordRejected(raw.locator, "extraction_timeout", f"{exc} ({raw.url})", sample_of(html))
+            except HtmlTooDeep as exc:
+                return RecordRejected(raw.locator, "html_too_deep", f"{exc} ({raw.url})", sample_of(html))
             except Exception as exc:  # noqa: BLE001 - any extractor failure rejects only this record
                 return RecordRejected(raw.locator, "extraction_failed", f"{type(exc).__name__}: {exc}", sample_of(html))
             if not text.strip():
@@ -109,16 +111,17 @@ class DocumentBuilder:
         lang, lang_score = self.langid.predict(text) if self.langid else (None, None)
         meta["input"] = split.path
         meta["locator"] = raw.locator
+        # Strings from the input may hold lone surrogates (JSON escapes, file names): Arrow needs valid UTF-8.
         return {
-            "id": raw.source_id or content_id(raw.url, text),
+            "id": valid_unicode(raw.source_id) or content_id(raw.url, text),
             "text": text,
-            "url": raw.url,
-            "source": split.source,
+            "url": valid_unicode(raw.url),
+            "source": valid_unicode(split.source),
             "timestamp": parse_timestamp(raw.timestamp),
             "lang": lang,
             "lang_score": lang_score,
             "n_bytes": n_bytes,
-            "meta": json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str),
+            "meta": valid_unicode(json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str)),
         }
 
 
@@ -196,7 +199,12 @@ def process_split(split: Split, cfg: IngestConfig, work_dir: str) -> dict[str, A
         if isinstance(item, (InputFailed, RecordRejected)):
             (input_errors if isinstance(item, InputFailed) else rejected)[item.reason] += 1
             examples.setdefault(item.reason, [item.locator, item.detail])
-            row = {"source_file": split.path, "locator": item.locator, "reason": item.reason, "detail": item.detail}
+            row = {
+                "source_file": valid_unicode(split.path),
+                "locator": valid_unicode(item.locator),
+                "reason": item.reason,
+                "detail": valid_unicode(item.detail),
+            }
             rejects.add({**row, "sample": getattr(item, "sample", "")})
             continue
         result = item

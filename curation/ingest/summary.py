@@ -12,6 +12,7 @@ def print_summary(result, console=None) -> None:
     from rich.table import Table
 
     from curation.readers.records import INPUT_FAILURES, REJECT_REASONS
+    from curation.text.normalize import valid_unicode
 
     console = console or Console(width=None if sys.stdout.isatty() else 110)
     manifest = result.manifest
@@ -23,7 +24,7 @@ def print_summary(result, console=None) -> None:
         table.add_column(name, justify="right")
     for entry in manifest["inputs"]:
         table.add_row(
-            Path(entry["path"]).name,
+            valid_unicode(Path(entry["path"]).name),
             f"{entry['format']}/{entry['layout']}",
             f"{entry['records_read']:,}",
             f"{entry['documents']:,}",
@@ -69,11 +70,14 @@ def print_summary(result, console=None) -> None:
 def print_problems(problems, console) -> None:
     """One line per problem: each input failure, and each (input, reason) of rejected records."""
     from curation.readers.records import INPUT_FAILURES
+    from curation.schema import sample_of
+    from curation.text.normalize import valid_unicode
 
     for path, reason, n, locator, detail in problems:
         if reason == "warc_record_skipped":  # requests, warcinfo, metadata: expected, not a problem
             continue
-        name = Path(path).name
+        name = valid_unicode(Path(path).name)
+        detail = sample_of(" ".join(valid_unicode(detail).split()), 400)  # one printable line, whatever the input held
         if reason in INPUT_FAILURES:
             console.print(
                 f"input error: {name} {locator}: {reason}: {detail}", highlight=False, markup=False, soft_wrap=True

@@ -131,10 +131,13 @@ class PipelineRunner:
 
         def run(overwrite: bool):
             from curation.ingest.job import run_ingest
+            from curation.ingest.summary import print_problems
 
-            return run_ingest(
+            result = run_ingest(
                 ingest_cfg, master=self.master, spark_conf=self.spark_conf, tracking=self.tracking, overwrite=overwrite
             )
+            print_problems(result.problems, self.console)  # one line per problem, as `curate ingest` prints them
+            return result
 
         # The inputs' checksums are checked by ingest itself: it skips when they and the options are unchanged, and
         # replaces the corpus (overwrite) only when this pipeline made it.

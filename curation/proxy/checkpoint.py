@@ -38,6 +38,18 @@ def save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
     commit(tmp, path)
 
 
+def load_tensors(path: Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """A ``safetensors`` file's tensors. Anything else (a pickle renamed, a truncated file) is a ConfigError
+    naming the file: the format has no code in it, and nothing here falls back to unpickling."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device=str(device))
+    except (OSError, SafetensorError) as exc:
+        raise ConfigError(f"{path}: not a readable safetensors file ({str(exc).splitlines()[0][:200]})") from exc
+
+
 def save_model(folder: Path, model: ProxyLM, tokenizer: Tokenizer, extra: dict[str, Any] | None = None) -> None:
     save_tensors(model.state_dict(), folder / WEIGHTS_FILE)
     tokenizer.save(folder)
@@ -46,8 +58,6 @@ def save_model(folder: Path, model: ProxyLM, tokenizer: Tokenizer, extra: dict[s
 
 
 def load_model(folder: Path, device: str | torch.device = "cpu") -> tuple[ProxyLM, Tokenizer]:
-    from safetensors.torch import load_file
-
     config_path = folder / CONFIG_FILE
     if not config_path.is_file():
         raise ConfigError(f"{folder}: not a saved proxy model (no {CONFIG_FILE}; an unfinished save?)")
@@ -56,7 +66,7 @@ def load_model(folder: Path, device: str | torch.device = "cpu") -> tuple[ProxyL
         raise ConfigError(f"{config_path}: not a proxy model config (format={payload.get('format')!r})")
     model = ProxyLM(ProxyConfig.from_dict(payload["model"]))
     try:
-        model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
+        model.load_state_dict(load_tensors(folder / WEIGHTS_FILE))
     except (OSError, RuntimeError) as exc:
         raise ConfigError(f"{folder / WEIGHTS_FILE}: cannot load weights ({str(exc).splitlines()[0][:200]})") from exc
     return model.to(device), load_tokenizer(payload["tokenizer"], folder)
@@ -115,8 +125,6 @@ def load_checkpoint(folder: Path, model: ProxyLM, optimizer, identity: dict[str,
     A checkpoint of another run (``identity`` differs: settings, tokenizer or data) is refused before any
     tensor is loaded.
     """
-    from safetensors.torch import load_file
-
     pointer = folder / LATEST_FILE
     if not pointer.is_file():
         return None
@@ -131,8 +139,8 @@ def load_checkpoint(folder: Path, model: ProxyLM, optimizer, identity: dict[str,
         )
     device = next(model.parameters()).device
     try:
-        model.load_state_dict(load_file(str(step_dir / WEIGHTS_FILE), device=str(device)))
-        tensors = load_file(str(step_dir / OPTIMIZER_FILE), device=str(device))
+        model.load_state_dict(load_tensors(step_dir / WEIGHTS_FILE, device))
+        tensors = load_tensors(step_dir / OPTIMIZER_FILE, device)
         restore_optimizer(optimizer, tensors, trainer.pop("optimizer_param_groups"))
     except (OSError, RuntimeError, ValueError, KeyError) as exc:
         raise ConfigError(f"{step_dir}: cannot restore the checkpoint ({str(exc).splitlines()[0][:200]})") from exc

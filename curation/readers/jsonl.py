@@ -8,10 +8,11 @@ records and are skipped.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
-from curation.readers.records import InputFailed, RawRecord, RecordRejected, Split
+from curation.readers.records import InputFailed, RawRecord, RecordRejected, Split, one_line
 from curation.readers.streams import open_decompressed
 from curation.schema import sample_of
 from curation.text.normalize import decode_bytes
@@ -101,13 +102,17 @@ def read_jsonl(
             yield _parse_line(line, locator, fields)
         if not seen_any and split.start == 0:
             yield InputFailed(locator, "empty_input", "no JSON lines in file")
-    except (EOFError, OSError) as exc:
-        yield InputFailed(locator, "truncated_input", f"compressed stream ends early after {locator} ({exc})")
-    except Exception as exc:  # noqa: BLE001 - zstandard raises its own error type on a cut frame
+    except EOFError as exc:
+        yield InputFailed(locator, "truncated_input", f"compressed stream ends early after {locator} ({one_line(exc)})")
+    except OSError as exc:  # gzip.BadGzipFile: a CRC or header that does not check out
+        yield InputFailed(locator, "unreadable_input", f"corrupt compressed stream after {locator} ({one_line(exc)})")
+    except zlib.error as exc:  # deflate data that does not decode
+        yield InputFailed(locator, "unreadable_input", f"corrupt compressed stream after {locator} ({one_line(exc)})")
+    except Exception as exc:  # noqa: BLE001 - zstandard raises its own error type on a corrupt frame
         yield InputFailed(
             locator,
             "truncated_input" if "frame" in str(exc).lower() else "unreadable_input",
-            f"{type(exc).__name__}: {exc}",
+            f"{type(exc).__name__}: {one_line(exc)}",
         )
     finally:
         fh.close()
@@ -127,11 +132,13 @@ def _at_cut(fh) -> bool:
 def _parse_line(line: bytes, locator: str, fields: dict[str, str]) -> RawRecord | RecordRejected:
     text_line, invalid = decode_bytes(line)
     try:
-        obj = json.loads(text_line)
+        obj = json.loads(text_line.lstrip("\ufeff"))  # a byte-order mark starts some files (or each part)
     except json.JSONDecodeError as exc:
         return RecordRejected(
             locator, "malformed_json", f"invalid JSON: {exc.msg} at column {exc.colno}", sample_of(text_line)
         )
+    except RecursionError:
+        return RecordRejected(locator, "malformed_json", "JSON nested too deeply to parse", sample_of(text_line))
     if not isinstance(obj, dict):
         return RecordRejected(
             locator, "not_an_object", f"JSON {type(obj).__name__}, expected an object", sample_of(text_line)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from curation.readers.jsonl import record_from_mapping
-from curation.readers.records import InputFailed, RawRecord, RecordRejected, Split
+from curation.readers.records import InputFailed, RawRecord, RecordRejected, Split, one_line
 
 
 def row_group_sizes(path: str) -> list[int]:
@@ -15,14 +15,22 @@ def row_group_sizes(path: str) -> list[int]:
     return [meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)]
 
 
-def read_parquet(split: Split, fields: dict[str, str]) -> Iterator[RawRecord | RecordRejected | InputFailed]:
+def _is_text(arrow_type) -> bool:
+    """A string column, plain or dictionary-encoded (as pandas categoricals and some writers store it)."""
     import pyarrow as pa
+
+    if pa.types.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+
+
+def read_parquet(split: Split, fields: dict[str, str]) -> Iterator[RawRecord | RecordRejected | InputFailed]:
     import pyarrow.parquet as pq
 
     try:
         pf = pq.ParquetFile(split.path)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid/OSError on damaged footers
-        yield InputFailed("row=0", "unreadable_input", f"not a readable Parquet file: {exc}")
+        yield InputFailed("row=0", "unreadable_input", f"not a readable Parquet file: {one_line(exc)}")
         return
     schema = pf.schema_arrow
     text_field = fields["text"]
@@ -30,12 +38,11 @@ def read_parquet(split: Split, fields: dict[str, str]) -> Iterator[RawRecord | R
         yield InputFailed(
             "row=0",
             "wrong_schema",
-            f"no column {text_field!r} (columns: {', '.join(schema.names)}); {pf.metadata.num_rows} rows not ingested",
+            f"no column {text_field!r} (columns: {one_line(', '.join(schema.names), 200)}); "
+            f"{pf.metadata.num_rows} rows not ingested",
         )
         return
-    if not (
-        pa.types.is_string(schema.field(text_field).type) or pa.types.is_large_string(schema.field(text_field).type)
-    ):
+    if not _is_text(schema.field(text_field).type):
         yield InputFailed(
             "row=0",
             "wrong_schema",
@@ -59,4 +66,4 @@ def read_parquet(split: Split, fields: dict[str, str]) -> Iterator[RawRecord | R
                 row += 1
                 yield record_from_mapping(obj, locator, fields)
     except Exception as exc:  # noqa: BLE001 - a damaged page or row group
-        yield InputFailed(locator, "unreadable_input", f"cannot read Parquet after {locator}: {exc}")
+        yield InputFailed(locator, "unreadable_input", f"cannot read Parquet after {locator}: {one_line(exc)}")

@@ -59,15 +59,28 @@ class InputFailed:
     detail: str
 
 
+def one_line(message: object, limit: int = 300) -> str:
+    """An error message as one printable line of at most `limit` characters: libraries quote what they could
+    not parse (control bytes, whole header lines) and some span several lines."""
+    from curation.schema import sample_of
+
+    return sample_of(" ".join(str(message).split()), limit)
+
+
 # Record-level reasons: each rejected record carries exactly one.
 REJECT_REASONS = {
     "warc_record_skipped": "WARC record that is not a document (request, metadata, warcinfo, revisit)",
     "http_status": "HTTP response whose status is not 2xx",
     "non_html_payload": "response whose payload is neither HTML nor plain text (images, PDF, ...)",
     "truncated_record": "record cut short by the end of its input (declared length not reached)",
+    "malformed_record": "a WARC record whose headers cannot be parsed (WARC or HTTP headers, Content-Length); "
+    "reading goes on at the next record where the file can be searched for one",
+    "wrong_content_length": "a WARC record not followed by the blank line that ends a record: its Content-Length "
+    "is wrong, so its content is not trusted",
     "html_too_large": "HTML payload larger than --max-html-mb; not extracted",
     "extraction_failed": "the HTML extractor raised an error",
     "extraction_timeout": "the HTML extractor exceeded --extraction-timeout",
+    "html_too_deep": "HTML nested deeper than the extractor handles in bounded time (see curation.text.extract)",
     "no_main_text": "the extractor found no main text in the page",
     "malformed_json": "a JSONL line that is not valid JSON",
     "not_an_object": "a JSONL line whose value is not a JSON object",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zlib
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -11,6 +12,9 @@ PARQUET_MAGIC = b"PAR1"
 
 # How much compressed data to inspect when deciding if a gzip file is one member per record.
 _LAYOUT_PROBE_BYTES = 8 << 20
+_HEAD_BYTES = 64 << 10
+_SLACK_BYTES = 64
+_CONTENT_LENGTH = re.compile(rb"(?im)^content-length:[ \t]*(\d+)[ \t]*\r?$")
 
 
 def compression_of(path: str) -> str:
@@ -24,13 +28,17 @@ def compression_of(path: str) -> str:
 
 
 def gzip_has_many_members(path: str) -> bool:
-    """True when the first gzip member ends before the file does (one member per record, seekable).
+    """True when the first gzip member ends before the file does and holds one WARC record (one member
+    per record: seekable).
 
-    A WARC compressed as ONE gzip stream (as some WET excerpts are) returns False: warcio cannot
-    iterate it record by record, so it is read through a plain decompressing stream instead.
+    A WARC compressed as ONE gzip stream (as some WET excerpts are), or as several such streams
+    concatenated (``cat a.warc.gz b.warc.gz``), returns False: warcio cannot iterate it record by
+    record, so it is read through a plain decompressing stream instead.
     """
     decomp = zlib.decompressobj(wbits=31)
     consumed = 0
+    head = b""  # the first bytes of the first member's content: its WARC headers
+    total = 0  # decompressed size of the first member
     with open(path, "rb") as fh:
         while consumed < _LAYOUT_PROBE_BYTES:
             chunk = fh.read(1 << 16)
@@ -38,29 +46,120 @@ def gzip_has_many_members(path: str) -> bool:
                 return False
             consumed += len(chunk)
             try:
-                decomp.decompress(chunk, 1 << 16)
-                while decomp.unconsumed_tail and not decomp.eof:
-                    decomp.decompress(decomp.unconsumed_tail, 1 << 16)
+                out = decomp.decompress(chunk, 1 << 16)
+                while True:
+                    total += len(out)
+                    head += out[: max(0, _HEAD_BYTES - len(head))]
+                    if not decomp.unconsumed_tail or decomp.eof:
+                        break
+                    out = decomp.decompress(decomp.unconsumed_tail, 1 << 16)
             except zlib.error:
                 return False
             if decomp.eof:
-                return bool(decomp.unused_data) or bool(fh.read(1))
+                more = bool(decomp.unused_data) or bool(fh.read(1))
+                return more and _one_record(head, total)
     return False
 
 
+def _one_record(head: bytes, total: int) -> bool:
+    """Does a gzip member of `total` decompressed bytes starting with `head` hold a single WARC record?"""
+    end = head.find(b"\r\n\r\n")
+    match = _CONTENT_LENGTH.search(head, 0, end if end >= 0 else len(head))
+    if end < 0 or match is None:
+        return True  # cannot tell: as before, trust the member boundaries
+    # headers, the blank line, the block, the two newlines that end a record (and a little slack)
+    return total <= end + 4 + int(match.group(1)) + 4 + _SLACK_BYTES
+
+
 def open_decompressed(path: str, compression: str) -> io.BufferedIOBase:
-    """A binary stream of the decompressed content; a cut stream raises EOFError/ZstdError on read."""
+    """A binary stream of the decompressed content; a cut stream raises EOFError on read (gzip, zstd)."""
     if compression == "gzip":
         import gzip
 
         return gzip.open(path, "rb")
     if compression == "zstd":
+        return io.BufferedReader(_CheckedZstd(path), buffer_size=1 << 20)
+    return open(path, "rb")
+
+
+class _CheckedZstd(io.RawIOBase):
+    """zstandard's stream reader, across frames, raising EOFError where it would end silently: at a frame
+    cut short by the end of the file (it then just stops, and the records of the cut frame would be lost
+    without a word)."""
+
+    def __init__(self, path: str):
         import zstandard
 
-        raw = open(path, "rb")
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
-        return io.BufferedReader(reader, buffer_size=1 << 20)
-    return open(path, "rb")
+        self.path = path
+        self.reader = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), read_across_frames=True)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self.reader.readinto(buffer)
+        if n == 0 and not zstd_frames_complete(self.path):
+            raise EOFError("the last zstd frame is cut short by the end of the file")
+        return n
+
+    def close(self) -> None:
+        self.reader.close()
+        super().close()
+
+
+def zstd_frames_complete(path: str) -> bool:
+    """Does the file hold whole zstd frames only? Walks the frame and block headers; decompresses nothing."""
+    import os
+
+    import zstandard
+
+    size = os.path.getsize(path)
+    position = 0
+    with open(path, "rb") as fh:
+        while position < size:
+            fh.seek(position)
+            head = fh.read(18)
+            if len(head) >= 8 and 0x184D2A50 <= int.from_bytes(head[:4], "little") <= 0x184D2A5F:
+                position += 8 + int.from_bytes(head[4:8], "little")  # a skippable frame
+                continue
+            try:
+                position += zstandard.frame_header_size(head)
+                has_checksum = zstandard.get_frame_parameters(head).has_checksum
+            except zstandard.ZstdError:
+                return False
+            while True:  # blocks: 3-byte header (last flag, type, size); an RLE block holds one byte
+                fh.seek(position)
+                block = fh.read(3)
+                if len(block) < 3:
+                    return False
+                value = int.from_bytes(block, "little")
+                position += 3 + (1 if (value >> 1) & 3 == 1 else value >> 3)
+                if value & 1:
+                    break
+            position += 4 if has_checksum else 0
+    return position == size
+
+
+class OneReadAtATime:
+    """A decompressed stream whose ``read(n)`` makes at most one read of the compressed input (``read1``):
+    what was decompressed before a cut is returned, and the cut raises on the next read. A plain ``read(n)``
+    loops, and when the input ends early it raises and drops what that call had already decompressed,
+    up to ``n`` bytes (warcio reads 16 KiB at a time)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        return self.stream.read1(size) if size is not None and size > 0 else self.stream.read()
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.stream.readline(size)
+
+    def tell(self) -> int:
+        return self.stream.tell()
+
+    def close(self) -> None:
+        self.stream.close()
 
 
 def decompressed_head(path: str, compression: str, n: int = 64) -> bytes:

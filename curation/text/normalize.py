@@ -41,6 +41,12 @@ def normalize_text(text: str) -> str:
     return text.strip("\n ")
 
 
+def valid_unicode(text: str | None) -> str | None:
+    """`text` with lone surrogates as U+FFFD. They come from JSON escapes such as ``"\\udc80"`` and from file
+    names that are not UTF-8 (``os.fsdecode``); UTF-8 cannot encode them, so Arrow would refuse the row."""
+    return _SURROGATE.sub("\ufffd", text) if text else text
+
+
 def decode_bytes(data: bytes, encoding: str | None = None) -> tuple[str, int]:
     """Decode bytes as `encoding` (default UTF-8); return the text and the count of invalid sequences.
 

@@ -16,7 +16,7 @@ import torch
 
 from curation.corpus import write_json_atomic
 from curation.errors import ConfigError
-from curation.proxy.checkpoint import save_tensors
+from curation.proxy.checkpoint import load_tensors, save_tensors
 from curation.proxy.config import ProxyConfig
 from curation.proxy.tokenizer import Tokenizer, load_tokenizer
 from raters.datarater.model import RaterTransformer
@@ -35,8 +35,6 @@ def save_rater(folder: Path, rater: RaterTransformer, tokenizer: Tokenizer, extr
 
 
 def load_rater(folder: Path, device: str | torch.device = "cpu") -> tuple[RaterTransformer, Tokenizer, dict]:
-    from safetensors.torch import load_file
-
     config_path = Path(folder) / RATER_CONFIG
     if not config_path.is_file():
         raise ConfigError(f"{folder}: not a trained DataRater (no {RATER_CONFIG}; run `curate datarater train`)")
@@ -46,7 +44,7 @@ def load_rater(folder: Path, device: str | torch.device = "cpu") -> tuple[RaterT
     tokenizer = load_tokenizer(payload["tokenizer"], Path(folder))
     rater = RaterTransformer(ProxyConfig.from_dict(payload["model"]), tokenizer.pad_id)
     try:
-        rater.load_state_dict(load_file(str(Path(folder) / RATER_WEIGHTS)))
+        rater.load_state_dict(load_tensors(Path(folder) / RATER_WEIGHTS))
     except (OSError, RuntimeError) as exc:
         raise ConfigError(f"{folder / RATER_WEIGHTS}: cannot load weights ({str(exc).splitlines()[0][:200]})") from exc
     return rater.to(device).eval(), tokenizer, payload
@@ -68,15 +66,13 @@ def save_state(folder: Path, tensors: dict[str, torch.Tensor], state: dict[str, 
 
 
 def load_state(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]] | None:
-    from safetensors.torch import load_file
-
     pointer = folder / "latest.json"
     if not pointer.is_file():
         return None
     step_dir = folder / json.loads(pointer.read_text(encoding="utf-8"))["checkpoint"]
     try:
         state = json.loads((step_dir / "state.json").read_text("utf-8"))
-        return load_file(str(step_dir / "state.safetensors")), state
+        return load_tensors(step_dir / "state.safetensors"), state
     except (OSError, ValueError) as exc:
         raise ConfigError(
             f"{step_dir}: unreadable DataRater checkpoint ({exc}); remove {folder} to start over"

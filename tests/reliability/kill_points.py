@@ -44,9 +44,11 @@ DONE = ("done", "skipped")
 
 
 # ---------------------------------------------------------------------------------------------- the pipeline
-def write_inputs(root: Path, data: Path, c4: int = 100, wiki: int = 50) -> Path:
+def write_inputs(root: Path, data: Path, c4: int = 100, wiki: int = 50, duplicates: int = 0) -> Path:
     """Two sources of real text under ``root/inputs``: C4 pages and Wikipedia articles (every other one
-    corrupted), so signals, the rule and the mixture all have something to decide."""
+    corrupted), so signals, the rule and the mixture all have something to decide; with ``duplicates``, that
+    many more C4 pages copy the first ones, alternately on another URL (an exact duplicate for dedup) and with a
+    word added (a near duplicate)."""
     from curation.text.corruption import CORRUPTIONS
 
     with gzip.open(data / "web" / "c4-en-sample-1000.jsonl.gz", "rt", encoding="utf-8") as fh:
@@ -61,7 +63,13 @@ def write_inputs(root: Path, data: Path, c4: int = 100, wiki: int = 50) -> Path:
         rows.append({"id": f"wiki-{n}", "text": text if kind == "clean" else CORRUPTIONS[kind](text, 0.5, rng)})
     inputs = root / "inputs"
     inputs.mkdir(parents=True, exist_ok=True)
-    (inputs / "c4.jsonl").write_text("".join(json.dumps({"text": p["text"]}) + "\n" for p in pages))
+    records = [{"text": p["text"]} for p in pages]
+    for n in range(duplicates):  # a mirror of a page (same text, another URL, so another id), or a new version
+        text = pages[n % len(pages)]["text"]
+        records.append(
+            {"text": text, "url": f"https://mirror.example/{n}"} if n % 2 == 0 else {"text": text + " Updated."}
+        )
+    (inputs / "c4.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     (inputs / "wiki.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return inputs
 
@@ -73,16 +81,20 @@ def pipeline_config(
     tokens: str = "120k",
     export_rows: int = 40,
     datarater: bool = False,
+    dedup: bool = False,
+    master: str = "local[2]",
     name: str = "kills",
+    file_name: str = "pipeline.yaml",
 ) -> Path:
-    """``root/pipeline.yaml`` over ``root/inputs``: ingest, signals, [datarater, 2 outer steps], select, mix
-    (30 % C4 pages, 70 % Wikipedia, which is short and repeats), export in files of ``export_rows`` rows (several files, so a
-    kill can land between them)."""
+    """A pipeline config over ``root/inputs``: ingest, signals, [dedup], [datarater, 2 outer steps], select
+    (``gopher_repetition.pass``, and ``is_dup_keep`` with dedup), mix (30 % C4 pages, 70 % Wikipedia, which is
+    short and repeats), export in files of ``export_rows`` rows (several files, so a kill can land between them);
+    Spark on ``master``. Written as ``root/file_name``: configs that differ only in the master share the inputs."""
     import yaml
 
     config: dict[str, Any] = {
         "name": name,
-        "spark": {"master": "local[2]"},
+        "spark": {"master": master},
         "ingest": {"inputs": ["inputs/c4.jsonl", "inputs/wiki.jsonl"], "shards": shards, "langid": False},
         "signals": {},
         "select": {"rule": ["gopher_repetition.pass"]},
@@ -90,6 +102,9 @@ def pipeline_config(
         "export": {"format": "jsonl.zst", "shard_rows": export_rows},
         "report": False,
     }
+    if dedup:
+        config["dedup"] = {}
+        config["select"] = {"rule": ["gopher_repetition.pass", "is_dup_keep"]}
     if datarater:
         config["datarater"] = {
             "train": {"settings": {"outer_steps": 2, "population": 1, "seq_len": 64, "inner_batch": 4,
@@ -97,7 +112,7 @@ def pipeline_config(
             "filter": {"rho": 0.5, "batch_size": 8},
             "device": "cpu",
         }  # fmt: skip
-    path = root / "pipeline.yaml"
+    path = root / file_name
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
 from pathlib import Path
 
 from tests.conftest import shared
@@ -39,13 +38,6 @@ def c4_corpus(tmp_path_factory, documents: int = 60, shards: int = 3):
     corpus = Corpus.open(_corpora[key])
     assert corpus.num_documents == documents
     return corpus
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on (bound and released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def error_lines(stderr: str) -> list[str]:

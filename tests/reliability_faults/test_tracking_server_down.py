@@ -11,69 +11,22 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import jobs.mlflow_server
 from curation.attribute_stage import AttributeProducer, run_attribute_stage
 from curation.attributes import AttributeSet
 from curation.tracking import END_TIMEOUT_S, stage_run, tracking_lost
 from tests.helpers import run_curate
-from tests.reliability_faults import c4_corpus, error_lines, free_port
+from tests.reliability_faults import c4_corpus, error_lines
 
 
-class TrackingServer:
-    """``mlflow server`` on a free port with a SQLite store, in its own process group (it starts workers)."""
-
-    def __init__(self, root: Path):
-        self.port = free_port()
-        self.uri = f"http://127.0.0.1:{self.port}"
-        self.db = root / "mlflow.db"
-        self.log = root / "server.log"
-        command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(self.port)]
-        command += ["--backend-store-uri", f"sqlite:///{self.db}", "--artifacts-destination", str(root / "artifacts")]
-        command += ["--workers", "1"]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-        env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"  # no job runner: starts in about half the time
-        with open(self.log, "wb") as log:
-            self.process = subprocess.Popen(
-                command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-
-    def wait_ready(self, timeout_s: float = 90) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text(errors="replace")[-2000:]
-            try:
-                with urllib.request.urlopen(f"{self.uri}/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.5)
-        raise AssertionError(f"mlflow server did not answer within {timeout_s} s")
-
-    def signal(self, sig: int) -> None:
-        os.killpg(self.process.pid, sig)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.signal(signal.SIGCONT)
-            self.signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            self.signal(signal.SIGKILL)  # whatever of the group is left (its uvicorn worker)
-        except ProcessLookupError:
-            pass
-        self.process.wait()
+class TrackingServer(jobs.mlflow_server.TrackingServer):
+    """The server ``jobs/mlflow_server.py`` starts (127.0.0.1, SQLite store), and a look into its store."""
 
     def runs(self) -> dict:
         """Every run in the server's store, read from its SQLite file (the server may be gone)."""
@@ -122,7 +75,7 @@ def corpus(spark, tmp_path_factory):
 @pytest.fixture(scope="module", autouse=True)
 def server(tmp_path_factory):
     """Started with the module (it takes ~10 s to answer); tests that use it wait until it does."""
-    server = TrackingServer(tmp_path_factory.mktemp("mlflow-server"))
+    server = TrackingServer(tmp_path_factory.mktemp("mlflow-server")).start()
     try:
         yield server
     finally:
@@ -130,7 +83,7 @@ def server(tmp_path_factory):
 
 
 def test_unreachable_server_fails_fast_with_one_line_and_writes_nothing(corpus, tmp_path):
-    uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    uri = f"http://127.0.0.1:{jobs.mlflow_server.free_port()}"  # nothing listens there
     out = tmp_path / "signals"
     started = time.monotonic()
     result = run_curate(
