@@ -106,6 +106,32 @@ def main(argv: list[str] | None = None) -> int:
         scores_compared, score_problems = score_differences(local.work, remote.work)
         output_problems, output_lost = compare_outputs(local.work, remote.work)
         seconds = stage_seconds(remote)
+        local_stages = stage_seconds(local)
+        stages_compared = [
+            {
+                "stage": c.stage,
+                "outputs": c.outputs,
+                "files": c.files,
+                "identical": c.identical,
+                "manifests_equal": c.manifests_equal,
+                "local_s": local_stages.get(c.stage),
+                "cluster_s": seconds.get(c.stage),
+                "problems": c.problems[:10],
+            }
+            for c in comparisons
+        ]
+        identical = all(c.same for c in comparisons) and not score_problems and not output_problems
+        determinism = {
+            "byte_identical": identical,
+            "local_seconds": round(local_seconds, 1),
+            "cluster_seconds": round(cluster_seconds, 1),
+            "stages": stages_compared,
+            "scores_compared": scores_compared,
+            "score_problems": score_problems[:10],
+            "output_problems": output_problems[:10],
+            "records_lost": output_lost,
+        }
+        write_summary(args, work, stages, targets, determinism, runs, started, planned=args.points)
         for j, points in enumerate(plan_kills(seconds, stages, args.points, targets, args.seed)):
             root = work / f"kills-{j:02d}"
             outcome = run_with_kills(config, remote, root, cluster, points, seed=args.seed + j)
@@ -128,22 +154,28 @@ def main(argv: list[str] | None = None) -> int:
             print(f"run {j}: {labels}: {verdict}", flush=True)
             if not args.keep_work and outcome.survived:
                 shutil.rmtree(root, ignore_errors=True)
+            # the results so far, so that a benchmark stopped early still leaves its measured runs
+            write_summary(args, work, stages, targets, determinism, runs, started, planned=args.points)
 
-    local_stages = stage_seconds(local)
-    determinism = [
-        {
-            "stage": c.stage,
-            "outputs": c.outputs,
-            "files": c.files,
-            "identical": c.identical,
-            "manifests_equal": c.manifests_equal,
-            "local_s": local_stages.get(c.stage),
-            "cluster_s": seconds.get(c.stage),
-            "problems": c.problems[:10],
-        }
-        for c in comparisons
-    ]
-    identical = all(c.same for c in comparisons) and not score_problems and not output_problems
+    write_summary(args, work, stages, targets, determinism, runs, started, planned=args.points)
+    print((args.out / f"{args.name}.md").read_text(encoding="utf-8"))
+    failed = not determinism["byte_identical"] or any(not r["survived"] for r in runs)
+    if args.work is None and not args.keep_work and not failed:
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if failed else 0
+
+
+def write_summary(
+    args: argparse.Namespace,
+    work: Path,
+    stages: list[str],
+    targets: list[str],
+    determinism: dict,
+    runs: list[dict],
+    started: float,
+    planned: int,
+) -> dict:
+    """Write the JSON and Markdown results of the runs so far; ``complete`` says whether all ``planned`` ran."""
     kills = [k | {"run": r["run"], "run_survived": r["survived"]} for r in runs for k in r["kills"]]
     per_stage = {}
     for stage in stages:
@@ -163,16 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_info(java=True),
         "versions": package_versions(["pyspark", "mlflow", "pyarrow", "torch"]),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()} | {"work": str(work)},
-        "determinism": {
-            "byte_identical": identical,
-            "local_seconds": round(local_seconds, 1),
-            "cluster_seconds": round(cluster_seconds, 1),
-            "stages": determinism,
-            "scores_compared": scores_compared,
-            "score_problems": score_problems[:10],
-            "output_problems": output_problems[:10],
-            "records_lost": output_lost,
-        },
+        "determinism": determinism,
         "kills": {
             "tried": len(kills),
             "hit_a_task": sum(bool(k["tasks_lost"]) for k in kills),
@@ -184,14 +207,11 @@ def main(argv: list[str] | None = None) -> int:
             "stages": per_stage,
         },
         "runs": runs,
+        "complete": len(runs) == planned,
         "seconds": round(total, 1),
     }
     write_results(args.out, args.name, payload, _markdown(payload, args, targets))
-    print((args.out / f"{args.name}.md").read_text(encoding="utf-8"))
-    failed = not identical or any(not r["survived"] for r in runs)
-    if args.work is None and not args.keep_work and not failed:
-        shutil.rmtree(work, ignore_errors=True)
-    return 1 if failed else 0
+    return payload
 
 
 def _markdown(payload: dict, args, targets: list[str]) -> str:
@@ -237,7 +257,8 @@ def _markdown(payload: dict, args, targets: list[str]) -> str:
     ]
     text = (
         f"# Reliability on a Spark standalone cluster ({payload['date']})\n\n"
-        f"`curate run` on {args.c4} C4 pages (+{args.duplicates} duplicates) and {args.wiki} Wikipedia articles, "
+        + ("" if payload["complete"] else f"**Partial: {kills['runs']} of {args.points} kill runs so far.**\n\n")
+        + f"`curate run` on {args.c4} C4 pages (+{args.duplicates} duplicates) and {args.wiki} Wikipedia articles, "
         f"{args.shards} shards: ingest, signals, dedup, DataRater (2 outer steps), select, mix, export.\n\n"
         f"## Local mode vs the cluster\n\n`local[{args.workers}]` against a standalone master with {args.workers} "
         f"workers of 1 core on 127.0.0.1. Byte-identical: **{yes[det['byte_identical']]}** (every data file and "

@@ -59,69 +59,29 @@ STAGES = ("ingest", "signals", "datarater_score", "select", "mix", "export")
 
 
 def plan_points(seconds: dict[str, float], stages: list[str], points: int, seed: int) -> list[KillPoint]:
-    """``points`` delays per stage, one in each of ``points`` equal slices of the stage's reference seconds."""
+    """``points`` delays per stage, one in each of ``points`` equal slices of the stage's reference seconds.
+
+    Round-robin over the stages, so that a benchmark stopped early has tried every stage about equally."""
     rng = random.Random(seed)
     return [
         KillPoint(stage, round((i + rng.random()) / points * seconds[stage], 3))
-        for stage in stages
         for i in range(points)
+        for stage in stages
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--points", type=int, default=10, help="kill points per stage (default 10)")
-    parser.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated (default {','.join(STAGES)})")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the delays")
-    parser.add_argument("--c4", type=int, default=300, help="C4 documents in the pool")
-    parser.add_argument("--wiki", type=int, default=100, help="Wikipedia articles in the pool")
-    parser.add_argument("--shards", type=int, default=4)
-    parser.add_argument("--work", type=Path, help="work directory (default: a temporary one, removed at the end)")
-    parser.add_argument("--keep-work", action="store_true", help="keep every work directory")
-    parser.add_argument("--name", default="reliability_kills", help="results file name")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default benchmarks/results)")
-    args = parser.parse_args(argv)
-    stages = [s.strip() for s in args.stages.split(",") if s.strip()]
-    unknown = [s for s in stages if s not in STAGES]
-    if unknown or args.points < 1:
-        parser.error(f"--stages: unknown {unknown} (choose from {', '.join(STAGES)})" if unknown else "--points >= 1")
-
-    started = time.monotonic()
-    work = (args.work or Path(tempfile.mkdtemp(prefix="reliability-kills-"))).resolve()
-    work.mkdir(parents=True, exist_ok=True)
-    write_inputs(work, SHARED_DATA, c4=args.c4, wiki=args.wiki)
-    config = pipeline_config(work, shards=args.shards, datarater=True, tokens="500k", export_rows=50)
-    reference_started = time.monotonic()
-    reference = run_reference(config, work / "reference")
-    reference_seconds = time.monotonic() - reference_started
-    seconds = stage_seconds(reference)
-    print(f"reference: {reference_seconds:.0f} s; stages: {seconds}", flush=True)
-
-    rows, details = [], []
-    for n, point in enumerate(plan_points(seconds, stages, args.points, args.seed)):
-        root = work / f"kill-{n:03d}-{point.stage}"
-        outcome = kill_and_resume(config, reference, root, [point])
-        crash = outcome.crashes[0]
-        details.append(
-            {
-                "stage": point.stage,
-                "delay_s": point.delay,
-                "killed_in": crash.killed_in,
-                "caught": crash.caught,
-                "mlflow_status_after_kill": crash.mlflow_status,
-                "survived": outcome.survived,
-                "records_lost": outcome.records_lost,
-                "crash_seconds": round(outcome.crash_seconds, 1),
-                "resume_seconds": round(outcome.resume_seconds, 1),
-                "problems": outcome.problems[:10],
-                "leftovers": outcome.leftovers,
-            }
-        )
-        verdict = "survived" if outcome.survived else f"FAILED: {outcome.problems[:3]}"
-        print(f"{n + 1:3d} {point.label:>24} killed in {crash.killed_in}: {verdict}", flush=True)
-        if not args.keep_work and outcome.survived:
-            shutil.rmtree(root, ignore_errors=True)
-
+def write_summary(
+    args: argparse.Namespace,
+    work: Path,
+    stages: list[str],
+    seconds: dict[str, float],
+    reference_seconds: float,
+    details: list[dict],
+    started: float,
+    planned: int,
+) -> tuple[dict, str, list[dict]]:
+    """Write the JSON and Markdown results of the points run so far; ``complete`` says whether all ``planned`` ran."""
+    rows = []
     for stage in stages:
         mine = [d for d in details if d["stage"] == stage]
         killed_in = Counter(str(d["killed_in"]) for d in mine)
@@ -159,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
             for row in rows
         },
         "points": details,
+        "complete": len(details) == planned,
+        "points_run": len(details),
+        "points_planned": planned,
         "seconds": round(total, 1),
     }
     failed = [d for d in details if not d["survived"]]
@@ -175,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     markdown = (
         f"# Reliability under faults: SIGKILL and resume ({payload['date']})\n\n"
-        f"`curate run` on {args.c4} C4 pages + {args.wiki} Wikipedia articles ({args.shards} shards; ingest, "
+        + ("" if payload["complete"] else f"**Partial: {len(details)} of {planned} kill points run so far.**\n\n")
+        + f"`curate run` on {args.c4} C4 pages + {args.wiki} Wikipedia articles ({args.shards} shards; ingest, "
         "signals, DataRater with 2 outer steps, select, mix, export), killed with SIGKILL (driver, JVM and "
         f"Spark workers at once) at {args.points} seeded moment(s) per stage (seed {args.seed}), then rerun. "
         "*Survived*: the crashed directory showed no partial output to a reader, and the resumed run's data "
@@ -194,6 +158,68 @@ def main(argv: list[str] | None = None) -> int:
         )
         markdown += "\n"
     write_results(args.out, args.name, payload, markdown)
+    return payload, markdown, failed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--points", type=int, default=10, help="kill points per stage (default 10)")
+    parser.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated (default {','.join(STAGES)})")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the delays")
+    parser.add_argument("--c4", type=int, default=300, help="C4 documents in the pool")
+    parser.add_argument("--wiki", type=int, default=100, help="Wikipedia articles in the pool")
+    parser.add_argument("--shards", type=int, default=4)
+    parser.add_argument("--work", type=Path, help="work directory (default: a temporary one, removed at the end)")
+    parser.add_argument("--keep-work", action="store_true", help="keep every work directory")
+    parser.add_argument("--name", default="reliability_kills", help="results file name")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default benchmarks/results)")
+    args = parser.parse_args(argv)
+    stages = [s.strip() for s in args.stages.split(",") if s.strip()]
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown or args.points < 1:
+        parser.error(f"--stages: unknown {unknown} (choose from {', '.join(STAGES)})" if unknown else "--points >= 1")
+
+    started = time.monotonic()
+    work = (args.work or Path(tempfile.mkdtemp(prefix="reliability-kills-"))).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    write_inputs(work, SHARED_DATA, c4=args.c4, wiki=args.wiki)
+    config = pipeline_config(work, shards=args.shards, datarater=True, tokens="500k", export_rows=50)
+    reference_started = time.monotonic()
+    reference = run_reference(config, work / "reference")
+    reference_seconds = time.monotonic() - reference_started
+    seconds = stage_seconds(reference)
+    print(f"reference: {reference_seconds:.0f} s; stages: {seconds}", flush=True)
+
+    details: list[dict] = []
+    plan = plan_points(seconds, stages, args.points, args.seed)
+    for n, point in enumerate(plan):
+        root = work / f"kill-{n:03d}-{point.stage}"
+        outcome = kill_and_resume(config, reference, root, [point])
+        crash = outcome.crashes[0]
+        details.append(
+            {
+                "stage": point.stage,
+                "delay_s": point.delay,
+                "killed_in": crash.killed_in,
+                "caught": crash.caught,
+                "mlflow_status_after_kill": crash.mlflow_status,
+                "survived": outcome.survived,
+                "records_lost": outcome.records_lost,
+                "crash_seconds": round(outcome.crash_seconds, 1),
+                "resume_seconds": round(outcome.resume_seconds, 1),
+                "problems": outcome.problems[:10],
+                "leftovers": outcome.leftovers,
+            }
+        )
+        verdict = "survived" if outcome.survived else f"FAILED: {outcome.problems[:3]}"
+        print(f"{n + 1:3d} {point.label:>24} killed in {crash.killed_in}: {verdict}", flush=True)
+        if not args.keep_work and outcome.survived:
+            shutil.rmtree(root, ignore_errors=True)
+        # the results so far, so that a benchmark stopped early still leaves its measured points
+        payload, markdown, failed = write_summary(
+            args, work, stages, seconds, reference_seconds, details, started, len(plan)
+        )
+
     print(markdown)
     if args.work is None and not args.keep_work and not failed:
         shutil.rmtree(work, ignore_errors=True)
