@@ -79,7 +79,7 @@ def write_summary(
     details: list[dict],
     started: float,
     planned: int,
-) -> tuple[dict, str, list[dict]]:
+) -> tuple[str, list[dict]]:
     """Write the JSON and Markdown results of the points run so far; ``complete`` says whether all ``planned`` ran."""
     rows = []
     for stage in stages:
@@ -158,7 +158,7 @@ def write_summary(
         )
         markdown += "\n"
     write_results(args.out, args.name, payload, markdown)
-    return payload, markdown, failed
+    return markdown, failed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,9 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep_work and outcome.survived:
             shutil.rmtree(root, ignore_errors=True)
         # the results so far, so that a benchmark stopped early still leaves its measured points
-        payload, markdown, failed = write_summary(
-            args, work, stages, seconds, reference_seconds, details, started, len(plan)
-        )
+        markdown, failed = write_summary(args, work, stages, seconds, reference_seconds, details, started, len(plan))
 
     print(markdown)
     if args.work is None and not args.keep_work and not failed:
