@@ -44,9 +44,12 @@ count). A fractional factor (``0.05`` for a smoke run) makes the last copy parti
 ``round(fraction × n)`` records of copy ``floor(f)``'s order. Copies are written once, up to the largest
 factor, and shared by the smaller ones (copy ``r`` does not depend on the factor); writing them is not timed.
 
-What runs (``--workers 1,2``; every factor with every worker count, smallest first)
-------------------------------------------------------------------------------------
-For each (factor, W): a fresh ``jobs.local_cluster.LocalCluster(W, cores=1, memory=--executor-memory)`` (a
+What runs (``--workers 1,2``; every factor with every worker count, smallest first; or ``--cases``)
+--------------------------------------------------------------------------------------------------
+``--cases 1x1,1x2,4x1,4x2,16x1`` names the (factor, W) cases and their order instead (to compare 1 and 2 workers
+on the smaller sizes only, when the largest one with both would not fit the time at hand). The JSON and the
+Markdown are written after every case; until the last one they say "Partial" (``complete: false``). For each
+(factor, W): a fresh ``jobs.local_cluster.LocalCluster(W, cores=1, memory=--executor-memory)`` (a
 real standalone master + W workers on 127.0.0.1), then, each in its own process, on ``--master spark://...``:
 
 1. *start-up probe*: ``get_spark`` on the cluster + one trivial job on W partitions (starts the executors and
@@ -620,6 +623,22 @@ def parse_list(text: str, kind) -> list:
     return values
 
 
+def parse_cases(text: str) -> list[tuple[float, int]]:
+    cases = []
+    for item in (v.strip() for v in text.split(",")):
+        factor, sep, workers = item.lower().partition("x")
+        try:
+            case = (float(factor), int(workers))
+        except ValueError:
+            case = None
+        if not sep or case is None or case[0] <= 0 or case[1] <= 0:
+            raise argparse.ArgumentTypeError(f"expected FACTORxWORKERS such as 16x1, got {item!r} in {text!r}")
+        if case in cases:
+            raise argparse.ArgumentTypeError(f"{item!r} is given twice in {text!r}")
+        cases.append(case)
+    return cases
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
@@ -633,6 +652,12 @@ def main(argv: list[str] | None = None) -> int:
         type=lambda t: parse_list(t, int),
         default=[1, 2],
         help="worker counts of the standalone cluster, 1 core each (default 1,2)",
+    )
+    parser.add_argument(
+        "--cases",
+        type=parse_cases,
+        help="explicit (factor, workers) cases as FACTORxWORKERS, run in the order given, e.g. 1x1,1x2,4x1,4x2,16x1 "
+        "(default: every --factors with every --workers, smallest factor first)",
     )
     parser.add_argument(
         "--files", default=",".join(SAMPLE), help="sample files in ../shared/data/web (default: all five)"
@@ -655,6 +680,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path, default=RESULTS, help="results folder (default benchmarks/results)")
     parser.add_argument("--name", default="scale", help="results file name (default scale)")
     args = parser.parse_args(argv)  # fmt: skip
+    if args.cases is None:
+        args.cases = [(factor, workers) for factor in args.factors for workers in args.workers]
+    else:  # --factors and --workers describe what --cases runs
+        args.factors = sorted({factor for factor, _ in args.cases})
+        args.workers = sorted({workers for _, workers in args.cases})
 
     names = [n.strip() for n in args.files.split(",") if n.strip()]
     missing = [n for n in names if not (DATA / n).is_file()]
@@ -686,28 +716,40 @@ def main(argv: list[str] | None = None) -> int:
     training = train_model(model, args.train_steps, work / "datarater-train.log")
     print(f"  {training['train_s']} s", flush=True)
 
-    rows = []
-    for factor in args.factors:
+    rows: list[dict] = []
+    context = {"command": command, "load_start": load_start, "sample": sample, "replicas": replicas,
+               "load_s": load_s, "training": training, "started": started, "planned": len(args.cases)}  # fmt: skip
+    for factor, workers in args.cases:
         folders, totals = replicas.for_factor(factor)
-        for workers in args.workers:
-            print(
-                f"{factor:g}× ({totals['records']:,} records, {totals['raw_bytes'] / MB:,.1f} MB), {workers} worker(s) ...",
-                flush=True,
-            )
-            row = run_case(factor, workers, folders, args, model, work)
-            row["input"] = {**totals, "folders": [f.name for f in folders]}
-            s = row["seconds"]
-            row["seconds"]["total"] = round(sum(s[k] for k in STAGES), 2)
-            row["net_seconds"] = {k: round(s[k] - s["startup_probe"], 2) for k in STAGES}
-            row["net_seconds"]["total"] = round(sum(row["net_seconds"][k] for k in STAGES), 2)
-            row["cpu_seconds"] = {who: cpu_seconds(row, who) for who in ("executors", "driver")}
-            rows.append(row)
-            print(f"  {s} documents {row['documents']:,}", flush=True)
-    total_s = time.perf_counter() - started
+        print(
+            f"{factor:g}× ({totals['records']:,} records, {totals['raw_bytes'] / MB:,.1f} MB), {workers} worker(s) ...",
+            flush=True,
+        )
+        row = run_case(factor, workers, folders, args, model, work)
+        row["input"] = {**totals, "folders": [f.name for f in folders]}
+        s = row["seconds"]
+        row["seconds"]["total"] = round(sum(s[k] for k in STAGES), 2)
+        row["net_seconds"] = {k: round(s[k] - s["startup_probe"], 2) for k in STAGES}
+        row["net_seconds"]["total"] = round(sum(row["net_seconds"][k] for k in STAGES), 2)
+        row["cpu_seconds"] = {who: cpu_seconds(row, who) for who in ("executors", "driver")}
+        rows.append(row)
+        print(f"  {s} documents {row['documents']:,}", flush=True)
+        markdown, json_path, md_path = write_summary(rows, args, context)  # after every row: a stopped run keeps it
+    print(markdown)
+    print(f"wrote {json_path} and {md_path} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    if not args.keep_work and args.work_dir is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
 
+
+def write_summary(rows: list[dict], args, context: dict) -> tuple[str, Path, Path]:
+    """Fits, speed-ups and checks of the rows measured so far, written as JSON and Markdown (``complete`` once
+    every planned case has run)."""
+    total_s = time.perf_counter() - context["started"]
+    factors = sorted({r["factor"] for r in rows})
     # fits per worker count: x = uncompressed input MB
     fits: dict = {}
-    for workers in args.workers:
+    for workers in sorted({r["workers"] for r in rows}):
         mine = [r for r in rows if r["workers"] == workers]
         xs = [r["input"]["raw_bytes"] / MB for r in mine]
         fits[str(workers)] = {
@@ -719,19 +761,20 @@ def main(argv: list[str] | None = None) -> int:
             for stage in (*STAGES, "total")
         }
     speedups = []
-    if 1 in args.workers and 2 in args.workers:
-        for factor in args.factors:
-            one = next(r for r in rows if r["factor"] == factor and r["workers"] == 1)
-            two = next(r for r in rows if r["factor"] == factor and r["workers"] == 2)
-            speedup = {"factor": factor}
-            for k in (*STAGES, "total"):
-                speedup[k] = round(one["seconds"][k] / two["seconds"][k], 2)
-                if one["net_seconds"][k] > 0 and two["net_seconds"][k] > 0:
-                    speedup[f"net_{k}"] = round(one["net_seconds"][k] / two["net_seconds"][k], 2)
-            speedups.append(speedup)
+    for factor in factors:
+        one = next((r for r in rows if r["factor"] == factor and r["workers"] == 1), None)
+        two = next((r for r in rows if r["factor"] == factor and r["workers"] == 2), None)
+        if one is None or two is None:
+            continue
+        speedup = {"factor": factor}
+        for k in (*STAGES, "total"):
+            speedup[k] = round(one["seconds"][k] / two["seconds"][k], 2)
+            if one["net_seconds"][k] > 0 and two["net_seconds"][k] > 0:
+                speedup[f"net_{k}"] = round(one["net_seconds"][k] / two["net_seconds"][k], 2)
+        speedups.append(speedup)
     # Whole copies are alike, so k copies must give exactly k times the documents of one (distinct ids: no
     # copy collapses into another); partial copies have no such expectation.
-    whole = [f for f in args.factors if f == int(f)]
+    whole = [f for f in factors if f == int(f)]
     for r in rows:
         base = next((b for b in rows if whole and b["factor"] == whole[0] and b["workers"] == r["workers"]), None)
         integral = base is not None and r["factor"] == int(r["factor"])
@@ -742,23 +785,25 @@ def main(argv: list[str] | None = None) -> int:
     payload = {
         "benchmark": "scale",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": command,
+        "command": context["command"],
+        "complete": len(rows) == context["planned"],
+        "cases_planned": [{"factor": f, "workers": w} for f, w in args.cases],
         "machine": machine,
-        "load_average_start": load_start,
+        "load_average_start": context["load_start"],
         "versions": versions,
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "sample": sample,
+        "sample": context["sample"],
         "replication": {
             "procedure": "copy r of every file: records in random.Random(f'{seed}:{file}:{r}') order; JSONL: "
             "'id' = '<stem>:<line>#<r>' first, url + ?rep=r; WARC/WET: WARC-Record-ID (and Concurrent-To, "
             "Refers-To, Warcinfo-ID) = uuid5(NAMESPACE_URL, '<old>#<r>'), WARC-Target-URI + ?rep=r; gzip layout "
             "of the original, level 6, mtime 0; a fractional factor's last copy keeps the first round(fraction*n)",
             "seed": args.seed,
-            "copies": replicas.copies,
-            "load_s": round(load_s, 1),
-            "write_s": round(replicas.seconds, 1),
+            "copies": context["replicas"].copies,
+            "load_s": round(context["load_s"], 1),
+            "write_s": round(context["replicas"].seconds, 1),
         },
-        "datarater_model": training,
+        "datarater_model": context["training"],
         "rows": rows,
         "fits": fits,
         "speedup_1_to_2_workers": speedups,
@@ -766,11 +811,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     markdown = render_markdown(payload, args)
     json_path, md_path = write_results(args.out_dir, args.name, payload, markdown)
-    print(markdown)
-    print(f"wrote {json_path} and {md_path} ({total_s:.0f} s)", file=sys.stderr)
-    if not args.keep_work and args.work_dir is None:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return markdown, json_path, md_path
 
 
 def peak(row: dict, who: str, key: str) -> float | None:
@@ -880,7 +921,13 @@ def render_markdown(payload: dict, args) -> str:
     lines = [
         "# Scaling: ingest → signals → DataRater scoring on a Spark standalone cluster",
         "",
-        f"- date (UTC): {payload['date']}; whole benchmark {payload['benchmark_total_s']:,.0f} s",
+        *(
+            []
+            if payload["complete"]
+            else [f"**Partial: {len(rows)} of {len(payload['cases_planned'])} planned cases run so far.**", ""]
+        ),
+        f"- date (UTC): {payload['date']}; whole benchmark {payload['benchmark_total_s']:,.0f} s"
+        + ("" if payload["complete"] else " so far"),
         f"- machine: {machine['cpu_model']}, nproc={machine['nproc']}, {machine['memory_gib']} GiB RAM; {machine['os']}; "
         f"python {machine['python']}; {machine.get('java', '')}; load average (1, 5, 15 min) at the start "
         f"{payload['load_average_start']}, at the end {machine['load_average']}",
@@ -924,7 +971,7 @@ def render_markdown(payload: dict, args) -> str:
         "",
         "## Does the cost grow linearly with the input?",
         "",
-        fit_table,
+        fit_table if fit_rows else "(not yet: needs two input sizes with the same worker count)",
         "",
         "*exponent*: least-squares slope of log(seconds) on log(input bytes) over all factors (1 = linear; below 1 "
         "while a fixed cost still dominates). *local exponent*: between the two largest factors only. *net*: with "
