@@ -67,7 +67,8 @@ was trained) and is the same for every run. Tracking (MLflow) is off: it is not 
 Timings and throughput
 ----------------------
 ``s`` per stage = wall seconds of the stage's whole process (interpreter, imports, JVM + Spark application
-start, executors on the cluster, the work, exit). ``total`` = the three stages. ``net`` = wall − the start-up
+start, executors on the cluster, the work, exit). ``total`` = the stages run (``--stages``: all three by default;
+``ingest,score`` leaves signals out when only scoring is in question). ``net`` = wall − the start-up
 probe (per stage). Documents: ingest = documents written (records read are in the JSON); signals and scoring =
 the corpus's documents. MB (10⁶ bytes): ingest = input bytes uncompressed (gzip bytes in the JSON); signals and
 scoring = UTF-8 text bytes of the corpus.
@@ -530,6 +531,7 @@ def run_case(factor: float, workers: int, folders: list[Path], args, model: Path
             "score": cli("datarater", "score", str(corpus), "--model", str(model), "--out", str(attrs / "datarater"),
                          "--device", "cpu", *common),
         }  # fmt: skip
+        commands = {stage: cmd for stage, cmd in commands.items() if stage in args.stages}
         for stage, cmd in commands.items():
             seconds[stage] = run_logged(cmd, case / f"{stage}.log", sampler, stage)
     finally:
@@ -539,7 +541,8 @@ def run_case(factor: float, workers: int, folders: list[Path], args, model: Path
     counts = manifest["counts"]
     attribute_rows = {
         name: json.loads((attrs / name / "manifest.json").read_text(encoding="utf-8")).get("rows")
-        for name in ("signals", "datarater")
+        for stage, name in (("signals", "signals"), ("score", "datarater"))
+        if stage in args.stages
     }
     result = {
         "factor": factor,
@@ -570,10 +573,10 @@ def run_case(factor: float, workers: int, folders: list[Path], args, model: Path
 # ----------------------------------------------------------------------------- fits
 
 
-def cpu_seconds(row: dict, who: str) -> dict[str, float]:
+def cpu_seconds(row: dict, who: str, stages: tuple[str, ...]) -> dict[str, float]:
     """CPU seconds per stage (and total) of the executors (all workers) or of the driver's process tree."""
     out = {}
-    for stage in STAGES:
+    for stage in stages:
         entries = row["memory_mb"].get(stage, {})
         out[stage] = round(
             sum(
@@ -583,7 +586,7 @@ def cpu_seconds(row: dict, who: str) -> dict[str, float]:
             ),
             2,
         )
-    out["total"] = round(sum(out[k] for k in STAGES), 2)
+    out["total"] = round(sum(out[k] for k in stages), 2)
     return out
 
 
@@ -621,6 +624,15 @@ def parse_list(text: str, kind) -> list:
     if not values or any(v <= 0 for v in values):
         raise argparse.ArgumentTypeError(f"expected positive comma-separated numbers, got {text!r}")
     return values
+
+
+def parse_stages(text: str) -> tuple[str, ...]:
+    """``ingest,score`` -> the named stages in pipeline order; ingest is required (the others read its corpus)."""
+    names = {n.strip() for n in text.split(",") if n.strip()}
+    unknown = names - set(STAGES)
+    if unknown or "ingest" not in names:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected ingest plus any of signals, score")
+    return tuple(stage for stage in STAGES if stage in names)
 
 
 def parse_cases(text: str) -> list[tuple[float, int]]:
@@ -671,6 +683,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the record order of every copy (default 0)")
     parser.add_argument(
         "--shards", type=int, default=8, help="corpus shards = tasks of signals and scoring (default 8)"
+    )
+    parser.add_argument(
+        "--stages",
+        type=parse_stages,
+        default=STAGES,
+        help="stages to run, in pipeline order: ingest (always) and any of signals, score (default all three); "
+        "e.g. ingest,score to measure scoring without paying for signals",
     )
     parser.add_argument("--executor-memory", default="1g", help="spark.executor.memory and each worker's --memory")
     parser.add_argument("--train-steps", type=int, default=2, help="outer steps of the DataRater model (default 2)")
@@ -728,10 +747,10 @@ def main(argv: list[str] | None = None) -> int:
         row = run_case(factor, workers, folders, args, model, work)
         row["input"] = {**totals, "folders": [f.name for f in folders]}
         s = row["seconds"]
-        row["seconds"]["total"] = round(sum(s[k] for k in STAGES), 2)
-        row["net_seconds"] = {k: round(s[k] - s["startup_probe"], 2) for k in STAGES}
-        row["net_seconds"]["total"] = round(sum(row["net_seconds"][k] for k in STAGES), 2)
-        row["cpu_seconds"] = {who: cpu_seconds(row, who) for who in ("executors", "driver")}
+        row["seconds"]["total"] = round(sum(s[k] for k in args.stages), 2)
+        row["net_seconds"] = {k: round(s[k] - s["startup_probe"], 2) for k in args.stages}
+        row["net_seconds"]["total"] = round(sum(row["net_seconds"][k] for k in args.stages), 2)
+        row["cpu_seconds"] = {who: cpu_seconds(row, who, args.stages) for who in ("executors", "driver")}
         rows.append(row)
         print(f"  {s} documents {row['documents']:,}", flush=True)
         markdown, json_path, md_path = write_summary(rows, args, context)  # after every row: a stopped run keeps it
@@ -758,7 +777,7 @@ def write_summary(rows: list[dict], args, context: dict) -> tuple[str, Path, Pat
                 "net": scaling_fit(xs, [r["net_seconds"][stage] for r in mine]),
                 "executor_cpu": scaling_fit(xs, [r["cpu_seconds"]["executors"][stage] for r in mine]),
             }
-            for stage in (*STAGES, "total")
+            for stage in (*args.stages, "total")
         }
     speedups = []
     for factor in factors:
@@ -767,7 +786,7 @@ def write_summary(rows: list[dict], args, context: dict) -> tuple[str, Path, Pat
         if one is None or two is None:
             continue
         speedup = {"factor": factor}
-        for k in (*STAGES, "total"):
+        for k in (*args.stages, "total"):
             speedup[k] = round(one["seconds"][k] / two["seconds"][k], 2)
             if one["net_seconds"][k] > 0 and two["net_seconds"][k] > 0:
                 speedup[f"net_{k}"] = round(one["net_seconds"][k] / two["net_seconds"][k], 2)
@@ -826,7 +845,7 @@ def peak(row: dict, who: str, key: str) -> float | None:
 
 
 def render_markdown(payload: dict, args) -> str:
-    rows, machine = payload["rows"], payload["machine"]
+    rows, machine, stages = payload["rows"], payload["machine"], tuple(args.stages)
 
     def x(factor: float) -> str:
         return f"{factor:g}×"
@@ -836,31 +855,31 @@ def render_markdown(payload: dict, args) -> str:
         s, n = r["seconds"], r["documents"]
         time_rows.append([
             x(r["factor"]), r["workers"], n, r["input"]["raw_bytes"] / MB, r["text_bytes"] / MB,
-            s["startup_probe"], s["ingest"], s["signals"], s["score"], s["total"],
-            n / s["ingest"], n / s["signals"], n / s["score"], n / s["total"], r["input"]["raw_bytes"] / MB / s["total"],
+            s["startup_probe"], *(s[k] for k in stages), s["total"],
+            *(n / s[k] for k in (*stages, "total")), r["input"]["raw_bytes"] / MB / s["total"],
         ])  # fmt: skip
     time_table = markdown_table(
-        ["factor", "workers", "docs", "input MB", "text MB", "start-up s", "ingest s", "signals s", "score s",
-         "total s", "docs/s ingest", "docs/s signals", "docs/s score", "docs/s total", "input MB/s total"],
+        ["factor", "workers", "docs", "input MB", "text MB", "start-up s", *(f"{k} s" for k in stages),
+         "total s", *(f"docs/s {k}" for k in (*stages, "total")), "input MB/s total"],
         time_rows, digits=1, large=1000,
     )  # fmt: skip
     cpu_rows = []
     for r in rows:
         ex, dr = r["cpu_seconds"]["executors"], r["cpu_seconds"]["driver"]
         cpu_rows.append([
-            x(r["factor"]), r["workers"], ex["ingest"], ex["signals"], ex["score"], ex["total"],
-            1000 * ex["total"] / max(1, r["documents"]), dr["ingest"], dr["signals"], dr["score"],
+            x(r["factor"]), r["workers"], *(ex[k] for k in stages), ex["total"],
+            1000 * ex["total"] / max(1, r["documents"]), *(dr[k] for k in stages),
         ])  # fmt: skip
     cpu_table = markdown_table(
-        ["factor", "workers", "executors ingest", "executors signals", "executors score", "executors total",
-         "executors per 1,000 docs", "driver ingest", "driver signals", "driver score"],
+        ["factor", "workers", *(f"executors {k}" for k in stages), "executors total",
+         "executors per 1,000 docs", *(f"driver {k}" for k in stages)],
         cpu_rows, digits=1, large=1000,
     )  # fmt: skip
     memory_rows = []
     for r in rows:
         stage_totals = [
             max((e["total"] for n, e in r["memory_mb"].get(st, {}).items() if n.startswith("worker-")), default=None)
-            for st in STAGES
+            for st in stages
         ]
         memory_rows.append([
             x(r["factor"]), r["workers"], peak(r, "worker", "jvm"), peak(r, "worker", "python"),
@@ -869,13 +888,13 @@ def render_markdown(payload: dict, args) -> str:
             peak(r, "driver", "total"),
         ])  # fmt: skip
     memory_table = markdown_table(
-        ["factor", "workers", "executor JVM", "executor Python", "executor total", "… in ingest", "… in signals",
-         "… in score", "JVM VmHWM", "largest Python VmHWM", "driver Python", "driver JVM", "driver total"],
+        ["factor", "workers", "executor JVM", "executor Python", "executor total", *(f"… in {st}" for st in stages),
+         "JVM VmHWM", "largest Python VmHWM", "driver Python", "driver JVM", "driver total"],
         memory_rows, digits=1, large=10_000,
     )  # fmt: skip
     fit_rows = []
-    for workers, stages in payload["fits"].items():
-        for stage, fit in stages.items():
+    for workers, fits_by_stage in payload["fits"].items():
+        for stage, fit in fits_by_stage.items():
             w, n, c = fit["wall"], fit["net"], fit["executor_cpu"]
             if w:
                 fit_rows.append([
@@ -889,7 +908,7 @@ def render_markdown(payload: dict, args) -> str:
          "R² of a + b·MB", "fixed executor CPU s", "executor CPU s per input MB"],
         fit_rows, digits=3, large=1000, large_digits=1,
     )  # fmt: skip
-    keys = (*STAGES, "total")
+    keys = (*stages, "total")
     speed_rows = [
         [x(s["factor"]), *(s[k] for k in keys), *(s.get(f"net_{k}") for k in keys)]
         for s in payload["speedup_1_to_2_workers"]
@@ -903,7 +922,7 @@ def render_markdown(payload: dict, args) -> str:
     ]
     checks = []
     for r in rows:
-        seen = ", ".join(f"{st} {r['memory_mb'].get(st, {}).get('executors_seen', 0)}" for st in STAGES)
+        seen = ", ".join(f"{st} {r['memory_mb'].get(st, {}).get('executors_seen', 0)}" for st in stages)
         checks.append(
             f"{x(r['factor'])} {r['workers']}w: {r['documents']:,} docs"
             + (f" (expected {r['documents_expected']:,})" if r["documents_expected"] is not None else "")
@@ -933,6 +952,7 @@ def render_markdown(payload: dict, args) -> str:
         f"{payload['load_average_start']}, at the end {machine['load_average']}",
         f"- versions: {format_versions(payload['versions'])}",
         f"- command: `{payload['command']}`",
+        f"- stages: {', '.join(stages)}" + ("" if stages == STAGES else " (`--stages`: the others not run)"),
         f"- cluster: `jobs.local_cluster`, a standalone master + W workers on 127.0.0.1, 1 core and "
         f"{args.executor_memory} each (`spark.executor.memory={args.executor_memory}`), a fresh cluster per row; "
         f"{args.shards} corpus shards; CLI defaults otherwise (resiliparse, language ID on); MLflow tracking off",

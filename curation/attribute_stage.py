@@ -30,6 +30,7 @@ from typing import Any
 from curation.attributes import ATTRIBUTES_FORMAT, AttributeSet, corpus_fingerprint, part_name
 from curation.corpus import MANIFEST_NAME, Corpus, commit, temporary_path, write_json_atomic
 from curation.errors import ConfigError, CorpusError, InjectedFaultError, OutputError
+from curation.parquet_stream import open_parquet_stream
 
 INJECT_TASK_FAILURE_ENV = "CURATION_INJECT_TASK_FAILURE"
 
@@ -61,6 +62,9 @@ def _producer_instance(blob: bytes) -> AttributeProducer:
     """One live producer per Python worker process (filters and models are loaded once)."""
     import pickle
 
+    from curation.malloc_tuning import fix_mmap_threshold
+
+    fix_mmap_threshold()  # the worker runs batch after batch, task after task: keep its heap from creeping
     return pickle.loads(blob)  # noqa: S301 - our own object, pickled by the driver of this job
 
 
@@ -84,7 +88,7 @@ def compute_part(
     schema = pa.schema([pa.field("id", pa.string(), nullable=False), *producer.output_schema()])
     tmp = temporary_path(final)
     rows = 0
-    source = pq.ParquetFile(shard_path)
+    source = open_parquet_stream(shard_path)
     try:
         with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
             for batch in source.iter_batches(batch_size=batch_rows, columns=["id", *producer.input_columns]):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import CorpusError
+from curation.parquet_stream import open_parquet_stream
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "curation.corpus/v1"
@@ -130,7 +131,5 @@ class Corpus:
         return pa.concat_tables(tables) if tables else REJECT_SCHEMA.empty_table()
 
     def iter_batches(self, columns: list[str] | None = None, batch_size: int = 4096) -> Iterator:
-        import pyarrow.parquet as pq
-
         for path in self.shard_paths:
-            yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns)
+            yield from open_parquet_stream(path).iter_batches(batch_size=batch_size, columns=columns)

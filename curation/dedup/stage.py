@@ -41,6 +41,7 @@ from curation.attributes import part_name
 from curation.corpus import Corpus, commit, temporary_path
 from curation.dedup.minhash import MinHashParams
 from curation.errors import ConfigError, CorpusError
+from curation.parquet_stream import open_parquet_stream
 
 STAGE = "dedup"
 VERSION = "v1"
@@ -131,7 +132,7 @@ def compute_keys(shard_path: str, keys_path: str, params: MinHashParams, batch_r
     tmp = temporary_path(final)
     rows = 0
     with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-        for batch in pq.ParquetFile(shard_path).iter_batches(batch_size=batch_rows, columns=["id", "text"]):
+        for batch in open_parquet_stream(shard_path).iter_batches(batch_size=batch_rows, columns=["id", "text"]):
             texts = batch.column("text").to_pylist()
             signatures = minhash_signatures(texts, params.num_perm, params.seed, params.ngram)
             bands = band_keys(signatures, params.bands, params.rows)

@@ -26,6 +26,7 @@ from typing import Any
 from curation.corpus import MANIFEST_NAME, Corpus, commit, file_sha256, temporary_path, write_json_atomic
 from curation.errors import ConfigError, CorpusError, OutputError
 from curation.export.config import EXTENSIONS, ExportConfig
+from curation.parquet_stream import open_parquet_stream
 
 EXPORT_FORMAT = "curation.export/v1"
 DATA_DIR = "data"
@@ -131,9 +132,8 @@ def plan_files(shard_rows: list[int], rows_per_file: int, extension: str) -> lis
 
 def read_segment(path: Path, segment: Segment, columns: list[str]):
     """The record batches of one shard range, reading only the row groups that overlap it."""
-    import pyarrow.parquet as pq
 
-    parquet = pq.ParquetFile(path)
+    parquet = open_parquet_stream(path)
     groups, first, offset = [], None, 0
     for index in range(parquet.metadata.num_row_groups):
         n = parquet.metadata.row_group(index).num_rows

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from curation.errors import ConfigError
+from curation.parquet_stream import open_parquet_stream
 
 BYTES = "bytes"
 TOKENIZER_FILE = "tokenizer.json"
@@ -60,11 +61,9 @@ class TokenizerTokens:
         return np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(texts))
 
     def shard_tokens(self, shard_path: Path, n_bytes: np.ndarray) -> np.ndarray:
-        import pyarrow.parquet as pq
-
         counts = [
             self.count(batch.column(0).to_pylist())
-            for batch in pq.ParquetFile(shard_path).iter_batches(batch_size=self.batch_rows, columns=["text"])
+            for batch in open_parquet_stream(shard_path).iter_batches(batch_size=self.batch_rows, columns=["text"])
         ]
         return np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
 

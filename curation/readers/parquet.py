@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from curation.parquet_stream import open_parquet_stream
 from curation.readers.jsonl import record_from_mapping
 from curation.readers.records import InputFailed, RawRecord, RecordRejected, Split, one_line
 
@@ -25,10 +26,8 @@ def _is_text(arrow_type) -> bool:
 
 
 def read_parquet(split: Split, fields: dict[str, str]) -> Iterator[RawRecord | RecordRejected | InputFailed]:
-    import pyarrow.parquet as pq
-
     try:
-        pf = pq.ParquetFile(split.path)
+        pf = open_parquet_stream(split.path)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid/OSError on damaged footers
         yield InputFailed("row=0", "unreadable_input", f"not a readable Parquet file: {one_line(exc)}")
         return

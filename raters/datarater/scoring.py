@@ -5,6 +5,12 @@ Each Python worker loads the rater once. A document is cut into the rater's wind
 tokens, ``seq_len`` at a time); its score is the token-weighted mean of its windows' scores. Windows are
 sorted by length and batched, each batch trimmed to its longest window (length bucketing), so short
 documents cost little. GPU when one is visible: on Spark with GPU scheduling, the task's assigned GPU.
+
+Memory is bounded by a budget, not by the batch: the documents of a batch are tokenized and windowed a chunk
+at a time, consecutive documents up to ``CHUNK_TEXT_BYTES`` of UTF-8 text (a document longer than that is a
+chunk of its own; ingest caps a text at ``max_text_mb``). Tokens as Python lists and windows as int64 take
+~50 bytes per token, so tokenizing a whole 1,024-row batch at once (as this did before) cost ~60× its text:
+~250 MB for a typical 4 MB batch of web pages, more for batches of long pages.
 """
 
 from __future__ import annotations
@@ -19,8 +25,34 @@ from raters.saved_model_scores import SavedModelScores
 SCORE_COLUMN = "datarater_score"
 
 
-def score_texts(rater, tokenizer, texts: list[str], batch_size: int = 64, device=None) -> np.ndarray:
-    """One score per text (NaN for an empty text), windows batched by length."""
+CHUNK_TEXT_BYTES = 1 << 20
+
+
+def score_texts(
+    rater, tokenizer, texts: list[str], batch_size: int = 64, device=None, chunk_bytes: int = CHUNK_TEXT_BYTES
+) -> np.ndarray:
+    """One score per text (NaN for an empty text), windows batched by length, ``chunk_bytes`` of text at a time."""
+    scores = np.empty(len(texts), dtype=np.float64)
+    for start, stop in text_chunks(texts, chunk_bytes):
+        scores[start:stop] = _score_chunk(rater, tokenizer, texts[start:stop], batch_size, device)
+    return scores
+
+
+def text_chunks(texts: list[str], chunk_bytes: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` runs of consecutive texts holding at most ``chunk_bytes`` UTF-8 bytes (at least one text)."""
+    chunks, start, size = [], 0, 0
+    for index, text in enumerate(texts):
+        length = len(text.encode("utf-8"))
+        if index > start and size + length > chunk_bytes:
+            chunks.append((start, index))
+            start, size = index, 0
+        size += length
+    if start < len(texts):
+        chunks.append((start, len(texts)))
+    return chunks
+
+
+def _score_chunk(rater, tokenizer, texts: list[str], batch_size: int, device) -> np.ndarray:
     import torch
 
     from curation.proxy.packing import document_windows
@@ -51,13 +83,15 @@ def score_texts(rater, tokenizer, texts: list[str], batch_size: int = 64, device
 
 class DataRaterScores(SavedModelScores):
     name = "datarater"
-    version = "1"
+    version = "2"  # 2: scored a chunk of text at a time (the last float bits of a score may differ)
     input_columns = ("text",)
 
-    def __init__(self, model_dir: str | Path, batch_size: int = 64, device: str = "auto"):
+    def __init__(
+        self, model_dir: str | Path, batch_size: int = 64, device: str = "auto", chunk_bytes: int = CHUNK_TEXT_BYTES
+    ):
         from raters.datarater.checkpoint import RATER_CONFIG, RATER_WEIGHTS
 
-        self.batch_size, self.device = batch_size, device
+        self.batch_size, self.device, self.chunk_bytes = batch_size, device, chunk_bytes
         self._open(model_dir, (RATER_WEIGHTS, RATER_CONFIG))
 
     def load_model(self, device):
@@ -75,9 +109,18 @@ class DataRaterScores(SavedModelScores):
         return {SCORE_COLUMN: "DataRater score (higher = more useful for training); NaN for an empty text"}
 
     def config(self) -> dict[str, Any]:
-        return {"model": self.model_dir, "model_checksum": self.checksum, "batch_size": self.batch_size}
+        return {
+            "model": self.model_dir,
+            "model_checksum": self.checksum,
+            "batch_size": self.batch_size,
+            "chunk_bytes": self.chunk_bytes,
+        }
 
     def compute(self, batch) -> dict[str, Any]:
         rater, tokenizer, device = self.model()
         texts = batch.column("text").to_pylist()
-        return {SCORE_COLUMN: score_texts(rater, tokenizer, texts, self.batch_size, device).astype(np.float32)}
+        return {
+            SCORE_COLUMN: score_texts(rater, tokenizer, texts, self.batch_size, device, self.chunk_bytes).astype(
+                np.float32
+            )
+        }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from curation.parquet_stream import open_parquet_stream
 from curation.report import formatting as fmt
 from curation.report.document import Block, Heading, Note, Paragraph, Sample, Samples, Section, Table
 from curation.report.outputs import MissingOutput, corpus_manifest, guarded, stage_output
@@ -46,8 +47,6 @@ def examples_section(state: PipelineState) -> Section | None:
 
 
 def _removed(stage: Stage) -> list[Block]:
-    import pyarrow.parquet as pq
-
     root = stage_output(stage, "corpus")
     manifest = corpus_manifest(root)
     counts = manifest.get("counts") or {}
@@ -63,7 +62,7 @@ def _removed(stage: Stage) -> list[Block]:
     reasons: dict[str, str] = {}
     examples: dict[str, list[Sample]] = {}
     for path in present:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=65536):
+        for batch in open_parquet_stream(path).iter_batches(batch_size=65536):
             reason = batch.column("reason").to_pylist()
             detail = batch.column("detail").to_pylist()
             keys = [d if r == "rule" and d else r for r, d in zip(reason, detail, strict=True)]
@@ -96,8 +95,6 @@ def _sample(batch, index: int, key: str) -> Sample:
 
 
 def _kept(stage: Stage) -> list[Block]:
-    import pyarrow.parquet as pq
-
     from curation.corpus import Corpus
     from curation.errors import CorpusError
 
@@ -108,7 +105,7 @@ def _kept(stage: Stage) -> list[Block]:
         raise MissingOutput(str(exc)) from exc
     items: list[Sample] = []
     for path in corpus.shard_paths:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=EXAMPLES, columns=["id", "url", "text"]):
+        for batch in open_parquet_stream(path).iter_batches(batch_size=EXAMPLES, columns=["id", "url", "text"]):
             for row in batch.to_pylist():
                 if len(items) < EXAMPLES:
                     label = row["id"] + (f" ({row['url']})" if row.get("url") else "")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from curation.parquet_stream import open_parquet_stream
 from curation.report import formatting as fmt
 from curation.report.charts import make_chart, short_label
 from curation.report.document import Block, Heading, Note, Paragraph, Section, Table
@@ -99,7 +100,6 @@ def _attribute_set(stage: Stage) -> list[Block]:
 def _value_ranges(parts: list[Path], columns: list[str], summary: dict) -> dict[str, tuple[float, float] | None]:
     """(min, max) of the finite values per column: from the manifest summary, else one pass over the parts."""
     import numpy as np
-    import pyarrow.parquet as pq
 
     ranges: dict[str, tuple[float, float] | None] = {}
     unknown = []
@@ -117,7 +117,7 @@ def _value_ranges(parts: list[Path], columns: list[str], summary: dict) -> dict[
             unknown.append(column)
             ranges[column] = None
     for part in parts if unknown else []:
-        for batch in pq.ParquetFile(part).iter_batches(columns=unknown, batch_size=65536):
+        for batch in open_parquet_stream(part).iter_batches(columns=unknown, batch_size=65536):
             for column in unknown:
                 values = _finite(batch.column(column))
                 if values.size:
@@ -137,7 +137,6 @@ def _finite(array):
 def _histograms(parts: list[Path], columns: list[str], summary: dict):
     """column -> (counts, bin edges, number of undefined values)."""
     import numpy as np
-    import pyarrow.parquet as pq
 
     ranges = _value_ranges(parts, columns, summary)
     edges = {}
@@ -149,7 +148,7 @@ def _histograms(parts: list[Path], columns: list[str], summary: dict):
     counts = {column: np.zeros(BINS, dtype=np.int64) for column in columns}
     undefined = dict.fromkeys(columns, 0)
     for part in parts:
-        for batch in pq.ParquetFile(part).iter_batches(columns=columns, batch_size=65536):
+        for batch in open_parquet_stream(part).iter_batches(columns=columns, batch_size=65536):
             for column in columns:
                 values = _finite(batch.column(column))
                 undefined[column] += batch.num_rows - values.size
@@ -159,7 +158,6 @@ def _histograms(parts: list[Path], columns: list[str], summary: dict):
 
 def _pass_rates(parts: list[Path], columns: list[str], summary: dict) -> dict[str, tuple[int, int]]:
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     rates = {}
     unknown = []
@@ -171,7 +169,7 @@ def _pass_rates(parts: list[Path], columns: list[str], summary: dict) -> dict[st
             unknown.append(column)
             rates[column] = (0, 0)
     for part in parts if unknown else []:
-        for batch in pq.ParquetFile(part).iter_batches(columns=unknown, batch_size=65536):
+        for batch in open_parquet_stream(part).iter_batches(columns=unknown, batch_size=65536):
             for column in unknown:
                 true, rows = rates[column]
                 rates[column] = (true + int(pc.sum(batch.column(column)).as_py() or 0), rows + batch.num_rows)
