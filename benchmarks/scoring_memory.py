@@ -22,8 +22,9 @@ before the batch through ``/proc/self/clear_refs``). A case is a shard size and 
 * ``current``: the code as it is;
 * ``before`` (``--before-copies``): the three causes of growth this benchmark found put back, to show what
   each case cost before they were fixed: Parquet pre-buffering on (pyarrow's default: the reader keeps every
-  row group's column chunks until it is closed), glibc's dynamic mmap threshold (``curation.malloc_tuning``
-  not applied), and a whole 1,024-row batch tokenized and windowed at once (``chunk_bytes`` unlimited).
+  row group's column chunks until it is closed), no ``malloc_trim`` between batches (``curation.malloc_trim``:
+  glibc keeps freed heap pages, and batches of varying sizes fragment the heap), and a whole 1,024-row batch
+  tokenized and windowed at once (``chunk_bytes`` unlimited).
 
 Bounded means: the peak does not grow with the shard (K), and RSS does not climb from batch to batch (the
 growth column: median RSS of the last quarter of batches minus that of the first quarter). Scores of a shard
@@ -56,6 +57,8 @@ from common import (
 )
 from scale import DATA, MB, SAMPLE, cli, run_logged, train_model
 
+from raters.datarater.scoring import CHUNK_TEXT_BYTES, DataRaterScores
+
 BATCH_ROWS = 1024  # what the attribute stage reads per batch (run_attribute_stage's default)
 ROW_GROUP_ROWS = 4096  # ingest's default row group
 
@@ -79,53 +82,60 @@ def _reset_peak() -> None:
         refs.write("5")  # resets VmHWM to the current RSS
 
 
+def _trace(path: str, record: dict) -> None:
+    with open(path, "a", encoding="utf-8") as trace:
+        trace.write(json.dumps(record) + "\n")
+
+
+class TracedScores(DataRaterScores):
+    """The DataRater producer, recording memory after the model load and after every batch."""
+
+    def __init__(self, model_dir: str, trace_path: str, chunk_bytes: int):
+        self.trace_path = trace_path
+        super().__init__(model_dir, device="cpu", chunk_bytes=chunk_bytes)
+
+    def load_model(self, device):
+        loaded = super().load_model(device)
+        _trace(self.trace_path, {"event": "model_loaded", **_status()})
+        return loaded
+
+    def compute(self, batch):
+        texts = batch.column("text").to_pylist()
+        sizes = [len(t.encode("utf-8")) for t in texts]
+        del texts
+        _reset_peak()
+        started = time.perf_counter()
+        values = super().compute(batch)
+        seconds = time.perf_counter() - started
+        status = _status()
+        _trace(self.trace_path, {
+            "event": "batch", "rows": len(sizes), "text_bytes": sum(sizes), "largest_doc_bytes": max(sizes),
+            "seconds": round(seconds, 3), "rss_mb": round(status["VmRSS"], 1),
+            "batch_peak_mb": round(status["VmHWM"], 1),
+        })  # fmt: skip
+        return values
+
+
 def run_child(spec: dict) -> None:
     """Score ``spec['shard']`` with ``compute_part``, one JSON line per batch to ``spec['trace']``."""
     import torch
 
     import curation.attribute_stage as stage
-    from raters.datarater.scoring import CHUNK_TEXT_BYTES, DataRaterScores
 
     torch.set_num_threads(1)
     chunk_bytes = CHUNK_TEXT_BYTES
     if spec["variant"] == "before":
         import pyarrow.parquet as pq
 
-        import curation.malloc_tuning
-
         stage.open_parquet_stream = pq.ParquetFile  # pyarrow's defaults: pre_buffer=True
-        curation.malloc_tuning.fix_mmap_threshold = lambda: False  # glibc's dynamic threshold left on
+        stage.trim_heap = lambda: False  # freed heap pages kept between batches
         chunk_bytes = 1 << 62  # the whole batch at once
 
-    trace = open(spec["trace"], "w", encoding="utf-8")  # noqa: SIM115 - closed at the end of the case
-
-    class TracedScores(DataRaterScores):
-        def load_model(self, device):
-            loaded = super().load_model(device)
-            trace.write(json.dumps({"event": "model_loaded", **_status()}) + "\n")
-            return loaded
-
-        def compute(self, batch):
-            texts = batch.column("text").to_pylist()
-            sizes = [len(t.encode("utf-8")) for t in texts]
-            _reset_peak()
-            started = time.perf_counter()
-            values = super().compute(batch)
-            seconds = time.perf_counter() - started
-            status = _status()
-            record = {"event": "batch", "rows": len(texts), "text_bytes": sum(sizes), "largest_doc_bytes": max(sizes),
-                      "seconds": round(seconds, 3), "rss_mb": round(status["VmRSS"], 1),
-                      "batch_peak_mb": round(status["VmHWM"], 1)}  # fmt: skip
-            trace.write(json.dumps(record) + "\n")
-            trace.flush()
-            return values
-
-    producer = TracedScores(spec["model"], device="cpu", chunk_bytes=chunk_bytes)
+    blob = pickle.dumps(TracedScores(spec["model"], spec["trace"], chunk_bytes))  # as the driver ships it
     started = time.perf_counter()
-    result = stage.compute_part(spec["shard"], 0, pickle.dumps(producer), spec["out"], BATCH_ROWS)
+    result = stage.compute_part(spec["shard"], 0, blob, spec["out"], BATCH_ROWS)
     seconds = time.perf_counter() - started
-    trace.write(json.dumps({"event": "done", "rows": result["rows"], "seconds": round(seconds, 2)}) + "\n")
-    trace.close()
+    _trace(spec["trace"], {"event": "done", "rows": result["rows"], "seconds": round(seconds, 2)})
 
 
 # ----------------------------------------------------------------------------- the parent
@@ -167,7 +177,7 @@ def run_case(shard: Path, shard_info: dict, variant: str, model: Path, work: Pat
         raise SystemExit(f"case {case.name} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     events = [json.loads(line) for line in Path(spec["trace"]).read_text(encoding="utf-8").splitlines()]
     batches = [e for e in events if e["event"] == "batch"]
-    loaded = next(e for e in events if e["event"] == "model_loaded")
+    loaded = [e for e in events if e["event"] == "model_loaded"][-1]  # the worker's (the first: checked on open)
     finished = next(e for e in events if e["event"] == "done")
     rss = [b["rss_mb"] for b in batches]
     quarter = max(1, len(rss) // 4)
@@ -337,8 +347,8 @@ def render_markdown(payload: dict) -> str:
             f"fresh process, one torch thread, {payload['batch_rows']:,}-row batches; the shard = K seeded copies of "
             f"the ingested shared web sample (distinct ids, zstd, {payload['row_group_rows']:,}-row row groups); "
             f"DataRater model {training['rater_model']} trained in {training['train_s']} s (not measured)",
-            "- variants: *current* = the code as it is; *before* = pre-buffered Parquet reads, glibc's dynamic mmap "
-            "threshold and whole-batch tokenizing put back (see the module docstring)",
+            "- variants: *current* = the code as it is; *before* = pre-buffered Parquet reads, no `malloc_trim` "
+            "between batches and whole-batch tokenizing put back (see the module docstring)",
             "",
             "## Cases (MB = 10⁶ bytes)",
             "",

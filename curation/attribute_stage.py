@@ -30,6 +30,7 @@ from typing import Any
 from curation.attributes import ATTRIBUTES_FORMAT, AttributeSet, corpus_fingerprint, part_name
 from curation.corpus import MANIFEST_NAME, Corpus, commit, temporary_path, write_json_atomic
 from curation.errors import ConfigError, CorpusError, InjectedFaultError, OutputError
+from curation.malloc_trim import trim_heap
 from curation.parquet_stream import open_parquet_stream
 
 INJECT_TASK_FAILURE_ENV = "CURATION_INJECT_TASK_FAILURE"
@@ -62,9 +63,6 @@ def _producer_instance(blob: bytes) -> AttributeProducer:
     """One live producer per Python worker process (filters and models are loaded once)."""
     import pickle
 
-    from curation.malloc_tuning import fix_mmap_threshold
-
-    fix_mmap_threshold()  # the worker runs batch after batch, task after task: keep its heap from creeping
     return pickle.loads(blob)  # noqa: S301 - our own object, pickled by the driver of this job
 
 
@@ -99,6 +97,8 @@ def compute_part(
                 ]
                 writer.write_table(pa.Table.from_arrays(columns, schema=schema), row_group_size=batch_rows)
                 rows += table.num_rows
+                del batch, table, values, columns
+                trim_heap()  # the worker runs batch after batch: hand back what this one freed
                 if inject_failure is not None and inject_failure[0] == shard:
                     _fail_once(shard, inject_failure[1])
             if rows == 0:
