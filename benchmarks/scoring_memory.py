@@ -20,11 +20,12 @@ batch's rows, UTF-8 text bytes and largest document, the process's RSS, and the 
 before the batch through ``/proc/self/clear_refs``). A case is a shard size and a variant:
 
 * ``current``: the code as it is;
-* ``before`` (``--before-copies``): the three causes of growth this benchmark found put back, to show what
+* ``before`` (``--before-copies``): the four causes of growth this benchmark found put back, to show what
   each case cost before they were fixed: Parquet pre-buffering on (pyarrow's default: the reader keeps every
   row group's column chunks until it is closed), no ``malloc_trim`` between batches (``curation.malloc_trim``:
-  glibc keeps freed heap pages, and batches of varying sizes fragment the heap), and a whole 1,024-row batch
-  tokenized and windowed at once (``chunk_bytes`` unlimited).
+  glibc keeps freed heap pages, and batches of varying sizes fragment the heap), a whole 1,024-row batch
+  tokenized and windowed at once (``chunk_bytes`` unlimited), and oneDNN's CPU kernels in the forward pass
+  (it compiles and caches one per input shape, and the shapes vary: ``scoring._without_onednn``).
 
 Bounded means: the peak does not grow with the shard (K), and RSS does not climb from batch to batch (the
 growth column: median RSS of the last quarter of batches minus that of the first quarter). Scores of a shard
@@ -34,6 +35,7 @@ must not depend on the variant (checked: largest absolute difference).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import pickle
@@ -127,8 +129,11 @@ def run_child(spec: dict) -> None:
     if spec["variant"] == "before":
         import pyarrow.parquet as pq
 
+        import raters.datarater.scoring as scoring
+
         stage.open_parquet_stream = pq.ParquetFile  # pyarrow's defaults: pre_buffer=True
         stage.trim_heap = lambda: False  # freed heap pages kept between batches
+        scoring._without_onednn = contextlib.nullcontext  # oneDNN's kernel per shape, cached
         chunk_bytes = 1 << 62  # the whole batch at once
 
     blob = pickle.dumps(TracedScores(spec["model"], spec["trace"], chunk_bytes))  # as the driver ships it
@@ -348,7 +353,8 @@ def render_markdown(payload: dict) -> str:
             f"the ingested shared web sample (distinct ids, zstd, {payload['row_group_rows']:,}-row row groups); "
             f"DataRater model {training['rater_model']} trained in {training['train_s']} s (not measured)",
             "- variants: *current* = the code as it is; *before* = pre-buffered Parquet reads, no `malloc_trim` "
-            "between batches and whole-batch tokenizing put back (see the module docstring)",
+            "between batches, whole-batch tokenizing and oneDNN's per-shape kernels put back (see the module "
+            "docstring)",
             "",
             "## Cases (MB = 10⁶ bytes)",
             "",

@@ -8,13 +8,15 @@ documents cost little. GPU when one is visible: on Spark with GPU scheduling, th
 
 Memory is bounded by a budget, not by the batch: the documents of a batch are tokenized and windowed a chunk
 at a time, consecutive documents up to ``CHUNK_TEXT_BYTES`` of UTF-8 text (a document longer than that is a
-chunk of its own; ingest caps a text at ``max_text_mb``). Tokens as Python lists and windows as int64 take
-~50 bytes per token, so tokenizing a whole 1,024-row batch at once (as this did before) cost ~60× its text:
-~250 MB for a typical 4 MB batch of web pages, more for batches of long pages.
+chunk of its own; ingest caps a text at ``max_text_mb``). Tokens as Python lists and windows as int64 cost
+about 60 bytes per byte of text, so tokenizing a whole 1,024-row batch at once (as this did before) took
+~250 MB for a typical 4.4 MB batch of web pages, more for batches of long pages. The forward passes use
+PyTorch's CPU kernels, not oneDNN's, which are compiled and cached per input shape (``_without_onednn``).
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +68,7 @@ def _score_chunk(rater, tokenizer, texts: list[str], batch_size: int, device) ->
     order = np.argsort(-lengths, kind="stable")
     scores = np.zeros(len(tokens), dtype=np.float64)
     device = device or torch.device("cpu")
-    with torch.no_grad():
+    with torch.no_grad(), _without_onednn():
         for start in range(0, len(order), batch_size):
             chosen = order[start : start + batch_size]
             longest = int(lengths[chosen].max())
@@ -79,6 +81,24 @@ def _score_chunk(rater, tokenizer, texts: list[str], batch_size: int, device) ->
     count = np.bincount(owners, weights=weights, minlength=len(texts))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / count, np.nan)
+
+
+@contextmanager
+def _without_onednn():
+    """PyTorch's own CPU kernels instead of oneDNN's for the forward passes of scoring.
+
+    oneDNN compiles a kernel for every input shape it sees (here the MLP's GELU) and keeps up to 1,024 of them.
+    Batches are trimmed to their longest window, so their shapes vary, and a scoring worker grew by about 20 MB
+    a batch from those kernels (``benchmarks/scoring_memory.py``); PyTorch's kernels keep nothing per shape.
+    """
+    import torch.backends.mkldnn as onednn
+
+    before = onednn.enabled
+    onednn.enabled = False
+    try:
+        yield
+    finally:
+        onednn.enabled = before
 
 
 class DataRaterScores(SavedModelScores):
