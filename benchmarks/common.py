@@ -70,7 +70,9 @@ def package_versions(names: list[str]) -> dict:
 
     out["curation"] = code_version()
     out["git_commit"] = command_output(["git", "-C", str(ROOT), "rev-parse", "HEAD"]) or None
-    out["curation_worktree_dirty"] = bool(command_output(["git", "-C", str(ROOT), "status", "--porcelain", "-uno"]))
+    # tracked files changed, other than the results a running benchmark is writing
+    status = ["git", "-C", str(ROOT), "status", "--porcelain", "-uno", "--", ".", ":!benchmarks/results"]
+    out["curation_worktree_dirty"] = bool(command_output(status))
     return out
 
 

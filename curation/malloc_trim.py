@@ -5,9 +5,10 @@ A Spark Python worker runs batch after batch, task after task. Each batch alloca
 time a large block is freed (up to 32 MiB), so from then on such arrays come from the heap, and freed heap
 pages are not returned: the worker's RSS creeps up batch after batch (measured in
 ``benchmarks/scoring_memory.py``). ``malloc_trim(0)`` after a batch returns every free page of the heap
-(~5 ms here). Fixing the mmap threshold instead (``mallopt(M_MMAP_THRESHOLD)``) also stops the creep, but then
-every large tensor of a forward pass is a fresh, zero-filled mapping: DataRater scoring took ~1.8× the CPU
-time. A no-op where the C library is not glibc (macOS, musl).
+(3-8 ms a call in a probe on this project's shards). Fixing the mmap threshold instead
+(``mallopt(M_MMAP_THRESHOLD)``) also stops the creep, but then every large tensor of a forward pass is a fresh,
+zero-filled mapping: in the same probe DataRater scoring took 1.7-1.9× the CPU time. A no-op where the C
+library is not glibc (macOS, musl).
 """
 
 from __future__ import annotations
