@@ -59,6 +59,8 @@ real standalone master + W workers on 127.0.0.1), then, each in its own process,
 3. ``curate signals corpus --out attributes/signals --no-tracking`` (4 datatrove filters + 11 numeric signals);
 4. ``curate datarater score corpus --model MODEL --out attributes/datarater --device cpu --no-tracking``.
 
+``--stages`` runs a subset (ingest always; ``ingest,score`` to follow scoring without signals' hour at 16×).
+
 ``--conf spark.executor.memory=--executor-memory`` is passed to every stage. The DataRater model is trained
 once before any measurement (``curate datarater train`` on the C4 sample, ``--train-steps`` outer steps,
 population 1, the *default* rater architecture: scoring cost depends on the architecture, not on how well it

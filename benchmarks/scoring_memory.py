@@ -244,9 +244,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path, default=RESULTS, help="results folder (default benchmarks/results)")
     parser.add_argument("--name", default="scoring_memory", help="results file name (default scoring_memory)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--render", type=Path, help="only write the Markdown again from this results JSON")
     args = parser.parse_args(argv)
     if args.child:
         run_child(json.loads(args.child))
+        return 0
+    if args.render:
+        payload = json.loads(args.render.read_text(encoding="utf-8"))
+        write_results(args.render.parent, args.render.stem, payload, render_markdown(payload))
         return 0
     missing = [n for n in SAMPLE if not (DATA / n).is_file()]
     if missing:
@@ -316,6 +321,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _scientific(value: float | None) -> str | None:
+    return None if value is None else f"{value:.1e}"
+
+
 def render_markdown(payload: dict) -> str:
     rows, machine = payload["rows"], payload["machine"]
     table = markdown_table(
@@ -325,7 +334,7 @@ def render_markdown(payload: dict) -> str:
         [[f"{r['copies']}×", r["documents"], r["text_bytes"] / MB, r["variant"], r["batches"],
           r["rss_model_loaded_mb"], r["peak_mb"], r["rss_first_batch_mb"], r["rss_last_batch_mb"],
           r["rss_growth_mb"], r["largest_batch_text_mb"], r["seconds"], 1000 * r["seconds"] / r["documents"],
-          r["max_score_difference_vs_other_variant"]] for r in rows],
+          _scientific(r["max_score_difference_vs_other_variant"])] for r in rows],
         digits=1, large=1000,
     )  # fmt: skip
     largest = max((r for r in rows if r["variant"] == "current"), key=lambda r: r["copies"])
