@@ -1,4 +1,5 @@
-"""Memory of one DataRater scoring worker as its input grows: does it stay bounded, batch after batch?
+"""Memory of one DataRater scoring worker (``--producer signals``: a signals worker) as its input grows: does it
+stay bounded, batch after batch?
 
 ``benchmarks/scale.py`` measures whole Spark workers from outside; this looks inside one: the attribute stage's
 own task function, ``curation.attribute_stage.compute_part`` (what a Spark Python worker runs for a shard: the
@@ -59,6 +60,7 @@ from common import (
 )
 from scale import DATA, MB, SAMPLE, cli, run_logged, train_model
 
+from curation.signals.heuristics import HeuristicSignals
 from raters.datarater.scoring import CHUNK_TEXT_BYTES, DataRaterScores
 
 BATCH_ROWS = 1024  # what the attribute stage reads per batch (run_attribute_stage's default)
@@ -89,6 +91,26 @@ def _trace(path: str, record: dict) -> None:
         trace.write(json.dumps(record) + "\n")
 
 
+class TracedSignals(HeuristicSignals):
+    """The signals producer, recording memory before its first batch and after every batch."""
+
+    def __init__(self, trace_path: str):
+        super().__init__()
+        self.trace_path = trace_path
+
+    def __getstate__(self):
+        return {**super().__getstate__(), "trace_path": self.trace_path}
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self.trace_path = state["trace_path"]
+
+    def compute(self, batch):
+        if self._filters is None:  # the worker's first batch: what it holds before any work
+            _trace(self.trace_path, {"event": "model_loaded", **_status()})
+        return _traced_batch(self.trace_path, batch, super().compute)
+
+
 class TracedScores(DataRaterScores):
     """The DataRater producer, recording memory after the model load and after every batch."""
 
@@ -102,20 +124,24 @@ class TracedScores(DataRaterScores):
         return loaded
 
     def compute(self, batch):
-        texts = batch.column("text").to_pylist()
-        sizes = [len(t.encode("utf-8")) for t in texts]
-        del texts
-        _reset_peak()
-        started = time.perf_counter()
-        values = super().compute(batch)
-        seconds = time.perf_counter() - started
-        status = _status()
-        _trace(self.trace_path, {
-            "event": "batch", "rows": len(sizes), "text_bytes": sum(sizes), "largest_doc_bytes": max(sizes),
-            "seconds": round(seconds, 3), "rss_mb": round(status["VmRSS"], 1),
-            "batch_peak_mb": round(status["VmHWM"], 1),
-        })  # fmt: skip
-        return values
+        return _traced_batch(self.trace_path, batch, super().compute)
+
+
+def _traced_batch(trace_path: str, batch, compute):
+    """``compute(batch)``, then one trace line: the batch's text, seconds, RSS after and peak during it."""
+    texts = batch.column("text").to_pylist()
+    sizes = [len(t.encode("utf-8")) for t in texts]
+    del texts
+    _reset_peak()
+    started = time.perf_counter()
+    values = compute(batch)
+    seconds = time.perf_counter() - started
+    status = _status()
+    _trace(trace_path, {
+        "event": "batch", "rows": len(sizes), "text_bytes": sum(sizes), "largest_doc_bytes": max(sizes),
+        "seconds": round(seconds, 3), "rss_mb": round(status["VmRSS"], 1), "batch_peak_mb": round(status["VmHWM"], 1),
+    })  # fmt: skip
+    return values
 
 
 def run_child(spec: dict) -> None:
@@ -136,7 +162,12 @@ def run_child(spec: dict) -> None:
         scoring._without_onednn = contextlib.nullcontext  # oneDNN's kernel per shape, cached
         chunk_bytes = 1 << 62  # the whole batch at once
 
-    blob = pickle.dumps(TracedScores(spec["model"], spec["trace"], chunk_bytes))  # as the driver ships it
+    if spec["producer"] == "signals":
+        producer = TracedSignals(spec["trace"])
+    else:
+        producer = TracedScores(spec["model"], spec["trace"], chunk_bytes)
+    blob = pickle.dumps(producer)  # as the driver ships it
+    del producer
     started = time.perf_counter()
     result = stage.compute_part(spec["shard"], 0, blob, spec["out"], BATCH_ROWS)
     seconds = time.perf_counter() - started
@@ -166,10 +197,10 @@ def make_shard(corpus_shard: Path, copies: int, seed: int, out: Path) -> dict:
     return {"copies": copies, "documents": table.num_rows, "text_bytes": text_bytes, "file_bytes": out.stat().st_size}
 
 
-def run_case(shard: Path, shard_info: dict, variant: str, model: Path, work: Path) -> dict:
+def run_case(shard: Path, shard_info: dict, variant: str, producer: str, model: Path, work: Path) -> dict:
     case = work / f"case-{shard_info['copies']}x-{variant}"
     case.mkdir(parents=True)
-    spec = {"shard": str(shard), "variant": variant, "model": str(model), "out": str(case / "out"),
+    spec = {"shard": str(shard), "variant": variant, "producer": producer, "model": str(model), "out": str(case / "out"),
             "trace": str(case / "trace.jsonl")}  # fmt: skip
     Path(spec["out"]).mkdir()
     load_before = load_average()
@@ -208,21 +239,24 @@ def run_case(shard: Path, shard_info: dict, variant: str, model: Path, work: Pat
     }
 
 
-def scores_of(out_dir: str):
+def output_difference(out_a: str, out_b: str) -> float:
+    """Largest |a − b| over the float columns of two runs' parts (NaN = NaN); inf if any other value differs."""
+    import numpy as np
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    parts = sorted(Path(out_dir).glob("part-*.parquet"))
-    table = pq.read_table(parts[0])
-    return dict(zip(table.column("id").to_pylist(), table.column("datarater_score").to_pylist(), strict=True))
-
-
-def score_difference(a: dict, b: dict) -> float:
-    import math
-
-    if a.keys() != b.keys():
+    a, b = (pq.read_table(next(Path(out).glob("part-*.parquet"))) for out in (out_a, out_b))
+    if a.column("id") != b.column("id"):
         raise SystemExit("variants scored different documents")
-    diffs = [abs(a[k] - b[k]) for k in a if not (math.isnan(a[k]) and math.isnan(b[k]))]
-    return max(diffs, default=0.0)
+    largest = 0.0
+    for name in a.column_names[1:]:
+        if pa.types.is_floating(a.schema.field(name).type):
+            x, y = (t.column(name).to_numpy().astype(np.float64) for t in (a, b))
+            both = ~(np.isnan(x) & np.isnan(y))
+            largest = max(largest, float(np.max(np.abs(x[both] - y[both]), initial=0.0)))
+        elif not a.column(name).equals(b.column(name)):
+            return float("inf")
+    return largest
 
 
 def parse_counts(text: str) -> list[int]:
@@ -237,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--copies", type=parse_counts, default=[1, 4, 16], help="shard sizes in copies of the corpus")
     parser.add_argument(
         "--before-copies", type=parse_counts, default=[1, 4], help="shard sizes also run as the 'before' variant"
+    )
+    parser.add_argument(
+        "--producer", choices=["datarater", "signals"], default="datarater", help="the attribute stage's producer"
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train-steps", type=int, default=2, help="outer steps of the DataRater model (default 2)")
@@ -285,13 +322,13 @@ def main(argv: list[str] | None = None) -> int:
             shards[copies] = path, make_shard(corpus_shard, copies, args.seed, path)
         path, info = shards[copies]
         print(f"{copies}× ({info['documents']:,} docs, {info['text_bytes'] / MB:,.1f} MB of text), {variant} ...")
-        row = run_case(path, info, variant, model, work)
+        row = run_case(path, info, variant, args.producer, model, work)
         print(f"  peak {row['peak_mb']} MB, growth {row['rss_growth_mb']} MB, {row['seconds']} s", flush=True)
         rows.append(row)
     for row in rows:
         other = next((r for r in rows if r["copies"] == row["copies"] and r["variant"] != row["variant"]), None)
         row["max_score_difference_vs_other_variant"] = (
-            score_difference(scores_of(row["_scores"]), scores_of(other["_scores"])) if other else None
+            output_difference(row["_scores"], other["_scores"]) if other else None
         )
     for row in rows:
         row.pop("_scores")
@@ -327,10 +364,11 @@ def _scientific(value: float | None) -> str | None:
 
 def render_markdown(payload: dict) -> str:
     rows, machine = payload["rows"], payload["machine"]
+    producer = payload["settings"].get("producer", "datarater")
     table = markdown_table(
-        ["copies", "docs", "text MB", "variant", "batches", "RSS model loaded", "peak (VmHWM)", "RSS after batch 1",
+        ["copies", "docs", "text MB", "variant", "batches", "RSS before batch 1", "peak (VmHWM)", "RSS after batch 1",
          "RSS after last batch", "growth (last ¼ − first ¼)", "largest batch text MB", "s", "s per 1,000 docs",
-         "max score difference"],
+         "max output difference"],
         [[f"{r['copies']}×", r["documents"], r["text_bytes"] / MB, r["variant"], r["batches"],
           r["rss_model_loaded_mb"], r["peak_mb"], r["rss_first_batch_mb"], r["rss_last_batch_mb"],
           r["rss_growth_mb"], r["largest_batch_text_mb"], r["seconds"], 1000 * r["seconds"] / r["documents"],
@@ -349,7 +387,7 @@ def render_markdown(payload: dict) -> str:
     training = payload["datarater_model"]
     return "\n".join(
         [
-            "# Memory of one DataRater scoring worker as its shard grows",
+            f"# Memory of one {'DataRater scoring' if producer == 'datarater' else 'signals'} worker as its shard grows",
             "",
             f"- date (UTC): {payload['date']}; whole benchmark {payload['benchmark_total_s']:,.0f} s",
             f"- machine: {machine['cpu_model']}, nproc={machine['nproc']}, {machine['memory_gib']} GiB RAM; "
@@ -361,9 +399,9 @@ def render_markdown(payload: dict) -> str:
             f"fresh process, one torch thread, {payload['batch_rows']:,}-row batches; the shard = K seeded copies of "
             f"the ingested shared web sample (distinct ids, zstd, {payload['row_group_rows']:,}-row row groups); "
             f"DataRater model {training['rater_model']} trained in {training['train_s']} s (not measured)",
-            "- variants: *current* = the code as it is; *before* = pre-buffered Parquet reads, no `malloc_trim` "
-            "between batches, whole-batch tokenizing and oneDNN's per-shape kernels put back (see the module "
-            "docstring)",
+            "- variants: *current* = the code as it is; *before* = pre-buffered Parquet reads and no `malloc_trim` "
+            "between batches put back, and for DataRater scoring also whole-batch tokenizing and oneDNN's "
+            "per-shape kernels (see the module docstring)",
             "",
             "## Cases (MB = 10⁶ bytes)",
             "",
@@ -371,8 +409,8 @@ def render_markdown(payload: dict) -> str:
             "",
             "*peak*: the largest of the per-batch peaks (VmHWM reset before every batch), which includes the model "
             "and the reader. *growth*: median RSS after the batches of the last quarter minus that of the first "
-            "quarter of the run. *max score difference*: largest |score(current) − score(before)| over the shard's "
-            "documents.",
+            "quarter of the run. *max output difference*: largest |current − before| over the float columns of the "
+            "shard's output (inf if any other column differs).",
             "",
             f"## Batch by batch: {largest['copies']}× ({largest['documents']:,} documents)",
             "",
