@@ -88,7 +88,7 @@ def _without_onednn():
     """PyTorch's own CPU kernels instead of oneDNN's for the forward passes of scoring.
 
     oneDNN compiles a kernel for every input shape it sees (here the MLP's GELU) and keeps up to 1,024 of them.
-    Batches are trimmed to their longest window, so their shapes vary, and a scoring worker grew by about 20 MB
+    Batches are trimmed to their longest window, so their shapes vary, and a scoring worker grew by about 25 MB
     a batch from those kernels (``benchmarks/scoring_memory.py``); PyTorch's kernels keep nothing per shape.
     """
     import torch.backends.mkldnn as onednn
