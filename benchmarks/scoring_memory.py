@@ -26,7 +26,8 @@ before the batch through ``/proc/self/clear_refs``). A case is a shard size and 
   row group's column chunks until it is closed), no ``malloc_trim`` between batches (``curation.malloc_trim``:
   glibc keeps freed heap pages, and batches of varying sizes fragment the heap), a whole 1,024-row batch
   tokenized and windowed at once (``chunk_bytes`` unlimited), and oneDNN's CPU kernels in the forward pass
-  (it compiles and caches one per input shape, and the shapes vary: ``scoring._without_onednn``).
+  (it compiles and caches one per input shape, and the shapes vary: ``scoring._without_onednn``). For
+  signals only the first two apply.
 
 Bounded means: the peak does not grow with the shard (K), and RSS does not climb from batch to batch (the
 growth column: median RSS of the last quarter of batches minus that of the first quarter). Scores of a shard
