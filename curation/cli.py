@@ -330,6 +330,13 @@ def validate(
         str, typer.Option(help="bytes (default), bpe:VOCAB (trained on the training sets) or a tokenizer.json path.")
     ] = "bytes",
     device: Annotated[str, typer.Option(help="auto (GPU when present), cpu or cuda.")] = "auto",
+    members_per_batch: Annotated[
+        Optional[int],
+        typer.Option(
+            help="Proxies trained together as one batched model (default: chosen for the machine from its memory, "
+            "or on CPU from the cache-sized working set)."
+        ),
+    ] = None,
     tracking: Tracking = True,
     overwrite: Annotated[bool, typer.Option(help="Discard proxies checkpointed in --out by an earlier run.")] = False,
 ) -> None:
@@ -364,6 +371,7 @@ def validate(
             heldout_bytes=heldout_bytes,
             tokenizer=tokenizer,
             device=device,
+            members_per_batch=members_per_batch,
         )
         result = run_validate(cfg, tracking=tracking, overwrite=overwrite)
         typer.echo((result.out / "table.md").read_text(encoding="utf-8"))

@@ -56,6 +56,13 @@ def metarater_fit(
         int, typer.Option(help="Proxies train on a seeded sample of at most this many documents.")
     ] = 100_000,
     workers: Annotated[int, typer.Option(help="Proxy runs trained in parallel (processes).")] = 1,
+    members_per_batch: Annotated[
+        Optional[int],
+        typer.Option(
+            help="Proxy runs trained together as one batched model (default: chosen for the machine from its "
+            "memory, or on CPU from the cache-sized working set)."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of weights, sample, proxies and split.")] = 0,
     tracking: Tracking = True,
     overwrite: Annotated[bool, typer.Option(help="Discard an earlier fit in --out made from other inputs.")] = False,
@@ -84,6 +91,7 @@ def metarater_fit(
             max_documents=max_documents,
             seed=seed,
             workers=workers,
+            members_per_batch=members_per_batch,
             proxy=ProxyRunSettings(size=size, tokens=parse_token_count(tokens), top_fraction=top_fraction, seed=seed),
             regression=RegressionSettings(seed=seed),
         )

@@ -139,6 +139,9 @@ class ValidateSection(Section):
     heldout_bytes: int = 100_000
     datarater_only: bool = Field(True, description="also train on the corpus filtered by DataRater alone")
     device: str = "auto"
+    members_per_batch: int | None = Field(
+        None, ge=1, description="proxies trained as one batched model (default: chosen for the machine)"
+    )
 
 
 class ExportSection(Section):

@@ -382,6 +382,7 @@ class PipelineRunner:
             evaluations=section.evaluations,
             heldout_bytes=section.heldout_bytes,
             device=section.device,
+            members_per_batch=section.members_per_batch,
         )
         validate_cfg.check()
 

@@ -91,6 +91,23 @@ def make_optimizer(model: ProxyLM, cfg: TrainConfig) -> torch.optim.AdamW:
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, foreach=True)
 
 
+def run_identity(
+    model_cfg: ProxyConfig,
+    train_cfg: TrainConfig,
+    train: PackedSequences,
+    heldout: dict[str, PackedSequences],
+    tokenizer: Tokenizer,
+) -> dict[str, Any]:
+    """What a checkpoint or finished model must match to be resumed or reused: settings and data."""
+    return {
+        "model": model_cfg.to_dict(),
+        "train": train_cfg.to_dict(),
+        "tokenizer": tokenizer.describe(),
+        "train_data": fingerprint(train),
+        "heldout_data": {name: fingerprint(packed) for name, packed in sorted(heldout.items())},
+    }
+
+
 def load_finished(folder: Path, identity: dict[str, Any], device: torch.device):
     """The model and curve of a run that already finished with these settings and data, else None."""
     config_path = folder / CONFIG_FILE
@@ -145,13 +162,7 @@ def train_proxy(
     tokens_per_step = train_cfg.batch_size * model_cfg.seq_len
     evals = evaluation_steps(steps, train_cfg.evaluations)
     autocast, needs_scaling = autocast_for(device, train_cfg.precision)
-    identity = {
-        "model": model_cfg.to_dict(),
-        "train": train_cfg.to_dict(),
-        "tokenizer": tokenizer.describe(),
-        "train_data": fingerprint(train),
-        "heldout_data": {name: fingerprint(packed) for name, packed in sorted(heldout.items())},
-    }
+    identity = run_identity(model_cfg, train_cfg, train, heldout, tokenizer)
 
     if checkpoint_dir is not None:
         finished = load_finished(checkpoint_dir / FINAL_DIR, identity, device)

@@ -1,7 +1,8 @@
 """``curate validate``: train proxies on each training set at equal tokens and compare held-out bpb.
 
 One MLflow parent run, a child per proxy (training set x seed) with its bits-per-byte curve on every
-held-out set. ``--out`` receives ``table.md``, ``curves.png``, ``tokenizer.json`` for a BPE, the
+held-out set, logged when the proxy finishes. The proxies train as populations (``train_population``):
+several at once in one batched model, each exactly as it would alone. ``--out`` receives ``table.md``, ``curves.png``, ``tokenizer.json`` for a BPE, the
 proxies' checkpoints under ``proxies/`` (a rerun resumes unfinished proxies and reuses finished ones),
 and ``results.json``, written last.
 """
@@ -43,6 +44,7 @@ class ValidateConfig:
     heldout_bytes: int = 250_000
     tokenizer: str = "bytes"
     device: str = "auto"
+    members_per_batch: int | None = None  # proxies trained as one batched model; None: chosen for the machine
 
     def train_names(self) -> list[str]:
         names = [parse_named(spec)[0] for spec in self.train]
@@ -68,6 +70,8 @@ class ValidateConfig:
             raise ConfigError(f"--baseline {self.baseline_name()!r} is not one of the training sets {names}")
         if self.seeds < 1:
             raise ConfigError("--seeds must be at least 1")
+        if self.members_per_batch is not None and self.members_per_batch < 1:
+            raise ConfigError("--members-per-batch must be at least 1")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"--device must be auto, cpu or cuda, not {self.device!r}")
         preset(self.size)
@@ -98,24 +102,24 @@ def _without_heldout(train: TextSource, heldout_hashes: set[str]) -> tuple[TextS
 
 
 class ProxyProgress:
-    """A bar per proxy on a terminal; otherwise one line per evaluation."""
+    """One bar for all proxies on a terminal (steps of the batch in training); a line per member evaluation."""
 
-    def __init__(self, console, label: str, total_steps: int):
-        self.console, self.label = console, label
+    def __init__(self, console, labels: list[str], total_steps: int):
+        self.console, self.labels = console, labels
         self._bar = None
         self._started = time.perf_counter()
         if console.is_terminal:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._bar = Progress(
-                TextColumn(label),
+                TextColumn("{task.fields[batch]}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[info]}"),
                 TimeElapsedColumn(),
                 console=console,
             )
-            self._task = self._bar.add_task(label, total=total_steps, info="")
+            self._task = self._bar.add_task("proxies", total=total_steps, info="", batch=f"{len(labels)} proxies")
 
     def __enter__(self) -> ProxyProgress:
         if self._bar:
@@ -126,14 +130,14 @@ class ProxyProgress:
         if self._bar:
             self._bar.stop()
 
-    def step(self, step: int, steps: int, loss: float) -> None:
+    def step(self, step: int, steps: int, losses: list[float]) -> None:
         if self._bar:
-            self._bar.update(self._task, completed=step, info=f"loss {loss:.3f}")
+            info = f"{len(losses)} in batch, mean loss {statistics.fmean(losses):.3f}"
+            self._bar.update(self._task, completed=step, info=info)
 
-    def evaluated(self, point: dict[str, Any]) -> None:
+    def evaluated(self, member: int, point: dict[str, Any]) -> None:
         scores = ", ".join(f"{name} {value:.3f}" for name, value in point["bpb"].items())
-        rate = point["tokens"] / max(time.perf_counter() - self._started, 1e-9)
-        line = f"{self.label}: {point['tokens']:,} tokens, held-out bpb {scores} ({rate:,.0f} tokens/s)"
+        line = f"{self.labels[member]}: {point['tokens']:,} tokens, held-out bpb {scores}"
         if self._bar:
             self._bar.console.print(line, highlight=False)
         else:
@@ -178,9 +182,11 @@ def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = F
     from rich.console import Console
 
     from curation.corpus import write_json_atomic
+    from curation.proxy.config import TrainConfig
     from curation.proxy.packing import pack_documents
     from curation.proxy.tokenizer import tokenizer_from_option
-    from curation.proxy.train import default_device, train_proxy
+    from curation.proxy.train import default_device
+    from curation.proxy.train_population import PopulationMember, train_population
     from curation.tracking import stage_run
     from curation.validate.report import comparison_table, plot_curves, write_text_atomic
 
@@ -228,62 +234,57 @@ def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = F
     def source_for(name: str, seed: int) -> TextSource:
         return randoms[seed] if name not in named else named[name]
 
-    from curation.proxy.config import TrainConfig
-
     params = {**asdict(cfg), "model": model_cfg.to_dict(), "tokenizer": tokenizer.name, "device": str(device)}
-    curves: dict[str, dict[int, list[dict]]] = {}
+    runs = [(name, seed) for name in cfg.train_names() for seed in range(cfg.seeds)]
+    labels = [f"{name} seed {seed}" for name, seed in runs]
+    packed = {name: pack(src.texts) for name, src in named.items()}  # the same rows for every seed of a set
+    members = [
+        PopulationMember(
+            packed[name] if name in named else pack(randoms[seed].texts),
+            seed,
+            out / "proxies" / f"{name}-seed{seed}",
+        )
+        for name, seed in runs
+    ]
+    train_cfg = TrainConfig(tokens=cfg.tokens, batch_size=cfg.batch_size, lr=cfg.lr, evaluations=cfg.evaluations)
+    tokens_per_step = train_cfg.batch_size * model_cfg.seq_len
+    curves: dict[str, dict[int, list[dict]]] = {name: {} for name in cfg.train_names()}
     with stage_run("validate", params, enabled=tracking) as run:
         children: dict[str, str | None] = {}
-        for name in cfg.train_names():
-            curves[name] = {}
-            for seed in range(cfg.seeds):
-                source = source_for(name, seed)
-                train_cfg = TrainConfig(
-                    tokens=cfg.tokens,
-                    batch_size=cfg.batch_size,
-                    lr=cfg.lr,
-                    evaluations=cfg.evaluations,
-                    seed=seed,
-                )
-                label = f"{name} seed {seed}"
-                child_params = {"training_set": name, "seed": seed, "documents": len(source.texts), "path": source.path}
-                with (
-                    run.child(f"proxy {label}", child_params) as child,
-                    ProxyProgress(console, label, train_cfg.steps(model_cfg.seq_len)) as progress,
-                ):
-                    tokens_per_step = train_cfg.batch_size * model_cfg.seq_len
 
-                    def log_point(point, child=child):
-                        metrics = {f"bpb.{h}": v for h, v in point["bpb"].items()}
-                        if point["train_loss"] is not None:
-                            metrics["train_loss"] = point["train_loss"]
-                        child.log_metrics(metrics, step=point["tokens"])
+        def member_done(index: int, result) -> None:
+            """A child run per proxy, with its whole curve, as soon as it has finished."""
+            name, seed = runs[index]
+            source = source_for(name, seed)
+            child_params = {"training_set": name, "seed": seed, "documents": len(source.texts), "path": source.path}
+            with run.child(f"proxy {labels[index]}", child_params) as child:
+                for point in result.curve:
+                    metrics = {f"bpb.{h}": v for h, v in point["bpb"].items()}
+                    if point["train_loss"] is not None:
+                        metrics["train_loss"] = point["train_loss"]
+                    child.log_metrics(metrics, step=point["tokens"])
+                if result.resumed_from == result.steps:
+                    console.print(f"{labels[index]}: finished earlier, reused from {out / 'proxies'}", highlight=False)
+                elif result.seconds > 0:
+                    trained = (result.steps - result.resumed_from) * tokens_per_step
+                    child.log_metrics({"tokens_per_second": trained / result.seconds})
+                children[labels[index]] = child.run_id
+            curves[name][seed] = result.curve
 
-                    def on_eval(point, log_point=log_point, progress=progress):
-                        log_point(point)
-                        progress.evaluated(point)
-
-                    result = train_proxy(
-                        model_cfg,
-                        train_cfg,
-                        pack(source.texts),
-                        heldout_packed,
-                        tokenizer,
-                        checkpoint_dir=out / "proxies" / f"{name}-seed{seed}",
-                        device=device,
-                        on_step=progress.step,
-                        on_eval=on_eval,
-                    )
-                    for point in result.curve:  # what an earlier, interrupted or finished run evaluated
-                        if result.resumed_from and point["step"] <= result.resumed_from:
-                            log_point(point)
-                    if result.resumed_from == result.steps:
-                        console.print(f"{label}: finished earlier, reused from {out / 'proxies'}", highlight=False)
-                    elif result.seconds > 0:
-                        trained = (result.steps - result.resumed_from) * tokens_per_step
-                        child.log_metrics({"tokens_per_second": trained / result.seconds})
-                    children[label] = child.run_id
-                curves[name][seed] = result.curve
+        with ProxyProgress(console, labels, train_cfg.steps(model_cfg.seq_len)) as progress:
+            train_population(
+                model_cfg,
+                train_cfg,
+                members,
+                heldout_packed,
+                tokenizer,
+                device=device,
+                per_batch=cfg.members_per_batch,
+                on_step=progress.step,
+                on_eval=progress.evaluated,
+                on_member_done=member_done,
+            )
+        curves = {name: dict(sorted(by_seed.items())) for name, by_seed in curves.items()}
 
         baseline = cfg.baseline_name()
         table = _aggregate(curves, list(heldout), baseline)

@@ -48,6 +48,7 @@ class MetaraterConfig:
     heldout_bytes: int = 100_000  # the same held-out text for every run: no sampling noise between runs
     seed: int = 0
     workers: int = 1
+    members_per_batch: int | None = None  # proxy runs trained as one batched model; None: chosen for the machine
     proxy: ProxyRunSettings = field(default_factory=ProxyRunSettings)
     regression: RegressionSettings = field(default_factory=RegressionSettings)
 
@@ -61,6 +62,8 @@ class MetaraterConfig:
             raise ConfigError("--max-documents must be at least 10")
         if self.workers < 1:
             raise ConfigError("--workers must be at least 1")
+        if self.members_per_batch is not None and self.members_per_batch < 1:
+            raise ConfigError("--members-per-batch must be at least 1")
         self.proxy.check()
 
 
@@ -331,6 +334,7 @@ def run_metarater_fit(
                 out / "runs",
                 cfg.workers,
                 on_done,
+                cfg.members_per_batch,
             )
             proxy_seconds = time.perf_counter() - started
         losses = np.asarray([r["loss"] for r in records], dtype=np.float64)
@@ -399,8 +403,10 @@ def _config_dict(cfg: MetaraterConfig) -> dict[str, Any]:
 
 
 def _same_settings(saved: dict[str, Any] | None, cfg: MetaraterConfig) -> bool:
-    """Equal settings, ignoring how many workers ran the proxies (that changes no result)."""
+    """Equal settings, ignoring how the proxies were spread over processes and populations (that changes no
+    result beyond float rounding)."""
     if saved is None:
         return False
+    how = {"workers", "members_per_batch"}
     current = _config_dict(cfg)
-    return {k: v for k, v in saved.items() if k != "workers"} == {k: v for k, v in current.items() if k != "workers"}
+    return {k: v for k, v in saved.items() if k not in how} == {k: v for k, v in current.items() if k not in how}

@@ -7,8 +7,10 @@ runs is the data the weights select, so differences in loss are differences in d
 committed as ``runs/run-NNNNN.json`` (by rename), so a crash loses at most the runs in flight, and a rerun
 reuses every finished run whose identity (weights, data, settings) is unchanged.
 
-Runs are independent and go to a pool of worker processes (``workers``), each with
-``max(1, cpus // workers)`` torch threads.
+Runs are trained as proxy populations (``curation.proxy.train_population``): a batch of runs is one batched
+model, each run ending as it would alone. Batches go to a pool of worker processes (``workers``), each with
+``max(1, cpus // workers)`` torch threads; how many runs a batch holds is chosen for the machine
+(``members_per_batch``, overridable).
 """
 
 from __future__ import annotations
@@ -91,60 +93,89 @@ def _init_worker(texts: list[str], n_bytes: np.ndarray, scaled: np.ndarray, held
     _WORKER.update(texts=texts, n_bytes=n_bytes, scaled=scaled, heldout=heldout, settings=settings)
 
 
-def train_run(index: int, weights: np.ndarray, identity: str, runs_dir: str) -> dict[str, Any]:
-    """Train the proxy of one weighting (in a worker) and commit its record; returns the record."""
+def run_model_config(settings: ProxyRunSettings, vocab_size: int):
+    """The proxy shape every run trains."""
     from dataclasses import replace
 
-    from curation.corpus import write_json_atomic
-    from curation.proxy.config import TrainConfig, preset
-    from curation.proxy.packing import pack_documents
-    from curation.proxy.tokenizer import ByteTokenizer
-    from curation.proxy.train import train_proxy
+    from curation.proxy.config import preset
 
+    model_cfg = preset(settings.size).with_vocab(vocab_size)
+    return replace(model_cfg, seq_len=settings.seq_len) if settings.seq_len else model_cfg
+
+
+def _pack(tokenizer, texts: list[str], seq_len: int):
+    from curation.proxy.packing import pack_documents
+
+    return pack_documents(
+        tokenizer.encode_batch(texts), seq_len, tokenizer.eod_id, tokenizer.pad_id, tokenizer.token_bytes()
+    )
+
+
+def _training_documents(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The run's selection (top share by weighted score) and the seeded sample of it that fits the allowance."""
     settings: ProxyRunSettings = _WORKER["settings"]
-    texts, n_bytes, scaled = _WORKER["texts"], _WORKER["n_bytes"], _WORKER["scaled"]
-    started = time.perf_counter()
-    chosen = top_documents(scaled, weights, settings.top_fraction)
+    n_bytes = _WORKER["n_bytes"]
+    chosen = top_documents(_WORKER["scaled"], weights, settings.top_fraction)
     # A seeded sample of the selection up to the byte allowance (the same draw order for every run).
     order = np.random.default_rng(settings.seed).permutation(len(chosen))
     allowance = settings.tokens * TRAIN_BYTES_PER_TOKEN
     taken = chosen[order][np.cumsum(n_bytes[chosen[order]]) - n_bytes[chosen[order]] < allowance]
+    return chosen, taken
+
+
+def train_runs(jobs: list[tuple[int, np.ndarray, str]], runs_dir: str) -> list[dict[str, Any]]:
+    """Train the proxies of ``jobs`` (index, weights, identity) as one population (in a worker) and commit a
+    record per run; returns the records. Every run uses the same seed: only the data differs."""
+    from curation.corpus import write_json_atomic
+    from curation.proxy.config import TrainConfig
+    from curation.proxy.tokenizer import ByteTokenizer
+    from curation.proxy.train_population import PopulationMember, train_population
+
+    settings: ProxyRunSettings = _WORKER["settings"]
+    started = time.perf_counter()
     tokenizer = ByteTokenizer()
-    model_cfg = preset(settings.size).with_vocab(tokenizer.vocab_size)
-    if settings.seq_len:
-        model_cfg = replace(model_cfg, seq_len=settings.seq_len)
-    packed = pack_documents(
-        tokenizer.encode_batch([texts[i] for i in taken]),
-        model_cfg.seq_len,
-        tokenizer.eod_id,
-        tokenizer.pad_id,
-        tokenizer.token_bytes(),
-    )
-    heldout = {
-        name: pack_documents(
-            tokenizer.encode_batch(held), model_cfg.seq_len, tokenizer.eod_id, tokenizer.pad_id, tokenizer.token_bytes()
-        )
-        for name, held in _WORKER["heldout"].items()
-    }
+    model_cfg = run_model_config(settings, tokenizer.vocab_size)
+    if "heldout_packed" not in _WORKER:  # the same held-out text for every run: packed once per worker
+        _WORKER["heldout_packed"] = {
+            name: _pack(tokenizer, held, model_cfg.seq_len) for name, held in _WORKER["heldout"].items()
+        }
+    selections = [_training_documents(weights) for _, weights, _ in jobs]
+    members = [
+        PopulationMember(_pack(tokenizer, [_WORKER["texts"][i] for i in taken], model_cfg.seq_len), settings.seed)
+        for _, taken in selections
+    ]
     train_cfg = TrainConfig(
         tokens=settings.tokens, batch_size=settings.batch_size, lr=settings.lr, evaluations=1, seed=settings.seed
     )
-    result = train_proxy(model_cfg, train_cfg, packed, heldout, tokenizer, initial_evaluation=False)
-    bpb = result.final_bpb
-    record = {
-        "format": RUN_FORMAT,
-        "index": index,
-        "identity": identity,
-        "weights": [float(w) for w in weights],
-        "loss": float(np.mean(list(bpb.values()))),
-        "bpb": bpb,
-        "documents_selected": int(len(chosen)),
-        "documents_trained": int(len(taken)),
-        "tokens": int(result.tokens),
-        "seconds": round(time.perf_counter() - started, 3),
-    }
-    write_json_atomic(run_path(Path(runs_dir), index), record)
-    return record
+    results = train_population(
+        model_cfg,
+        train_cfg,
+        members,
+        _WORKER["heldout_packed"],
+        tokenizer,
+        per_batch=len(jobs),
+        initial_evaluation=False,
+    )
+    seconds = (time.perf_counter() - started) / len(jobs)  # each run's share of the population's time
+    records = []
+    for (index, weights, identity), (chosen, taken), result in zip(jobs, selections, results, strict=True):
+        bpb = result.final_bpb
+        record = {
+            "format": RUN_FORMAT,
+            "index": index,
+            "identity": identity,
+            "weights": [float(w) for w in weights],
+            "loss": float(np.mean(list(bpb.values()))),
+            "bpb": bpb,
+            "documents_selected": int(len(chosen)),
+            "documents_trained": int(len(taken)),
+            "tokens": int(result.tokens),
+            "seconds": round(seconds, 3),
+            "population": len(jobs),
+        }
+        write_json_atomic(run_path(Path(runs_dir), index), record)
+        records.append(record)
+    return records
 
 
 # --- driver side -------------------------------------------------------------------------------------------
@@ -159,8 +190,13 @@ def run_proxies(
     runs_dir: Path,
     workers: int = 1,
     on_done: Callable[[dict[str, Any], bool], None] | None = None,
+    members_per_batch: int | None = None,
 ) -> list[dict[str, Any]]:
-    """A record per row of ``weights`` (finished runs reused); ``on_done(record, reused)`` as each arrives."""
+    """A record per row of ``weights`` (finished runs reused); ``on_done(record, reused)`` as each arrives.
+
+    Pending runs train as populations of ``members_per_batch`` proxies (default: chosen for the machine by
+    ``curation.proxy.population.members_per_batch``), one population at a time per worker.
+    """
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from multiprocessing import get_context
 
@@ -181,17 +217,26 @@ def run_proxies(
     if pending:
         threads = max(1, (os.cpu_count() or 1) // workers)
         args = (texts, n_bytes, scaled, heldout, settings, threads)
+        size = members_per_batch or _default_members_per_batch(settings, len(pending))
+        chunks = [
+            [(index, weights[index], identity) for index, identity in pending[i : i + size]]
+            for i in range(0, len(pending), size)
+        ]
+
+        def arrived(chunk_records: list[dict[str, Any]]) -> None:
+            for record in chunk_records:
+                records[record["index"]] = record
+                if on_done:
+                    on_done(record, False)
+
         if workers == 1:
             import torch
 
             driver_threads = torch.get_num_threads()
             _init_worker(*args)
             try:
-                for index, identity in pending:
-                    record = train_run(index, weights[index], identity, str(runs_dir))
-                    records[index] = record
-                    if on_done:
-                        on_done(record, False)
+                for chunk in chunks:
+                    arrived(train_runs(chunk, str(runs_dir)))
             finally:
                 torch.set_num_threads(driver_threads)
                 _WORKER.clear()
@@ -200,13 +245,16 @@ def run_proxies(
             with ProcessPoolExecutor(
                 workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=args
             ) as pool:
-                futures = {
-                    pool.submit(train_run, index, weights[index], identity, str(runs_dir)): index
-                    for index, identity in pending
-                }
+                futures = [pool.submit(train_runs, chunk, str(runs_dir)) for chunk in chunks]
                 for future in as_completed(futures):
-                    record = future.result()
-                    records[record["index"]] = record
-                    if on_done:
-                        on_done(record, False)
+                    arrived(future.result())
     return [records[i] for i in range(len(weights))]
+
+
+def _default_members_per_batch(settings: ProxyRunSettings, runs: int) -> int:
+    from curation.proxy.population import members_per_batch
+    from curation.proxy.tokenizer import ByteTokenizer
+    from curation.proxy.train import default_device
+
+    model_cfg = run_model_config(settings, ByteTokenizer().vocab_size)
+    return members_per_batch(model_cfg, settings.batch_size, default_device(), runs)
