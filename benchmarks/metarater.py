@@ -34,6 +34,8 @@ from common import RESULTS, SHARED_DATA, machine_info, package_versions, write_r
 from datarater_filtering import build_pool, curate, write_target
 from validation_shared import RULE as HEURISTIC_RULE
 
+from raters.metarater.fit import spearman_text
+
 LABEL_STEP = 0.16  # corrupted share per label step below 5
 
 
@@ -145,6 +147,9 @@ def main() -> None:
     parser.add_argument("--size", default="small", help="validation proxy size")
     parser.add_argument("--tokens", default="300k", help="validation training tokens")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument(
+        "--validate-lr", default=None, help="peak learning rate of the validation proxies (default: curate validate's)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default="metarater")
     parser.add_argument("--resume", action="store_true", help="skip steps whose output is already in --work")
@@ -251,6 +256,7 @@ def main() -> None:
         "--heldout", f"wikitext={SHARED_DATA / 'reference' / 'wikitext-2-valid.txt'}",
         "--heldout", f"c4-heldout={c4_heldout}", "--tokens", args.tokens, "--seeds", str(args.seeds),
         "--size", args.size, "--evaluations", "6", "--heldout-bytes", "100000", "--out", "validation", "--overwrite",
+        *(["--lr", args.validate_lr] if args.validate_lr else []),
     )  # fmt: skip
 
     workers = {}
@@ -284,6 +290,26 @@ def main() -> None:
     print(render(payload, (work / "validation" / "table.md").read_text()))
 
 
+def paired_differences(results: dict, name: str = "metarater") -> list[dict]:
+    """``name`` minus every other training set, per held-out set: the mean over seeds of the per-seed difference of
+    final bpb (seed s of both sets shares the proxy's initialisation and batch order), its standard error and
+    the difference in standard errors (negative: ``name`` is better)."""
+    import statistics
+
+    rows = []
+    for other in results:
+        if other == name:
+            continue
+        for heldout, entry in results[name].items():
+            mine, theirs = entry["final_bpb"], results[other][heldout]["final_bpb"]
+            diffs = [mine[seed] - theirs[seed] for seed in mine if seed in theirs]
+            mean = statistics.fmean(diffs)
+            se = statistics.stdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else float("nan")
+            rows.append({"against": other, "heldout": heldout, "seeds": len(diffs), "mean": mean, "se": se,
+                         "z": mean / se if se and se == se else float("nan")})  # fmt: skip
+    return rows
+
+
 def _number(value: float | None) -> str:
     return "undefined" if value is None else f"{value:.3f}"
 
@@ -294,7 +320,11 @@ def render(p: dict, validation_table: str) -> str:
         f"| {c} | {w:.3f} | {p['single_score_losses'][c]:.4f} |"
         for c, w in sorted(fit["weights"].items(), key=lambda kv: -kv[1])
     )
-    curve = "\n".join(f"| {pt['runs']} | {_number(pt['valid_spearman'])} |" for pt in fit["learning_curve"])
+    curve = "\n".join(f"| {pt['runs']} | {spearman_text(pt)} |" for pt in fit["learning_curve"])
+    differences = "\n".join(
+        f"| {d['against']} | {d['heldout']} | {d['seeds']} | {d['mean']:+.4f} | {d['se']:.4f} | {d['z']:+.1f} |"
+        for d in paired_differences(p["validation"]["results"])
+    )
     phases = "\n".join(f"| {k} | {v:,.0f} |" for k, v in p["seconds"].items())
     inner = fit["seconds"]
     kinds = sorted(next(iter(p["kept_by_kind"].values())))
@@ -311,17 +341,22 @@ def render(p: dict, validation_table: str) -> str:
         f"# Meta-rater benchmark ({p['date']})\n\n"
         f"{fit['runs']['count']} proxy runs ({s['run_tokens']} tokens each, tiny proxies, top 15%); selection budget "
         f"{s['budget_tokens']:,} tokens ({100 * s['budget']:.0f}% of the pool). Validation: {s['size']} proxies, "
-        f"{s['tokens']} tokens, {s['seeds']} seeds.\n\n"
+        f"{s['tokens']} tokens, {s['seeds']} seeds"
+        f"{', peak learning rate ' + s['validate_lr'] if s.get('validate_lr') else ''}.\n\n"
         f"## Weights learned, and each score alone (held-out loss of one proxy run, all weight on it)\n\n"
         f"| score | weight | loss alone (bpb) |\n|---|---:|---:|\n{weights}\n\nBest single score: "
         f"`{p['best_single_score']}`.\n\n"
-        f"## Regression: held-out Spearman against the number of proxy runs\n\n| runs | Spearman |\n|---:|---:|\n{curve}\n\n"
+        f"## Regression: held-out Spearman (95% bootstrap interval) against the number of proxy runs\n\n"
+        f"| runs | Spearman |\n|---:|---:|\n{curve}\n\n"
         f"## Share of each kind of pool document kept\n\n| selection | "
         + " | ".join(kinds)
         + " |\n|---|"
         + "---:|" * len(kinds)
         + f"\n{kept}\n\n"
         f"## Validation (equal training tokens)\n\n{validation_table}\n"
+        f"Meta-rater minus each other set, final bpb, paired by seed (negative: Meta-rater better):\n\n"
+        f"| against | held-out | seeds | mean difference | standard error | in standard errors |\n"
+        f"|---|---|---:|---:|---:|---:|\n{differences}\n\n"
         f"## Time\n\n| phase | seconds |\n|---|---:|\n{phases}\n\nInside the fit: proxies {inner['proxies']:,.0f} s, "
         f"regression {inner['regression']:.2f} s, search over {fit['search']['candidates']:,} candidates "
         f"{inner['search']:.2f} s.\n\n"

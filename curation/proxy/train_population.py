@@ -283,12 +283,15 @@ def _train_group(
     optimizer = _stack_optimizer(population, train_cfg, group)
     pad_id = members[group[0].index].train.pad_id
 
-    def evaluate(step: int) -> None:
+    def evaluate(step: int, record: list[_Pending] = group) -> None:
+        """Evaluate every member; record the point (and checkpoint) for the members in ``record``."""
         bpb = {name: population_bits_per_byte(population, packed, autocast) for name, packed in heldout.items()}
-        checkpointing = step < steps and any(members[m.index].checkpoint_dir is not None for m in group)
+        checkpointing = step < steps and any(members[m.index].checkpoint_dir is not None for m in record)
         if checkpointing:
             _unstack(population, optimizer, group)
         for slot, m in enumerate(group):
+            if m not in record:
+                continue
             train_loss = float(np.mean(m.recent)) if m.recent else None
             point = {
                 "step": step,
@@ -305,8 +308,9 @@ def _train_group(
                 trainer = {"identity": m.identity, "step": step, "curve": m.curve}
                 save_checkpoint(folder, m.model, tokenizer, m.optimizer, trainer)
 
-    if start == 0 and initial_evaluation and not any(m.curve for m in group):
-        evaluate(0)
+    unevaluated = [m for m in group if not m.curve]  # a crash in the first checkpoint round leaves a mix
+    if start == 0 and initial_evaluation and unevaluated:
+        evaluate(0, unevaluated)
     population.train()
     for step in range(start, stop):
         for param_group in optimizer.param_groups:

@@ -102,9 +102,9 @@ def _without_heldout(train: TextSource, heldout_hashes: set[str]) -> tuple[TextS
 
 
 class ProxyProgress:
-    """One bar for all proxies on a terminal (steps of the batch in training); a line per member evaluation."""
+    """One bar for all proxies on a terminal, counting every member's steps; a line per member evaluation."""
 
-    def __init__(self, console, labels: list[str], total_steps: int):
+    def __init__(self, console, labels: list[str], steps_per_proxy: int):
         self.console, self.labels = console, labels
         self._bar = None
         self._started = time.perf_counter()
@@ -119,21 +119,24 @@ class ProxyProgress:
                 TimeElapsedColumn(),
                 console=console,
             )
-            self._task = self._bar.add_task("proxies", total=total_steps, info="", batch=f"{len(labels)} proxies")
+            total = steps_per_proxy * len(labels)
+            self._task = self._bar.add_task("proxies", total=total, info="", batch=f"{len(labels)} proxies")
 
     def __enter__(self) -> ProxyProgress:
         if self._bar:
             self._bar.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind, *exc) -> None:
         if self._bar:
+            if kind is None:  # done: proxies resumed or reused never stepped through the bar
+                self._bar.update(self._task, completed=self._bar.tasks[0].total)
             self._bar.stop()
 
     def step(self, step: int, steps: int, losses: list[float]) -> None:
         if self._bar:
             info = f"{len(losses)} in batch, mean loss {statistics.fmean(losses):.3f}"
-            self._bar.update(self._task, completed=step, info=info)
+            self._bar.update(self._task, advance=len(losses), info=info)
 
     def evaluated(self, member: int, point: dict[str, Any]) -> None:
         scores = ", ".join(f"{name} {value:.3f}" for name, value in point["bpb"].items())

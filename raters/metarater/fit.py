@@ -132,7 +132,9 @@ def _learning_curve(weights: np.ndarray, losses: np.ndarray, settings: Regressio
             metrics = fit_regressor(weights[:n], losses[:n], settings).metrics
         except ConfigError:
             continue
-        curve.append({"runs": n, "valid_spearman": metrics["valid_spearman"], "valid_mae": metrics["valid_mae"]})
+        curve.append(
+            {key: metrics[key] for key in ("valid_spearman", "valid_spearman_ci95", "valid_mae")} | {"runs": n}
+        )
     return curve
 
 
@@ -152,6 +154,14 @@ def _plot_weights(columns: list[str], weights: np.ndarray, path: Path) -> None:
     fig.savefig(tmp, dpi=120)
     plt.close(fig)
     tmp.replace(path)
+
+
+def spearman_text(metrics: dict[str, Any]) -> str:
+    """``0.412 [0.101, 0.655]``: the held-out Spearman and its bootstrap interval, where defined."""
+    value, interval = metrics.get("valid_spearman"), metrics.get("valid_spearman_ci95")
+    if value is None:
+        return "undefined"
+    return f"{value:.3f}" + (f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else "")
 
 
 def _report(fit: dict[str, Any]) -> str:
@@ -174,21 +184,18 @@ def _report(fit: dict[str, Any]) -> str:
             f"| {column} | {weight:.4f} | [{bounds['min']:.4g}, {bounds['max']:.4g}] | {bounds['lower_is_better']} |"
         )
     regression = fit["regression"]
-    spearman = regression["valid_spearman"]
     lines += [
         "",
         "## Regression (LightGBM, weights -> held-out loss)",
         "",
-        f"Spearman on the held-out {regression['valid_runs']} runs: "
-        f"{'undefined' if spearman is None else f'{spearman:.3f}'}; mean absolute error {regression['valid_mae']:.4f} "
-        f"bpb; {regression['best_iteration']} rounds.",
+        f"Spearman on the held-out {regression['valid_runs']} runs: {spearman_text(regression)}; mean absolute "
+        f"error {regression['valid_mae']:.4f} bpb; {regression['best_iteration']} rounds.",
         "",
-        "| runs used | held-out Spearman |",
+        "| runs used | held-out Spearman (95% bootstrap interval) |",
         "|---|---|",
     ]
     for point in fit["learning_curve"]:
-        value = point["valid_spearman"]
-        lines.append(f"| {point['runs']} | {'undefined' if value is None else f'{value:.3f}'} |")
+        lines.append(f"| {point['runs']} | {spearman_text(point)} |")
     search = fit["search"]
     losses = fit["runs"]["losses"]
     lines += [

@@ -16,6 +16,8 @@ import numpy as np
 
 from curation.errors import ConfigError
 
+BOOTSTRAP_RESAMPLES = 1000  # for the 95% interval of the held-out Spearman
+
 
 @dataclass(frozen=True)
 class RegressionSettings:
@@ -33,6 +35,27 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float | None:
     if len(a) < 2 or np.all(a == a[0]) or np.all(b == b[0]):
         return None
     return float(spearmanr(a, b).statistic)
+
+
+def bootstrap_interval(
+    predicted: np.ndarray, actual: np.ndarray, seed: int, resamples: int = BOOTSTRAP_RESAMPLES
+) -> list[float] | None:
+    """95% percentile bootstrap interval of the Spearman correlation over resampled (predicted, actual) pairs;
+    resamples where either side is constant are skipped. None when fewer than 4 pairs or no usable resample."""
+    n = len(actual)
+    if n < 4:
+        return None
+    rng = np.random.default_rng([seed, n])
+    values = []
+    for _ in range(resamples):
+        pick = rng.integers(0, n, n)
+        value = spearman(predicted[pick], actual[pick])
+        if value is not None and np.isfinite(value):
+            values.append(value)
+    if not values:
+        return None
+    low, high = np.percentile(values, [2.5, 97.5])
+    return [float(low), float(high)]
 
 
 def check_run_count(n: int, valid_fraction: float) -> None:
@@ -98,6 +121,7 @@ def fit_regressor(weights: np.ndarray, losses: np.ndarray, settings: RegressionS
         "train_runs": int(len(train)),
         "valid_runs": int(len(valid)),
         "valid_spearman": spearman(predicted, losses[valid]),
+        "valid_spearman_ci95": bootstrap_interval(predicted, losses[valid], settings.seed),
         "valid_mae": float(np.mean(np.abs(predicted - losses[valid]))),
         "best_iteration": int(booster.best_iteration or settings.rounds),
         "min_data_in_leaf": leaf,

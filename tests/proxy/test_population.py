@@ -131,6 +131,19 @@ def test_a_crash_with_members_at_different_steps_resumes_each_member_to_its_own_
     assert [r.curve for r in again] == [r.curve for r in resumed]
 
 
+def test_a_crash_during_the_first_evaluation_still_gives_every_member_its_step_zero_point(tmp_path):
+    def crash(member, point):
+        if member == 1 and point["step"] == 0:
+            raise Crash
+
+    with pytest.raises(Crash):
+        train_population(MODEL, TRAIN, _members(tmp_path), HELDOUT, ByteTokenizer(), per_batch=3, on_eval=crash)
+    assert (tmp_path / "m0" / "latest.json").is_file() and not (tmp_path / "m1" / "latest.json").exists()
+    resumed = train_population(MODEL, TRAIN, _members(tmp_path), HELDOUT, ByteTokenizer(), per_batch=3)
+    for index, result in enumerate(resumed):
+        _assert_same_run(result, _alone(index))
+
+
 def test_checkpoints_are_interchangeable_with_train_proxy(tmp_path):
     """A member's folder is a train_proxy folder: a single proxy reuses a population's finished member."""
     train_population(MODEL, TRAIN, _members(tmp_path), HELDOUT, ByteTokenizer(), per_batch=3)

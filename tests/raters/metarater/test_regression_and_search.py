@@ -30,6 +30,19 @@ def test_regressor_ranks_held_out_runs():
     assert noise.metrics["valid_spearman"] is None or noise.metrics["valid_spearman"] < 0.5
 
 
+def test_held_out_spearman_comes_with_a_bootstrap_interval():
+    from raters.metarater.regression import bootstrap_interval
+
+    weights = sample_weights(128, 4, seed=1)
+    fitted = fit_regressor(weights, _losses(weights, np.random.default_rng(0)), RegressionSettings(seed=0))
+    low, high = fitted.metrics["valid_spearman_ci95"]
+    assert 0.5 < low <= fitted.metrics["valid_spearman"] <= high <= 1.0
+    rng = np.random.default_rng(3)
+    low, high = bootstrap_interval(rng.normal(size=40), rng.normal(size=40), seed=0)  # no relation at all
+    assert low < 0 < high
+    assert bootstrap_interval(np.arange(3.0), np.arange(3.0), seed=0) is None  # too few pairs
+
+
 def test_regressor_needs_enough_runs():
     with pytest.raises(ConfigError, match="too few"):
         fit_regressor(sample_weights(7, 3, seed=0), np.arange(7.0), RegressionSettings())
