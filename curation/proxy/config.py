@@ -66,6 +66,19 @@ PRESETS: dict[str, ProxyConfig] = {
 }
 
 
+# Validation's peak learning rate per preset when none is given (benchmarks/results/proxy_noise.md: 300k tokens,
+# 5 seeds on the same text). At 3e-3, small had a loss spike in 4 of 5 runs, and 4-12x the seed-to-seed spread of
+# final bpb at 1e-3, which was also 0.3-0.4 bpb better on average. tiny was stable at 3e-3 and 0.4 bpb better
+# there than at 1e-3. medium and large were not measured and take the lower rate.
+VALIDATION_LR = {"tiny": 3e-3}
+VALIDATION_LR_LARGER = 1e-3
+
+
+def validation_lr(size: str) -> float:
+    """The default peak learning rate of a validation proxy of preset ``size``."""
+    return VALIDATION_LR.get(size, VALIDATION_LR_LARGER)
+
+
 def preset(name: str) -> ProxyConfig:
     try:
         return PRESETS[name]

@@ -39,7 +39,7 @@ class ValidateConfig:
     size: str = "small"
     seq_len: int | None = None
     batch_size: int = 16
-    lr: float = 3e-3
+    lr: float | None = None  # None: the preset's (curation.proxy.config.validation_lr)
     evaluations: int = 10
     heldout_bytes: int = 250_000
     tokenizer: str = "bytes"
@@ -49,6 +49,11 @@ class ValidateConfig:
     def train_names(self) -> list[str]:
         names = [parse_named(spec)[0] for spec in self.train]
         return names + ([RANDOM_BASELINE] if self.random_baseline else [])
+
+    def peak_lr(self) -> float:
+        from curation.proxy.config import validation_lr
+
+        return self.lr if self.lr is not None else validation_lr(self.size)
 
     def baseline_name(self) -> str:
         return self.baseline or (RANDOM_BASELINE if self.random_baseline else self.train_names()[0])
@@ -70,6 +75,8 @@ class ValidateConfig:
             raise ConfigError(f"--baseline {self.baseline_name()!r} is not one of the training sets {names}")
         if self.seeds < 1:
             raise ConfigError("--seeds must be at least 1")
+        if self.lr is not None and self.lr <= 0:
+            raise ConfigError("--lr must be positive")
         if self.members_per_batch is not None and self.members_per_batch < 1:
             raise ConfigError("--members-per-batch must be at least 1")
         if self.device not in ("auto", "cpu", "cuda"):
@@ -237,7 +244,13 @@ def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = F
     def source_for(name: str, seed: int) -> TextSource:
         return randoms[seed] if name not in named else named[name]
 
-    params = {**asdict(cfg), "model": model_cfg.to_dict(), "tokenizer": tokenizer.name, "device": str(device)}
+    params = {
+        **asdict(cfg),
+        "lr": cfg.peak_lr(),
+        "model": model_cfg.to_dict(),
+        "tokenizer": tokenizer.name,
+        "device": str(device),
+    }
     runs = [(name, seed) for name in cfg.train_names() for seed in range(cfg.seeds)]
     labels = [f"{name} seed {seed}" for name, seed in runs]
     packed = {name: pack(src.texts) for name, src in named.items()}  # the same rows for every seed of a set
@@ -249,7 +262,7 @@ def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = F
         )
         for name, seed in runs
     ]
-    train_cfg = TrainConfig(tokens=cfg.tokens, batch_size=cfg.batch_size, lr=cfg.lr, evaluations=cfg.evaluations)
+    train_cfg = TrainConfig(tokens=cfg.tokens, batch_size=cfg.batch_size, lr=cfg.peak_lr(), evaluations=cfg.evaluations)
     tokens_per_step = train_cfg.batch_size * model_cfg.seq_len
     curves: dict[str, dict[int, list[dict]]] = {name: {} for name in cfg.train_names()}
     with stage_run("validate", params, enabled=tracking) as run:
@@ -293,7 +306,7 @@ def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = F
         table = _aggregate(curves, list(heldout), baseline)
         results = {
             "format": RESULTS_FORMAT,
-            "config": asdict(cfg),
+            "config": {**asdict(cfg), "lr": cfg.peak_lr()},
             "model": {"size": cfg.size, "parameters": model_cfg.num_parameters, **model_cfg.to_dict()},
             "tokenizer": {"name": tokenizer.name, **tokenizer.describe()},
             "device": str(device),
