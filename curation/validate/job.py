@@ -2,9 +2,9 @@
 
 One MLflow parent run, a child per proxy (training set x seed) with its bits-per-byte curve on every
 held-out set, logged when the proxy finishes. The proxies train as populations (``train_population``):
-several at once in one batched model, each exactly as it would alone. ``--out`` receives ``table.md``, ``curves.png``, ``tokenizer.json`` for a BPE, the
-proxies' checkpoints under ``proxies/`` (a rerun resumes unfinished proxies and reuses finished ones),
-and ``results.json``, written last.
+several at once in one batched model, each exactly as it would alone. ``--out`` receives ``table.md``,
+``curves.png``, ``tokenizer.json`` for a BPE, the proxies' checkpoints under ``proxies/`` (a rerun resumes
+unfinished proxies and reuses finished ones), and ``results.json``, written last.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import shutil
 import statistics
 import sys
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -114,7 +113,6 @@ class ProxyProgress:
     def __init__(self, console, labels: list[str], steps_per_proxy: int):
         self.console, self.labels = console, labels
         self._bar = None
-        self._started = time.perf_counter()
         if console.is_terminal:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
