@@ -339,8 +339,8 @@ def validate(
     members_per_batch: Annotated[
         Optional[int],
         typer.Option(
-            help="Proxies trained together as one batched model (default: chosen for the machine from its memory, "
-            "or on CPU from the cache-sized working set)."
+            help="Proxies trained together as one batched model (default: as many as half the free GPU memory holds; "
+            "one on CPU, where batching measured no faster: benchmarks/results/proxy_population.md)."
         ),
     ] = None,
     tracking: Tracking = True,

@@ -59,8 +59,8 @@ def metarater_fit(
     members_per_batch: Annotated[
         Optional[int],
         typer.Option(
-            help="Proxy runs trained together as one batched model (default: chosen for the machine from its "
-            "memory, or on CPU from the cache-sized working set)."
+            help="Proxy runs trained together as one batched model (default: as many as half the free GPU memory holds; "
+            "one on CPU, where batching measured no faster: benchmarks/results/proxy_population.md)."
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of weights, sample, proxies and split.")] = 0,
