@@ -8,7 +8,7 @@ member p is row block p of one [P x V, D] table. Members never mix: member p's l
 parameters only, so the gradient of the summed member losses w.r.t. member p's slice is exactly member p's
 own gradient, and an elementwise optimiser (AdamW) on the stacked tensors is member p's AdamW on its slice.
 
-Member p is built by ``ProxyLM(cfg, seed=seeds[p])`` and can be read back as one (``member``), so a
+Member p is built by ``ProxyLM(cfg, seed=seeds[p])`` and read back as one (``member_state``), so a
 population starts from, and ends in, the same weights a proxy trained alone would have.
 
 How many members go into one batch is a property of the machine (``members_per_batch``): on a GPU a
@@ -69,11 +69,6 @@ class PopulationLM(nn.Module):
     def member_state(self, index: int) -> dict[str, torch.Tensor]:
         """Member ``index``'s parameters under ``ProxyLM``'s names (copies, detached)."""
         return {name: p[index].detach().clone() for name, p in zip(self.names, self.stacked, strict=True)}
-
-    def member(self, index: int) -> ProxyLM:
-        model = ProxyLM(self.cfg)
-        model.load_state_dict(self.member_state(index))
-        return model.to(self.stacked[0].device)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Logits [P, B, T, vocab] for input tokens [P, B, T]: member p reads tokens[p]."""

@@ -45,8 +45,6 @@ from curation.proxy.train import (
     train_proxy,
 )
 
-ADAM_STATE = ("step", "exp_avg", "exp_avg_sq")
-
 
 @dataclass(frozen=True)
 class PopulationMember:
@@ -57,11 +55,34 @@ class PopulationMember:
     checkpoint_dir: Path | None = None
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What every member of one ``train_population`` call shares."""
+
+    model_cfg: ProxyConfig
+    train_cfg: TrainConfig
+    heldout: dict[str, PackedSequences]
+    tokenizer: Tokenizer
+    device: torch.device
+    on_step: Callable[[int, int, list[float]], None] | None
+    on_eval: Callable[[int, dict[str, Any]], None] | None
+    initial_evaluation: bool
+
+    @property
+    def steps(self) -> int:
+        return self.train_cfg.steps(self.model_cfg.seq_len)
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.train_cfg.batch_size * self.model_cfg.seq_len
+
+
 @dataclass
 class _Pending:
     """A member being trained: its own ProxyLM and AdamW hold its state between batched segments."""
 
     index: int
+    member: PopulationMember
     model: ProxyLM
     optimizer: torch.optim.AdamW
     identity: dict[str, Any]
@@ -183,6 +204,7 @@ def train_population(
         if on_member_done:
             on_member_done(index, result)
 
+    plan = _Plan(model_cfg, train_cfg, heldout, tokenizer, device, on_step, on_eval, initial_evaluation)
     for start in range(0, len(members), size):
         chunk = list(range(start, min(start + size, len(members))))
         if len(chunk) == 1:
@@ -201,40 +223,27 @@ def train_population(
             )
             finished(index, result)
             continue
-        _train_chunk(
-            model_cfg,
-            train_cfg,
-            members,
-            chunk,
-            heldout,
-            tokenizer,
-            device,
-            on_step,
-            on_eval,
-            finished,
-            initial_evaluation,
-        )
+        _train_chunk(plan, [(index, members[index]) for index in chunk], finished)
     return [r for r in results if r is not None]
 
 
 def _train_chunk(
-    model_cfg, train_cfg, members, chunk, heldout, tokenizer, device, on_step, on_eval, finished, initial_evaluation
+    plan: _Plan, chunk: list[tuple[int, PopulationMember]], finished: Callable[[int, TrainResult], None]
 ) -> None:
-    steps = train_cfg.steps(model_cfg.seq_len)
-    tokens_per_step = train_cfg.batch_size * model_cfg.seq_len
+    """Train the members of ``chunk`` (index, member) as populations, bringing resumed members level first."""
+    steps, tokens = plan.steps, plan.steps * plan.tokens_per_step
     pending: list[_Pending] = []
-    for index in chunk:
-        member = members[index]
-        member_cfg = replace(train_cfg, seed=member.seed)
-        identity = run_identity(model_cfg, member_cfg, member.train, heldout, tokenizer)
+    for index, member in chunk:
+        member_cfg = replace(plan.train_cfg, seed=member.seed)
+        identity = run_identity(plan.model_cfg, member_cfg, member.train, plan.heldout, plan.tokenizer)
         if member.checkpoint_dir is not None:
-            done = load_finished(member.checkpoint_dir / FINAL_DIR, identity, device)
+            done = load_finished(member.checkpoint_dir / FINAL_DIR, identity, plan.device)
             if done is not None:
                 model, curve = done
-                finished(index, TrainResult(model, curve, steps, steps * tokens_per_step, 0.0, resumed_from=steps))
+                finished(index, TrainResult(model, curve, steps, tokens, 0.0, resumed_from=steps))
                 continue
-        model = ProxyLM(model_cfg, seed=member.seed).to(device)
-        state = _Pending(index, model, make_optimizer(model, member_cfg), identity)
+        model = ProxyLM(plan.model_cfg, seed=member.seed).to(plan.device)
+        state = _Pending(index, member, model, make_optimizer(model, member_cfg), identity)
         if member.checkpoint_dir is not None:
             saved = load_checkpoint(member.checkpoint_dir, model, state.optimizer, identity)
             if saved is not None:
@@ -246,70 +255,50 @@ def _train_chunk(
         level = min(m.step for m in pending if m.step < steps)
         group = [m for m in pending if m.step == level]
         stop = min([m.step for m in pending if m.step > level] + [steps])
-        _train_group(
-            model_cfg,
-            train_cfg,
-            members,
-            group,
-            level,
-            stop,
-            heldout,
-            tokenizer,
-            device,
-            on_step,
-            on_eval,
-            initial_evaluation,
-        )
+        _train_group(plan, group, level, stop)
     seconds = (time.perf_counter() - began) / max(len(pending), 1)  # each member's share of the chunk's time
     for m in pending:
-        member = members[m.index]
-        if member.checkpoint_dir is not None:
-            save_model(
-                member.checkpoint_dir / FINAL_DIR, m.model, tokenizer, {"curve": m.curve, "identity": m.identity}
-            )
-            remove_checkpoints(member.checkpoint_dir)
-        finished(m.index, TrainResult(m.model, m.curve, steps, steps * tokens_per_step, seconds, m.resumed_from))
+        folder = m.member.checkpoint_dir
+        if folder is not None:
+            save_model(folder / FINAL_DIR, m.model, plan.tokenizer, {"curve": m.curve, "identity": m.identity})
+            remove_checkpoints(folder)
+        finished(m.index, TrainResult(m.model, m.curve, steps, tokens, seconds, m.resumed_from))
 
 
-def _train_group(
-    model_cfg, train_cfg, members, group, start, stop, heldout, tokenizer, device, on_step, on_eval, initial_evaluation
-) -> None:
+def _train_group(plan: _Plan, group: list[_Pending], start: int, stop: int) -> None:
     """Train ``group`` (members all at step ``start``) as one population up to step ``stop``."""
-    steps = train_cfg.steps(model_cfg.seq_len)
-    tokens_per_step = train_cfg.batch_size * model_cfg.seq_len
+    train_cfg, steps = plan.train_cfg, plan.steps
     evals = evaluation_steps(steps, train_cfg.evaluations)
-    autocast, _ = autocast_for(device, train_cfg.precision)
-    population = PopulationLM(model_cfg, [dict(m.model.named_parameters()) for m in group]).to(device)
+    autocast, _ = autocast_for(plan.device, train_cfg.precision)
+    population = PopulationLM(plan.model_cfg, [dict(m.model.named_parameters()) for m in group]).to(plan.device)
     optimizer = _stack_optimizer(population, train_cfg, group)
-    pad_id = members[group[0].index].train.pad_id
+    pad_id = group[0].member.train.pad_id
 
     def evaluate(step: int, record: list[_Pending] = group) -> None:
         """Evaluate every member; record the point (and checkpoint) for the members in ``record``."""
-        bpb = {name: population_bits_per_byte(population, packed, autocast) for name, packed in heldout.items()}
-        checkpointing = step < steps and any(members[m.index].checkpoint_dir is not None for m in record)
-        if checkpointing:
+        bpb = {name: population_bits_per_byte(population, packed, autocast) for name, packed in plan.heldout.items()}
+        if step < steps and any(m.member.checkpoint_dir is not None for m in record):
             _unstack(population, optimizer, group)
         for slot, m in enumerate(group):
             if m not in record:
                 continue
-            train_loss = float(np.mean(m.recent)) if m.recent else None
             point = {
                 "step": step,
-                "tokens": step * tokens_per_step,
-                "train_loss": train_loss,
+                "tokens": step * plan.tokens_per_step,
+                "train_loss": float(np.mean(m.recent)) if m.recent else None,
                 "bpb": {name: values[slot] for name, values in bpb.items()},
             }
             m.curve.append(point)
             m.recent = []
-            if on_eval:
-                on_eval(m.index, point)
-            folder = members[m.index].checkpoint_dir
+            if plan.on_eval:
+                plan.on_eval(m.index, point)
+            folder = m.member.checkpoint_dir
             if folder is not None and step < steps:
                 trainer = {"identity": m.identity, "step": step, "curve": m.curve}
-                save_checkpoint(folder, m.model, tokenizer, m.optimizer, trainer)
+                save_checkpoint(folder, m.model, plan.tokenizer, m.optimizer, trainer)
 
     unevaluated = [m for m in group if not m.curve]  # a crash in the first checkpoint round leaves a mix
-    if start == 0 and initial_evaluation and unevaluated:
+    if start == 0 and plan.initial_evaluation and unevaluated:
         evaluate(0, unevaluated)
     population.train()
     for step in range(start, stop):
@@ -317,12 +306,10 @@ def _train_group(
             param_group["lr"] = learning_rate(step, steps, train_cfg)
         rows = torch.stack(
             [
-                members[m.index].train.rows[
-                    batch_rows(step, members[m.index].train.num_rows, train_cfg.batch_size, members[m.index].seed)
-                ]
+                m.member.train.rows[batch_rows(step, m.member.train.num_rows, train_cfg.batch_size, m.member.seed)]
                 for m in group
             ]
-        ).to(device)
+        ).to(plan.device)
         with autocast():
             losses = population.token_losses(rows, pad_id)
         member_losses = losses.sum(dim=(1, 2)) / (rows[..., 1:] != pad_id).sum(dim=(1, 2)).clamp_min(1)
@@ -333,8 +320,8 @@ def _train_group(
         values = member_losses.detach().tolist()
         for m, value in zip(group, values, strict=True):
             m.recent.append(value)
-        if on_step:
-            on_step(step + 1, steps, values)
+        if plan.on_step:
+            plan.on_step(step + 1, steps, values)
         if step + 1 in evals:
             evaluate(step + 1)
     _unstack(population, optimizer, group)
