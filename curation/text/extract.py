@@ -1,7 +1,7 @@
 """HTML to main text with a real extractor: Resiliparse (default) or trafilatura.
 
 Both are selectable with ``--extractor``; their quality on the trafilatura evaluation pages and
-their speed are measured by ``benchmarks/extraction_quality.py`` and reported in the README.
+their speed are measured by ``benchmarks/extraction_quality.py`` and reported in ``docs/results.md``.
 """
 
 from __future__ import annotations

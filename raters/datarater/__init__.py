@@ -9,5 +9,5 @@ lowers held-out loss.
 - ``filtering``: deployment: drop the bottom rho of an oversampled batch, or the equivalent per-document
   acceptance probability.
 
-Deviations from the paper are listed in ``DEVIATIONS`` in ``meta`` and in the README.
+Deviations from the paper are listed in ``DEVIATIONS`` in ``meta`` and in ``docs/datarater.md``.
 """

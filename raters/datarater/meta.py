@@ -31,7 +31,7 @@ from raters.datarater.differentiable_adam import AdamSettings, adam_init, adam_s
 from raters.datarater.model import RaterTransformer
 from raters.datarater.weights import BatchSoftmaxWeights
 
-# Where this implementation departs from the paper, and why (also in the README).
+# Where this implementation departs from the paper, and why (also in docs/datarater.md).
 DEVIATIONS = {
     "scale": "inner models and rater are small (presets tiny/small, 0.1-1M parameters, 128-256 tokens) so "
     "meta-training runs on CPU; the paper used 8 x 400M inner models and a 50M rater on 2048-token sequences",
