@@ -56,6 +56,33 @@ def write_target(work: Path, wiki_docs: int, seed: int, count: int = 200) -> Pat
     return path
 
 
+def make_runner(work: Path, resume: bool):
+    """``run(*args, done=PATH)``: ``curate *args`` in ``work``, or, with ``resume``, nothing when ``work/PATH``
+    (the step's output) exists already. Returns the seconds it took."""
+
+    def run(*args: str, done: str | None = None) -> float:
+        if resume and done and (work / done).exists():
+            print(f"resume: {done} exists, skipping curate {' '.join(args[:2])}", flush=True)
+            return 0.0
+        return curate(*args, cwd=work)
+
+    return run
+
+
+def datarater_scores(run, model: str, scores: str, steps: int, population: int, seed: int,
+                     heldout: Path | None) -> dict[str, float]:  # fmt: skip
+    """``curate datarater train`` on ``corpus`` (outer loss on a disjoint 10% of it, or on ``heldout``), then
+    ``curate datarater score`` into ``scores``; the seconds of each."""
+    seconds = {"train": run(
+        "datarater", "train", "--train", "corpus", "--out", model, "--steps", str(steps),
+        "--population", str(population), "--seed", str(seed), "--overwrite",
+        *(["--heldout", str(heldout)] if heldout else []), done=f"{model}/rater.json",
+    )}  # fmt: skip
+    seconds["score"] = run("datarater", "score", "corpus", "--model", model, "--out", scores, "--overwrite",
+                           done=f"{scores}/manifest.json")  # fmt: skip
+    return seconds
+
+
 def build_pool(work: Path, c4_docs: int, wiki_docs: int, seed: int) -> tuple[Path, Path]:
     from curation.proxy.text_source import read_text_source
     from curation.text.corruption import CORRUPTIONS
@@ -125,13 +152,9 @@ def main() -> None:
     pool, c4_heldout = build_pool(work, args.c4, args.wiki, args.seed)
     warc = SHARED_DATA / "web" / "trafilatura-eval-pages.warc.gz"
     seconds = {"ingest": curate("ingest", str(pool), str(warc), "--out", "corpus", "--overwrite", cwd=work)}
-    seconds["train"] = curate(
-        "datarater", "train", "--train", "corpus", "--out", "model", "--steps", str(args.steps),
-        "--population", str(args.population), "--seed", str(args.seed), "--overwrite",
-        *(["--heldout", str(write_target(work, args.wiki, args.seed))] if args.target == "wiki" else []), cwd=work,
-    )  # fmt: skip
-    seconds["score"] = curate("datarater", "score", "corpus", "--model", "model", "--out", "attrs/datarater",
-                              "--overwrite", cwd=work)  # fmt: skip
+    heldout = write_target(work, args.wiki, args.seed) if args.target == "wiki" else None
+    seconds.update(datarater_scores(lambda *a: curate(*a, cwd=work), "model", "attrs/datarater", args.steps,
+                                    args.population, args.seed, heldout))  # fmt: skip
     names = {rho: ("datarater" if len(args.rho) == 1 else f"rho{round(100 * rho)}") for rho in args.rho}
     seconds["filter"] = 0.0
     for rho, name in names.items():

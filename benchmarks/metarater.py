@@ -31,7 +31,8 @@ import time
 from pathlib import Path
 
 from common import RESULTS, SHARED_DATA, machine_info, package_versions, write_results
-from datarater_filtering import build_pool, curate, write_target
+from datarater_filtering import build_pool, make_runner, write_target
+from pool import document_kinds
 from validation_shared import RULE as HEURISTIC_RULE
 
 from raters.metarater.fit import spearman_text
@@ -79,6 +80,61 @@ def write_annotations(work: Path, seed: int, count: int = 600) -> Path:
     return path
 
 
+SCORE_SETS = ["attrs/signals", "attrs/dsir", "attrs/fasttext", "attrs/perplexity", "attrs/cleanliness"]
+
+
+def score_with_every_rater(run, reference: Path, annotations: Path, negatives: str, perplexity_tokens: str) -> dict:
+    """``corpus`` -> every attribute set of ``SCORE_SETS`` (and ``attrs/dedup``), training each rater first:
+    DSIR and the perplexity proxy toward ``reference``, fastText with ``reference`` as positives and the
+    corpus directory ``negatives`` as negatives (a seeded sample of as many bytes as ``reference``), the cleanliness rater on ``annotations``. Seconds per rater."""
+    seconds: dict[str, float] = {}
+    seconds["signals"] = run(
+        "signals", "corpus", "--out", "attrs/signals", "--overwrite", done="attrs/signals/manifest.json"
+    )
+    seconds["dedup"] = run("dedup", "corpus", "--out", "attrs/dedup", "--overwrite", done="attrs/dedup/manifest.json")
+    seconds["dsir"] = run(
+        "raters",
+        "dsir",
+        "fit",
+        "--target",
+        str(reference),
+        "--raw",
+        "corpus",
+        "--out",
+        "models/dsir",
+        "--overwrite",
+        done="models/dsir/metrics.json",
+    )
+    seconds["dsir"] += run(
+        "raters",
+        "dsir",
+        "score",
+        "corpus",
+        "--model",
+        "models/dsir",
+        "--out",
+        "attrs/dsir",
+        "--overwrite",
+        done="attrs/dsir/manifest.json",
+    )
+    # as many negative bytes as positive ones at most: a pool 40x the reference would teach "always negative"
+    balance = ["--max-bytes", str(reference.stat().st_size)]
+    seconds["fasttext"] = run("raters", "fasttext", "train", "--positive", str(reference), "--negative", negatives,
+                              *balance, "--out", "models/fasttext", "--overwrite",
+                              done="models/fasttext/metrics.json")  # fmt: skip
+    seconds["fasttext"] += run("raters", "fasttext", "score", "corpus", "--model", "models/fasttext",
+                               "--out", "attrs/fasttext", "--overwrite", done="attrs/fasttext/manifest.json")  # fmt: skip
+    seconds["perplexity"] = run("raters", "perplexity", "train", "--reference", str(reference),
+                                "--out", "models/perplexity", "--tokens", perplexity_tokens, "--overwrite", done="models/perplexity/metrics.json")  # fmt: skip
+    seconds["perplexity"] += run("raters", "perplexity", "score", "corpus", "--model", "models/perplexity",
+                                 "--out", "attrs/perplexity", "--overwrite", done="attrs/perplexity/manifest.json")  # fmt: skip
+    seconds["dimension"] = run("raters", "dimension", "train", "--annotations", str(annotations),
+                               "--dimension", "cleanliness", "--out", "models/cleanliness", "--overwrite", done="models/cleanliness/metrics.json")  # fmt: skip
+    seconds["dimension"] += run("raters", "dimension", "score", "corpus", "--model", "models/cleanliness",
+                                "--out", "attrs/cleanliness", "--overwrite", done="attrs/cleanliness/manifest.json")  # fmt: skip
+    return seconds
+
+
 def one_hot_fits(work: Path, fit_dir: Path, attributes: list[str], workers: int) -> dict[str, float]:
     """Held-out loss of a proxy run per single score (all weight on it), same settings as the fit's runs;
     also writes ``single-<column>/weights.json`` so ``curate metarater select`` can use any of them."""
@@ -118,18 +174,13 @@ def kept_by_kind(work: Path, selections: dict[str, str]) -> dict[str, dict[str, 
     """Per selection and kind of document: the share of the pool's documents of that kind it kept."""
     from curation.corpus import Corpus
 
-    pool = Corpus.open(work / "corpus").read_documents(["url", "source"])
-    kinds = [
-        url.split("?kind=")[1] if url and "?kind=" in url else Path(source or "warc").name.split(".")[0]
-        for url, source in zip(pool.column("url").to_pylist(), pool.column("source").to_pylist(), strict=True)
-    ]
+    ids, kinds = document_kinds(work / "corpus")
     totals = {k: kinds.count(k) for k in sorted(set(kinds))}
     out = {}
     for name, directory in selections.items():
-        kept = set(Corpus.open(work / directory).read_documents(["url"]).column("url").to_pylist())
-        urls = pool.column("url").to_pylist()
+        kept = set(Corpus.open(work / directory).read_documents(["id"]).column("id").to_pylist())
         out[name] = {
-            k: sum(1 for u, kk in zip(urls, kinds, strict=True) if kk == k and u in kept) / n for k, n in totals.items()
+            k: sum(1 for i, kk in zip(ids, kinds, strict=True) if kk == k and i in kept) / n for k, n in totals.items()
         }
     return out
 
@@ -171,13 +222,7 @@ def main() -> None:
     ]
     warc = SHARED_DATA / "web" / "trafilatura-eval-pages.warc.gz"
 
-    def run(*a: str, done: str | None = None) -> float:
-        """Run a command; with --resume, skip it when its output (``done``, relative to --work) exists."""
-        if args.resume and done and (work / done).exists():
-            print(f"resume: {done} exists, skipping curate {' '.join(a[:2])}", flush=True)
-            return 0.0
-        return curate(*a, cwd=work)
-
+    run = make_runner(work, args.resume)
     seconds: dict[str, float] = {}
     seconds["ingest"] = run(
         "ingest", str(pool), str(warc), "--out", "corpus", "--overwrite", done="corpus/manifest.json"
@@ -185,48 +230,8 @@ def main() -> None:
     seconds["ingest_negatives"] = run(
         "ingest", *common_crawl, "--out", "common-crawl", "--overwrite", done="common-crawl/manifest.json"
     )
-    seconds["signals"] = run(
-        "signals", "corpus", "--out", "attrs/signals", "--overwrite", done="attrs/signals/manifest.json"
-    )
-    seconds["dedup"] = run("dedup", "corpus", "--out", "attrs/dedup", "--overwrite", done="attrs/dedup/manifest.json")
-    seconds["dsir"] = run(
-        "raters",
-        "dsir",
-        "fit",
-        "--target",
-        str(reference),
-        "--raw",
-        "corpus",
-        "--out",
-        "models/dsir",
-        "--overwrite",
-        done="models/dsir/metrics.json",
-    )
-    seconds["dsir"] += run(
-        "raters",
-        "dsir",
-        "score",
-        "corpus",
-        "--model",
-        "models/dsir",
-        "--out",
-        "attrs/dsir",
-        "--overwrite",
-        done="attrs/dsir/manifest.json",
-    )
-    seconds["fasttext"] = run("raters", "fasttext", "train", "--positive", str(reference), "--negative", "common-crawl",
-                              "--out", "models/fasttext", "--overwrite", done="models/fasttext/metrics.json")  # fmt: skip
-    seconds["fasttext"] += run("raters", "fasttext", "score", "corpus", "--model", "models/fasttext",
-                               "--out", "attrs/fasttext", "--overwrite", done="attrs/fasttext/manifest.json")  # fmt: skip
-    seconds["perplexity"] = run("raters", "perplexity", "train", "--reference", str(reference),
-                                "--out", "models/perplexity", "--tokens", args.perplexity_tokens, "--overwrite", done="models/perplexity/metrics.json")  # fmt: skip
-    seconds["perplexity"] += run("raters", "perplexity", "score", "corpus", "--model", "models/perplexity",
-                                 "--out", "attrs/perplexity", "--overwrite", done="attrs/perplexity/manifest.json")  # fmt: skip
-    seconds["dimension"] = run("raters", "dimension", "train", "--annotations", str(annotations),
-                               "--dimension", "cleanliness", "--out", "models/cleanliness", "--overwrite", done="models/cleanliness/metrics.json")  # fmt: skip
-    seconds["dimension"] += run("raters", "dimension", "score", "corpus", "--model", "models/cleanliness",
-                                "--out", "attrs/cleanliness", "--overwrite", done="attrs/cleanliness/manifest.json")  # fmt: skip
-    scores = ["attrs/signals", "attrs/dsir", "attrs/fasttext", "attrs/perplexity", "attrs/cleanliness"]
+    seconds.update(score_with_every_rater(run, reference, annotations, "common-crawl", args.perplexity_tokens))
+    scores = SCORE_SETS
     score_args = [x for a in scores for x in ("-a", a)]
     heldout = f"fit={fit_heldout}"
     seconds["fit"] = run("metarater", "fit", "corpus", *score_args, "--heldout", heldout, "--runs", str(args.runs),

@@ -3,7 +3,8 @@
 Scores come from attribute sets (``curate signals``, ``curate raters ...``, ``curate datarater score``),
 each checked against the corpus it describes and aligned part by part on ``id``. Which columns are scores,
 and which way is better, is said once here: ``SCORE_DIRECTIONS`` lists the known ones; any other numeric
-column can be named with ``--column`` (higher = better unless ``--lower-is-better`` names it).
+or true/false (read as 1/0) column can be named with ``--column`` (higher = better unless
+``--lower-is-better`` names it).
 
 Classifier raters write two columns: ``dim_<name>`` (the expected class) and ``dim_<name>_class`` (the
 argmax). The paper uses the argmax class; ``classifier_output="expected"`` uses the expectation instead.
@@ -39,6 +40,12 @@ SCORE_DIRECTIONS: dict[str, str] = {
     "fasttext_quality": "higher",
     "proxy_bpb": "lower",
     "datarater_score": "higher",
+    # the hand rules' verdicts (``curate signals``), as 0/1: a weighted sum can then lean on a rule where the
+    # proxy runs say it helps. Not in the paper, whose 25 scores are all graded.
+    "gopher_quality_pass": "higher",
+    "gopher_repetition_pass": "higher",
+    "c4_quality_pass": "higher",
+    "fineweb_quality_pass": "higher",
 }
 DIMENSION_EXPECTED = re.compile(r"^dim_(?!.*_class$)\w+$")
 DIMENSION_CLASS = re.compile(r"^dim_\w+_class$")
@@ -93,7 +100,7 @@ def load_score_table(
     for attribute_set in sets:
         for column in attribute_set.manifest["columns"]:
             kind = column["type"]
-            if kind.startswith(("float", "double", "int", "uint", "halffloat")):
+            if kind.startswith(("float", "double", "int", "uint", "halffloat", "bool")):
                 if column["name"] in numeric:
                     raise ConfigError(
                         f"column {column['name']!r} is in both {numeric[column['name']].root} and {attribute_set.root}"

@@ -192,3 +192,28 @@ def test_fit_and_select_from_the_cli(mixed):
                      "--out", "fit2", "--no-tracking", cwd=mixed)  # fmt: skip
     assert bad.returncode != 0 and "no numeric column ['nope']" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_rule_verdicts_are_scores_read_as_0_and_1(mixed, tmp_path):
+    """``curate signals``' pass flags are default scores (1 = passed); any true/false column can be named."""
+    import pyarrow.parquet as pq
+
+    from curation.attributes import AttributeSet
+    from curation.corpus import Corpus
+    from raters.metarater.score_table import load_score_table
+
+    proc = run_curate("signals", "corpus", "--out", str(tmp_path / "signals"), "--no-tracking", cwd=mixed)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    table = load_score_table(mixed / "corpus", [tmp_path / "signals"])
+    flags = ["gopher_quality_pass", "gopher_repetition_pass", "c4_quality_pass", "fineweb_quality_pass"]
+    assert set(flags) <= set(table.columns)
+    corpus = Corpus.open(mixed / "corpus")
+    signals = AttributeSet.open(tmp_path / "signals", corpus)
+    truth = [
+        v
+        for shard in range(len(corpus.shard_paths))
+        for v in pq.read_table(signals.part_path(shard), columns=["c4_quality_pass"]).column(0).to_pylist()
+    ]
+    values = table.values[:, table.columns.index("c4_quality_pass")]
+    assert values.tolist() == [1.0 if v else 0.0 for v in truth] and 0 < values.sum() < len(values)
+    assert not table.lower_is_better[table.columns.index("c4_quality_pass")]
