@@ -48,6 +48,8 @@ from metarater import (
 from pool import build_pool, document_kinds
 from validation_shared import RULE as HEURISTIC_RULE
 
+from raters.metarater.fit import spearman_text
+
 ORACLE_RULE = "not corrupted and lang == 'en'"
 DATARATERS = {"datarater-pool": None, "datarater-reference": "reference"}  # name -> outer-loss target
 LEARNED = ["metarater", "datarater-pool", "datarater-reference", "single"]
@@ -321,8 +323,8 @@ def render(p: dict) -> str:
         [[c, f"{w:.3f}", f"{fit['single_score_losses'][c]:.4f}"]
          for c, w in sorted(fit["weights"].items(), key=lambda kv: -kv[1])],
     )  # fmt: skip
-    spearman = fit["regression"].get("valid_spearman")
-    interval = fit["regression"].get("valid_spearman_ci95")
+    curve = markdown_table(["proxy runs", "held-out Spearman [95 % bootstrap interval]"],
+                           [[point["runs"], spearman_text(point)] for point in fit["learning_curve"]])  # fmt: skip
     phases = markdown_table(["phase", "seconds"], [[k, f"{v:,.0f}"] for k, v in p["seconds"].items()])
     m = p["machine"]
     return (
@@ -338,9 +340,9 @@ def render(p: dict) -> str:
         f"Differences of final bpb, paired by seed (negative: the selection is better):\n\n{differences}\n\n"
         f"## Share of each kind of document kept\n\n{kept}\n\n"
         f"## Agreement with human line labels ({h['documents']} documents of line-quality-en)\n\n{human}\n\n"
-        f"## Meta-rater fit: {fit['runs']['count']} runs of {s['run_tokens']} tokens; held-out Spearman "
-        f"{spearman if spearman is None else f'{spearman:.3f}'}"
-        f"{'' if not interval else f' [{interval[0]:.3f}, {interval[1]:.3f}]'}\n\n{weights}\n\n"
+        f"## Meta-rater fit: {fit['runs']['count']} proxy runs of {s['run_tokens']} tokens\n\n"
+        f"How well the regression predicts the held-out runs' loss as the runs grow:\n\n{curve}\n\n"
+        f"Weights found, and each score alone:\n\n{weights}\n\n"
         f"Best single score (lowest loss on the fit's held-out set): `{p['best_single_score']}`.\n\n"
         f"## Time\n\n{phases}\n\nMachine: {m['cpu_model']}, {m['nproc']} CPUs, {m['memory_gib']} GiB.\n"
     )

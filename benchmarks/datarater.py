@@ -157,7 +157,7 @@ def scoring(work: Path, documents: int, model_steps: int) -> dict:
     env = child_env()
 
     def curate(*args):
-        subprocess.run([sys.executable, "-m", "curation.cli", *args], cwd=work, env=env, check=True)
+        subprocess.run([sys.executable, "-m", "pipelines.cli", *args], cwd=work, env=env, check=True)
 
     curate("ingest", "docs.jsonl", "--out", "corpus", "--overwrite", "--no-tracking")
     curate("datarater", "train", "--train", "corpus", "--out", "model", "--steps", str(model_steps),
@@ -165,7 +165,7 @@ def scoring(work: Path, documents: int, model_steps: int) -> dict:
     cores = os.cpu_count() or 1
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "curation.cli", "datarater", "score", "corpus", "--model", "model", "--out", "scores",
+        [sys.executable, "-m", "pipelines.cli", "datarater", "score", "corpus", "--model", "model", "--out", "scores",
          "--overwrite", "--no-tracking"],
         cwd=work, env=env, check=True, capture_output=True, text=True,
     )  # fmt: skip

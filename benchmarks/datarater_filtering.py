@@ -37,7 +37,7 @@ def curate(*args: str, cwd: Path) -> float:
     started = time.perf_counter()
     print("$ curate " + " ".join(args), flush=True)
     env = child_env() | {"MLFLOW_TRACKING_URI": f"sqlite:///{cwd / 'mlflow.db'}"}
-    done = subprocess.run([sys.executable, "-m", "curation.cli", *args], cwd=cwd, env=env)
+    done = subprocess.run([sys.executable, "-m", "pipelines.cli", *args], cwd=cwd, env=env)
     if done.returncode != 0:
         sys.exit(f"curate {args[0]} failed with exit code {done.returncode}")
     return time.perf_counter() - started

@@ -22,7 +22,7 @@ repository, deleted afterwards unless ``--keep-work``), deterministically:
 
 Rows (same input directory, same number of workers W, run one after another)
 ----------------------------------------------------------------------------
-* ``ours`` — the real CLI, ``python -m curation.cli ingest DIR --out OUT --no-tracking --master
+* ``ours`` — the real CLI, ``python -m pipelines.cli ingest DIR --out OUT --no-tracking --master
   local[W]`` (plus ``--extractor``/``--no-langid`` per row; default shards, split size, limits).
   Language ID (fastText lid.176) is on by default in ours and absent from datatrove's pipeline, so
   each input also has a ``--no-langid`` row for like-for-like. Datatrove has no Resiliparse
@@ -212,7 +212,7 @@ def measure_spark_startup(workers: int) -> float:
 
 
 def run_ours(input_dir: Path, out: Path, workers: int, extractor: str | None, langid: bool, log: Path) -> dict:
-    cmd = [sys.executable, "-m", "curation.cli", "ingest", str(input_dir), "--out", str(out), "--no-tracking"]
+    cmd = [sys.executable, "-m", "pipelines.cli", "ingest", str(input_dir), "--out", str(out), "--no-tracking"]
     cmd += ["--master", f"local[{workers}]"]
     if extractor:
         cmd += ["--extractor", extractor]
@@ -229,7 +229,7 @@ def run_ours(input_dir: Path, out: Path, workers: int, extractor: str | None, la
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     counts = manifest["counts"]
     return {
-        "command": " ".join(["python", "-m", "curation.cli", *cmd[3:]]),
+        "command": " ".join(["python", "-m", "pipelines.cli", *cmd[3:]]),
         "wall_s": round(wall, 3),
         "reported_s": float(match.group(1).replace(",", "")) if match else None,
         "records_read": counts["records_read"],

@@ -457,7 +457,7 @@ class MemorySampler(threading.Thread):
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "curation.cli", *args]
+    return [sys.executable, "-m", "pipelines.cli", *args]
 
 
 def run_logged(cmd: list[str], log: Path, sampler: MemorySampler | None = None, stage: str | None = None) -> float:

@@ -228,7 +228,7 @@ def prepare_documents(
 
 def build_corpus(jsonl_dir: Path, corpus: Path, shards: int, workers: int, log: Path) -> dict:
     """``curate ingest --no-langid --shards F`` over the JSONL files (not timed)."""
-    cmd = [sys.executable, "-m", "curation.cli", "ingest", str(jsonl_dir), "--out", str(corpus), "--no-tracking"]
+    cmd = [sys.executable, "-m", "pipelines.cli", "ingest", str(jsonl_dir), "--out", str(corpus), "--no-tracking"]
     cmd += ["--no-langid", "--shards", str(shards), "--master", f"local[{workers}]"]
     started = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), cwd=ROOT)
@@ -237,7 +237,7 @@ def build_corpus(jsonl_dir: Path, corpus: Path, shards: int, workers: int, log: 
         raise SystemExit(f"curate ingest failed ({done.returncode}); log: {log}\n{done.stderr[-3000:]}")
     manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
     return {
-        "command": " ".join(["python", "-m", "curation.cli", *cmd[3:]]),
+        "command": " ".join(["python", "-m", "pipelines.cli", *cmd[3:]]),
         "seconds": round(time.perf_counter() - started, 1),
         "documents": manifest["counts"]["documents"],
         "rejected": manifest["counts"]["rejected"],

@@ -47,7 +47,7 @@ WEB_INPUTS = [
 
 def curate(*args: str, cwd: Path) -> float:
     started = time.perf_counter()
-    cmd = [sys.executable, "-m", "curation.cli", *args]
+    cmd = [sys.executable, "-m", "pipelines.cli", *args]
     print("$ curate " + " ".join(args), flush=True)
     done = subprocess.run(cmd, cwd=cwd, env=child_env() | {"MLFLOW_TRACKING_URI": f"sqlite:///{cwd / 'mlflow.db'}"})
     if done.returncode != 0:

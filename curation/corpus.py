@@ -30,8 +30,10 @@ def shard_name(index: int) -> str:
 
 
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    from curation.storage import open_binary
+
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_binary(str(path)) as fh:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()

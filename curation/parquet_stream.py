@@ -19,4 +19,7 @@ def open_parquet_stream(path: str | Path):
     """A ``pyarrow.parquet.ParquetFile`` for streaming reads (``iter_batches``, ``read_row_group``)."""
     import pyarrow.parquet as pq
 
-    return pq.ParquetFile(path, pre_buffer=False, buffer_size=STREAM_BUFFER_BYTES)
+    from curation.storage import is_remote, open_binary
+
+    source = open_binary(str(path)) if is_remote(str(path)) else path
+    return pq.ParquetFile(source, pre_buffer=False, buffer_size=STREAM_BUFFER_BYTES)

@@ -5,7 +5,7 @@
 See jobs/README.md for shipping the Python environment to executors.
 """
 
-from curation.cli import main
+from pipelines.cli import main
 
 if __name__ == "__main__":
     main()

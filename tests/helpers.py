@@ -8,7 +8,7 @@ import sys
 
 
 def curate_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "curation.cli", *args]
+    return [sys.executable, "-m", "pipelines.cli", *args]
 
 
 def curate_env(**extra: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from tests.helpers import run_curate
 def test_help_is_fast_and_explains():
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "curation.cli", "ingest", "--help"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "pipelines.cli", "ingest", "--help"], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0
     assert "--extractor" in result.stdout and "rejects/" in result.stdout
@@ -21,7 +21,7 @@ def test_help_is_fast_and_explains():
         [
             sys.executable,
             "-c",
-            "import sys, curation.cli; print(sorted(m for m in ('pyspark','torch','mlflow','pyarrow') if m in sys.modules))",
+            "import sys, pipelines.cli; print(sorted(m for m in ('pyspark','torch','mlflow','pyarrow') if m in sys.modules))",
         ],
         capture_output=True,
         text=True,

@@ -123,7 +123,7 @@ def _python_tag(marker: Path) -> str:
 
 
 def test_pipeline_config_tags_do_not_run(tmp_path):
-    from curation.pipeline.config import load_pipeline_config
+    from pipelines.config import load_pipeline_config
 
     marker = tmp_path / "pwned"
     config = tmp_path / "p.yaml"

@@ -142,7 +142,7 @@ def run_ingest(
 
         plans = sc.parallelize(files, len(files)).map(lambda p: plan_file(p, fmt, split_bytes, source)).collect()
         plans.sort(key=lambda plan: plan["path"])
-        config_hash = cfg.config_hash([f"{p['path']}:{p['sha256']}" for p in plans])
+        config_hash = cfg.config_hash([f"{p['path']}:{p.get('sha256') or p['etag']}" for p in plans])
 
         existing = _existing_manifest(out)
         if existing and existing.get("config_hash") == config_hash:  # --overwrite replaces only another config
@@ -253,7 +253,7 @@ def _commit(cfg, out: Path, work: Path, plans, splits, stats_by_key, shard_resul
         entry = {
             "path": plan["path"],
             "size": plan["size"],
-            "sha256": plan["sha256"],
+            **{key: plan[key] for key in ("sha256", "etag") if key in plan},  # etag: a remote object's checksum
             "format": plan["format"],
             "layout": plan["layout"],
             "source": plan["source"],

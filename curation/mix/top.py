@@ -4,7 +4,7 @@ The score is the decision's only input (NeMo Curator's split of score and keep):
 the corpus (``lang_score``, ``n_bytes``) or of an attribute set. Documents are ranked best first
 (higher is better unless ``lower_is_better``; ties by id; NaN and null last) and the first ``k``, the
 first ``fraction`` of them, or the longest prefix whose tokens fit ``tokens`` are kept
-(``raters.metarater.select.keep_within_budget``). The flags are an attribute set (``top_keep``,
+(``curation.select.budget.keep_within_budget``). The flags are an attribute set (``top_keep``,
 ``top_rank``) written on the driver; ``curate select --rule top_keep`` applies them, with rejects.
 """
 
@@ -43,7 +43,7 @@ def _is_numeric(arrow_type) -> bool:
 def rank_and_keep(ids: list[str], score: np.ndarray, tokens: np.ndarray, cfg: TopConfig):
     """(keep mask, 1-based rank) in corpus order. Sorting by id first makes the stable ranking break ties
     by id; NaN sorts last in numpy, so undefined scores rank last whatever the direction."""
-    from raters.metarater.select import keep_within_budget
+    from curation.select.budget import keep_within_budget
 
     by_id = np.asarray(sorted(range(len(ids)), key=ids.__getitem__), dtype=np.int64)
     better = -score[by_id] if cfg.lower_is_better else score[by_id]

@@ -47,14 +47,15 @@ def _layout(path: str, fmt: str) -> str:
 
 def plan_file(path: str, fmt_option: str, split_bytes: int, source: str | None) -> dict[str, Any]:
     """Inspect one input and cut it into (unit, start, stop) ranges. Runs on an executor."""
-    from curation.corpus import file_sha256
     from curation.readers.detect import detect_format
+    from curation.storage import content_identity
+    from curation.storage import size as file_size
 
-    size = os.path.getsize(path)
+    size = file_size(path)
     info: dict[str, Any] = {
         "path": path,
         "size": size,
-        "sha256": file_sha256(path),
+        **content_identity(path),
         "source": source or source_name(path),
     }
     fmt = detect_format(path) if fmt_option == "auto" else fmt_option

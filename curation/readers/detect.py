@@ -7,6 +7,7 @@ import os
 
 from curation.errors import ConfigError, InputNotFoundError
 from curation.readers.streams import PARQUET_MAGIC, compression_of, decompressed_head
+from curation.storage import is_remote, local_path, open_binary, resolve_remote
 
 FORMATS = ("warc", "jsonl", "parquet")
 FORMAT_ALIASES = {"wet": "warc", "warc.wet": "warc", "json": "jsonl", "ndjson": "jsonl"}
@@ -19,6 +20,10 @@ def resolve_inputs(patterns: list[str]) -> list[str]:
         raise InputNotFoundError("no input given")
     files: list[str] = []
     for pattern in patterns:
+        if is_remote(pattern):
+            files.extend(resolve_remote(pattern))
+            continue
+        pattern = local_path(pattern)
         matches = sorted(glob.glob(pattern, recursive=True)) if glob.has_magic(pattern) else [pattern]
         if not matches or not any(os.path.exists(m) for m in matches):
             raise InputNotFoundError(f"input not found: {pattern}")
@@ -33,11 +38,11 @@ def resolve_inputs(patterns: list[str]) -> list[str]:
                     )
             elif os.path.isfile(match):
                 files.append(match)
-    unique = sorted({os.path.abspath(f) for f in files})
+    unique = sorted({f if is_remote(f) else os.path.abspath(f) for f in files})
     if not unique:
         raise InputNotFoundError(f"no input files under: {' '.join(patterns)}")
     for path in unique:
-        if not os.access(path, os.R_OK):
+        if not is_remote(path) and not os.access(path, os.R_OK):
             raise InputNotFoundError(f"input not readable (permission denied): {path}")
     return unique
 
@@ -63,7 +68,7 @@ def detect_format(path: str) -> str | None:
         return "parquet"
     compression = compression_of(path)
     if compression == "none":
-        with open(path, "rb") as fh:
+        with open_binary(path) as fh:
             if fh.read(4) == PARQUET_MAGIC:
                 return "parquet"
     head = decompressed_head(path, compression).lstrip()

@@ -20,11 +20,12 @@ from curation.text.normalize import decode_bytes
 
 def line_start_offsets(path: str, split_bytes: int) -> list[int]:
     """Offsets of line starts near every multiple of split_bytes (no full scan needed)."""
-    import os
+    from curation.storage import open_binary
+    from curation.storage import size as file_size
 
-    size = os.path.getsize(path)
+    size = file_size(path)
     offsets = [0]
-    with open(path, "rb") as fh:
+    with open_binary(path) as fh:
         target = split_bytes
         while target < size:
             fh.seek(target - 1)

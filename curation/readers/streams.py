@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import re
 import zlib
+
+from curation.storage import is_remote, open_binary, size
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -18,7 +21,7 @@ _CONTENT_LENGTH = re.compile(rb"(?im)^content-length:[ \t]*(\d+)[ \t]*\r?$")
 
 
 def compression_of(path: str) -> str:
-    with open(path, "rb") as fh:
+    with open_binary(path) as fh:
         head = fh.read(4)
     if head.startswith(GZIP_MAGIC):
         return "gzip"
@@ -39,7 +42,7 @@ def gzip_has_many_members(path: str) -> bool:
     consumed = 0
     head = b""  # the first bytes of the first member's content: its WARC headers
     total = 0  # decompressed size of the first member
-    with open(path, "rb") as fh:
+    with open_binary(path) as fh:
         while consumed < _LAYOUT_PROBE_BYTES:
             chunk = fh.read(1 << 16)
             if not chunk:
@@ -74,12 +77,24 @@ def _one_record(head: bytes, total: int) -> bool:
 def open_decompressed(path: str, compression: str) -> io.BufferedIOBase:
     """A binary stream of the decompressed content; a cut stream raises EOFError on read (gzip, zstd)."""
     if compression == "gzip":
-        import gzip
-
-        return gzip.open(path, "rb")
+        return gzip.open(path, "rb") if not is_remote(path) else _ClosingGzip(open_binary(path))
     if compression == "zstd":
         return io.BufferedReader(_CheckedZstd(path), buffer_size=1 << 20)
-    return open(path, "rb")
+    return open_binary(path)
+
+
+class _ClosingGzip(gzip.GzipFile):
+    """``gzip.GzipFile`` over a remote file object, closing that object with itself."""
+
+    def __init__(self, raw):
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
 
 
 class _CheckedZstd(io.RawIOBase):
@@ -91,7 +106,7 @@ class _CheckedZstd(io.RawIOBase):
         import zstandard
 
         self.path = path
-        self.reader = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), read_across_frames=True)
+        self.reader = zstandard.ZstdDecompressor().stream_reader(open_binary(path), read_across_frames=True)
 
     def readable(self) -> bool:
         return True
@@ -109,14 +124,12 @@ class _CheckedZstd(io.RawIOBase):
 
 def zstd_frames_complete(path: str) -> bool:
     """Does the file hold whole zstd frames only? Walks the frame and block headers; decompresses nothing."""
-    import os
-
     import zstandard
 
-    size = os.path.getsize(path)
+    total = size(path)
     position = 0
-    with open(path, "rb") as fh:
-        while position < size:
+    with open_binary(path) as fh:
+        while position < total:
             fh.seek(position)
             head = fh.read(18)
             if len(head) >= 8 and 0x184D2A50 <= int.from_bytes(head[:4], "little") <= 0x184D2A5F:
@@ -137,7 +150,7 @@ def zstd_frames_complete(path: str) -> bool:
                 if value & 1:
                     break
             position += 4 if has_checksum else 0
-    return position == size
+    return position == total
 
 
 class OneReadAtATime:
@@ -176,7 +189,7 @@ def gzip_member_start_after(path: str, target: int, window: int = 1 << 20) -> in
     Finds a split boundary of a one-member-per-record WARC without decompressing the file: look for
     the gzip magic, then confirm by decompressing the start of that member. None past the last one.
     """
-    with open(path, "rb") as fh:
+    with open_binary(path) as fh:
         position = target
         while True:
             fh.seek(position)

@@ -16,7 +16,6 @@ stream nothing can be searched, so the first unparseable record ends the file (`
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +23,8 @@ from dataclasses import dataclass
 from curation.readers.records import InputFailed, RawRecord, RecordRejected, Split, one_line
 from curation.readers.streams import OneReadAtATime, open_decompressed
 from curation.schema import sample_of
+from curation.storage import open_binary
+from curation.storage import size as file_size
 
 DOCUMENT_TYPES = ("response", "resource", "conversion")
 HTTP_PROTOCOLS = ["HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/2.0"]
@@ -72,7 +73,7 @@ def _is_arc(path: str) -> bool:
 def record_offsets(path: str) -> list[int]:
     """Offsets of every record start (seekable layouts only); used to plan splits of big files."""
     offsets: list[int] = []
-    with open(path, "rb") as fh:
+    with open_binary(path) as fh:
         iterator = _iterator(fh, arc=_is_arc(path))
         try:
             for _ in iterator:
@@ -95,7 +96,7 @@ def count_records(path: str, compression: str) -> int:
 
 def plain_record_start_after(path: str, target: int) -> int | None:
     """Offset of the first ``WARC/1.x`` line starting after `target` (> 0) in an uncompressed WARC."""
-    with open(path, "rb") as fh:
+    with open_binary(path) as fh:
         position = target - 1  # the newline before a record start at `target` counts
         while True:
             fh.seek(position)
@@ -157,7 +158,7 @@ def _read_from(split: Split, position: int, max_html_bytes: int, progress: _Prog
     """Read records from `position` on; return where to resume after damage (seekable layouts), else None."""
     seekable = split.layout in ("members", "plain")
     if seekable:
-        stream = open(split.path, "rb")
+        stream = open_binary(split.path)
         stream.seek(position)  # warcio's offsets start at tell()
     else:
         stream = OneReadAtATime(open_decompressed(split.path, "gzip" if split.layout == "stream" else split.layout))
@@ -229,7 +230,7 @@ def _read_from(split: Split, position: int, max_html_bytes: int, progress: _Prog
                     "",
                 )
             elif seekable and getattr(result, "reason", None) == "truncated_record":
-                if start + iterator.get_record_length() < os.path.getsize(split.path):
+                if start + iterator.get_record_length() < file_size(split.path):
                     result.reason = "wrong_content_length"
                     result.detail = result.detail.replace("(file cut short)", "(more records follow)")
             result.locator = progress.locator

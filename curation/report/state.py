@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import ConfigError, InputNotFoundError, TrackingError
-from curation.pipeline.state import STATE_FORMAT
-from curation.pipeline.state import STATE_NAME as STATE_FILE
+from curation.pipeline_state import STATE_FORMAT
+from curation.pipeline_state import STATE_NAME as STATE_FILE
 
 WORKDIR_TAG = "curation.workdir"
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from curation.errors import ConfigError
+from curation.select.budget import document_tokens, keep_within_budget
 
 KEEP_PRODUCER = "metarater-keep"
 KEEP_VERSION = "1"
@@ -25,29 +26,6 @@ DESCRIPTIONS = {
     "metarater_score": "Meta-rater weighted score: sum of the fit's weights x scores scaled to [0, 5]",
     "metarater_keep": "kept by the Meta-rater selection (best score first, within the budget)",
 }
-
-
-def document_tokens(n_bytes: np.ndarray) -> np.ndarray:
-    """Tokens a document costs under the byte-level tokenizer: its UTF-8 bytes plus the separator."""
-    return n_bytes.astype(np.int64) + 1
-
-
-def keep_within_budget(score: np.ndarray, tokens: np.ndarray, budget: int | None, fraction: float | None) -> np.ndarray:
-    """Boolean mask: the best-scored documents (ties: corpus order) while their tokens fit the budget."""
-    if (budget is None) == (fraction is None):
-        raise ConfigError("give exactly one of --tokens and --fraction")
-    order = np.argsort(-score, kind="stable")
-    if fraction is not None:
-        if not 0 < fraction <= 1:
-            raise ConfigError(f"--fraction must be in (0, 1], not {fraction}")
-        count = int(round(fraction * len(score)))
-    else:
-        if budget < 1:
-            raise ConfigError("--tokens must be positive")
-        count = int(np.searchsorted(np.cumsum(tokens[order]), budget, side="right"))
-    keep = np.zeros(len(score), dtype=bool)
-    keep[order[:count]] = True
-    return keep
 
 
 def load_fit(fit_dir: str | Path) -> dict:

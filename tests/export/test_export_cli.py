@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from curation.cli import app
+from pipelines.cli import app
 
 
 def test_cli_exports_and_tracks_the_run(chain, tmp_path, monkeypatch):

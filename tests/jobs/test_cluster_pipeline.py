@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from curation.pipeline.runner import STAGES as PIPELINE_STAGES
+from pipelines.runner import STAGES as PIPELINE_STAGES
 from tests.conftest import SHARED_DATA, shared
 from tests.reliability.kill_points import Case, compare_outputs, pipeline_config, run_reference, write_inputs
 

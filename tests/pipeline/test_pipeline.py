@@ -73,8 +73,8 @@ def outputs_bytes(workdir: Path, manifests: bool = True) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def first_run(spark, tmp_path_factory):
-    from curation.pipeline.config import load_pipeline_config
-    from curation.pipeline.runner import run_pipeline
+    from pipelines.config import load_pipeline_config
+    from pipelines.runner import run_pipeline
 
     root = tmp_path_factory.mktemp("pipeline")
     write_inputs(root)
@@ -125,8 +125,8 @@ def test_stages_are_nested_mlflow_runs_of_the_pipeline_run(first_run):
 
 
 def test_rerun_skips_everything_and_changes_no_byte(first_run):
-    from curation.pipeline.config import load_pipeline_config
-    from curation.pipeline.runner import run_pipeline
+    from pipelines.config import load_pipeline_config
+    from pipelines.runner import run_pipeline
 
     root, config, _ = first_run
     before = outputs_bytes(root / "work")
@@ -137,8 +137,8 @@ def test_rerun_skips_everything_and_changes_no_byte(first_run):
 
 
 def test_from_and_changed_rule_redo_only_what_depends_on_them(first_run):
-    from curation.pipeline.config import load_pipeline_config
-    from curation.pipeline.runner import run_pipeline
+    from pipelines.config import load_pipeline_config
+    from pipelines.runner import run_pipeline
 
     root, config, _ = first_run
     before = outputs_bytes(root / "work", manifests=False)
@@ -155,8 +155,8 @@ def test_from_and_changed_rule_redo_only_what_depends_on_them(first_run):
 
 
 def test_a_failed_stage_is_recorded_and_the_rerun_resumes(first_run, monkeypatch):
-    from curation.pipeline import runner
-    from curation.pipeline.config import load_pipeline_config
+    from pipelines import runner
+    from pipelines.config import load_pipeline_config
 
     root, _, _ = first_run
     changed = pipeline_yaml(root, ["gopher_repetition.pass", "n_bytes > 200"], export="parquet")
@@ -182,8 +182,8 @@ def test_a_failed_stage_is_recorded_and_the_rerun_resumes(first_run, monkeypatch
 
 def test_a_workdir_of_another_pipeline_or_of_no_pipeline_is_refused(first_run, tmp_path):
     from curation.errors import ConfigError
-    from curation.pipeline.config import load_pipeline_config
-    from curation.pipeline.runner import run_pipeline
+    from pipelines.config import load_pipeline_config
+    from pipelines.runner import run_pipeline
 
     root, config, _ = first_run
     other = load_pipeline_config(config).model_copy(update={"name": "other"})
@@ -210,8 +210,8 @@ def test_a_workdir_of_another_pipeline_or_of_no_pipeline_is_refused(first_run, t
 )
 def test_bad_configs_fail_before_any_work(tmp_path, change, message):
     from curation.errors import ConfigError
-    from curation.pipeline.config import load_pipeline_config
-    from curation.pipeline.runner import run_pipeline
+    from pipelines.config import load_pipeline_config
+    from pipelines.runner import run_pipeline
 
     config = {"name": "bad", "workdir": str(tmp_path / "work"), "ingest": {"inputs": ["x.jsonl"]}, **change}
     path = tmp_path / "bad.yaml"
@@ -224,7 +224,7 @@ def test_bad_configs_fail_before_any_work(tmp_path, change, message):
 
 
 def test_relative_inputs_are_relative_to_the_config_file(tmp_path):
-    from curation.pipeline.config import load_pipeline_config
+    from pipelines.config import load_pipeline_config
 
     (tmp_path / "sub").mkdir()
     path = tmp_path / "sub" / "p.yaml"
@@ -246,7 +246,7 @@ def test_cli_run_names_a_bad_key_in_one_line(tmp_path):
 
 @pytest.mark.parametrize("name", ["laptop", "cluster"])
 def test_shipped_configs_are_valid(name):
-    from curation.pipeline.config import load_pipeline_config
+    from pipelines.config import load_pipeline_config
     from tests.conftest import REPO
 
     cfg = load_pipeline_config(REPO / "pipelines" / f"{name}.yaml")
@@ -256,8 +256,8 @@ def test_shipped_configs_are_valid(name):
 def test_laptop_config_builds_every_stage_before_work(tmp_path):
     from rich.console import Console
 
-    from curation.pipeline.config import load_pipeline_config
-    from curation.pipeline.runner import PipelineRunner
+    from pipelines.config import load_pipeline_config
+    from pipelines.runner import PipelineRunner
     from tests.conftest import REPO
 
     shared("web/c4-en-sample-1000.jsonl.gz")

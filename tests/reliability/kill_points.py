@@ -133,7 +133,7 @@ class Case:
         return f"sqlite:///{self.root / 'mlflow.db'}"
 
     def command(self, config: Path) -> list[str]:
-        return [sys.executable, "-m", "curation.cli", "run", str(config), "--workdir", str(self.work)]
+        return [sys.executable, "-m", "pipelines.cli", "run", str(config), "--workdir", str(self.work)]
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -470,7 +470,7 @@ def check_outputs(work: Path) -> list[str]:
             problems.append(f"{directory.name}/manifest.json: unknown format {kind!r}")
     state_path = work / "pipeline.json"
     if state_path.is_file():
-        from curation.pipeline.state import COMMIT_MARKERS
+        from curation.pipeline_state import COMMIT_MARKERS
 
         state = json.loads(state_path.read_text(encoding="utf-8"))
         for stage in state.get("stages", []):

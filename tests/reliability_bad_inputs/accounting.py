@@ -66,7 +66,7 @@ def run_pipeline(config: Path, work: Path, timeout: float = 900) -> tuple[subpro
         COLUMNS="200",
     )
     env.pop("MLFLOW_TRACKING_URI", None)
-    command = [sys.executable, "-m", "curation.cli", "run", str(config), "--workdir", str(work), "--no-tracking"]
+    command = [sys.executable, "-m", "pipelines.cli", "run", str(config), "--workdir", str(work), "--no-tracking"]
     started = time.monotonic()
     done = subprocess.run(
         command, cwd=work.parent, env=env, capture_output=True, text=True, errors="replace", timeout=timeout

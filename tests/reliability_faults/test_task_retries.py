@@ -15,9 +15,9 @@ import typer
 
 from curation.attribute_stage import INJECT_TASK_FAILURE_ENV, run_attribute_stage
 from curation.attributes import AttributeSet
-from curation.cli_options import one_line_errors
 from curation.errors import ConfigError, CorpusError
 from curation.signals.heuristics import HeuristicSignals
+from pipelines.cli.options import one_line_errors
 from tests.helpers import run_curate
 from tests.reliability_faults import c4_corpus, error_lines
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from curation.errors import ConfigError
+from curation.select.budget import document_tokens, keep_within_budget
 from raters.metarater.dirichlet import sample_weights
 from raters.metarater.regression import RegressionSettings, fit_regressor, min_data_in_leaf
 from raters.metarater.search import best_weights
-from raters.metarater.select import document_tokens, keep_within_budget
 
 
 def _losses(weights: np.ndarray, rng) -> np.ndarray:

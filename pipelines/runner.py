@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import ConfigError
-from curation.pipeline.config import PipelineConfig
-from curation.pipeline.state import STATE_FORMAT, fingerprint, marker, read_state, write_state
+from curation.pipeline_state import STATE_FORMAT, fingerprint, marker, read_state, write_state
+from pipelines.config import PipelineConfig
 
 STAGES = (
     "ingest",
@@ -120,7 +120,7 @@ class PipelineRunner:
         from pydantic import ValidationError
 
         from curation.ingest.config import IngestConfig
-        from curation.pipeline.config import located
+        from pipelines.config import located
 
         section = self.cfg.ingest.model_dump()
         try:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from curation.cli_options import OverwriteAttributes, Tracking, one_line_errors
+from pipelines.cli.options import OverwriteAttributes, Tracking, one_line_errors
 
 Attributes = Annotated[
     Optional[list[Path]],

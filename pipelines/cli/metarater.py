@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from curation.cli_options import SparkConf, SparkMaster, Tracking, one_line_errors
+from pipelines.cli.options import SparkConf, SparkMaster, Tracking, one_line_errors
 
 metarater_app = typer.Typer(
     help="Meta-rater (Zhuang et al., 2025): learn how to weight quality scores from proxy runs, then select.",

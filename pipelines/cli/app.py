@@ -9,10 +9,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from curation.cli_export import export_command
-from curation.cli_metarater import metarater_app
-from curation.cli_mix import mix_command, top_command
-from curation.cli_options import (
+from curation.errors import CurationError
+from pipelines.cli.export import export_command
+from pipelines.cli.metarater import metarater_app
+from pipelines.cli.mix import mix_command, top_command
+from pipelines.cli.options import (
     OverwriteAttributes,
     SparkConf,
     SparkMaster,
@@ -20,10 +21,9 @@ from curation.cli_options import (
     fail,
     one_line_errors,
 )
-from curation.cli_pipeline import run_command
-from curation.cli_raters import raters_app
-from curation.cli_report import report_command
-from curation.errors import CurationError
+from pipelines.cli.pipeline import run_command
+from pipelines.cli.raters import raters_app
+from pipelines.cli.report import report_command
 
 app = typer.Typer(
     name="curate",
@@ -576,10 +576,10 @@ def demo(
     """
     import yaml
 
-    from curation.cli_pipeline import print_pipeline_summary
     from curation.demo import build_demo_inputs, demo_pipeline
-    from curation.pipeline.config import parse_pipeline_config
-    from curation.pipeline.runner import run_pipeline
+    from pipelines.cli.pipeline import print_pipeline_summary
+    from pipelines.config import parse_pipeline_config
+    from pipelines.runner import run_pipeline
 
     workdir = workdir.resolve()
     os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{workdir / 'mlflow.db'}")

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from curation.cli_options import Tracking, one_line_errors
+from pipelines.cli.options import Tracking, one_line_errors
 
 
 def export_command(

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from curation.cli_options import Tracking, one_line_errors
+from pipelines.cli.options import Tracking, one_line_errors
 
 
 def run_command(
@@ -31,8 +31,8 @@ def run_command(
     with the key and file named. See pipelines/README.md for the sections and their settings.
     """
     with one_line_errors():
-        from curation.pipeline.config import load_pipeline_config
-        from curation.pipeline.runner import run_pipeline
+        from pipelines.config import load_pipeline_config
+        from pipelines.runner import run_pipeline
 
         cfg = load_pipeline_config(config)
         result = run_pipeline(cfg, config.resolve(), workdir=workdir, from_stage=from_stage, tracking=tracking)

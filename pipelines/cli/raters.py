@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from curation.cli_options import OverwriteAttributes, SparkConf, SparkMaster, Tracking, one_line_errors
+from pipelines.cli.options import OverwriteAttributes, SparkConf, SparkMaster, Tracking, one_line_errors
 
 raters_app = typer.Typer(
     help="Quality raters: train them and score a corpus, one attribute set per rater.", no_args_is_help=True

@@ -1,0 +1,159 @@
+"""Where input data lives: a local path, or a URL of an object store or remote filesystem through fsspec.
+
+Local paths (and ``file://`` URLs) are opened with plain ``open``: the fast path, unchanged. A URL
+(``s3://``, ``gs://``, ``abfs://``, ``hdfs://`` and any other scheme fsspec knows) is opened through the
+fsspec filesystem for its scheme, whose package is an optional extra (``pip install 'curation[s3]'``); a
+missing one is a one-line ``ConfigError`` naming the extra. Remote files are read with ranged requests
+(``seek`` + ``read``), so a task that reads one byte range of a big object never downloads the rest.
+
+Credentials and endpoints come from the usual places of each filesystem (for S3: ``AWS_*`` environment
+variables, ``~/.aws``, instance roles; ``AWS_ENDPOINT_URL`` for an S3-compatible store). Spark executors
+read the same environment.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import IO, Any
+
+from curation.errors import ConfigError, InputNotFoundError
+
+# scheme -> the extra of pyproject.toml that installs its filesystem
+EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "abfs": "azure", "abfss": "azure", "az": "azure"}
+READ_BLOCK_BYTES = 2 << 20  # fsspec read-ahead per request: few requests, little read past a split's end
+
+
+def scheme_of(path: str) -> str | None:
+    """The URL scheme of ``path`` (``s3``, ``file``, ...), or None for a plain path."""
+    head, sep, _ = str(path).partition("://")
+    return head.lower() if sep and head.isidentifier() else None
+
+
+def is_remote(path: str) -> bool:
+    """A URL that is not ``file://``: opened through fsspec."""
+    return scheme_of(path) not in (None, "file")
+
+
+def local_path(path: str) -> str:
+    """A plain path for a local path or a ``file://`` URL."""
+    return str(path)[len("file://") :] if scheme_of(path) == "file" else str(path)
+
+
+def filesystem(url: str) -> tuple[Any, str]:
+    """The fsspec filesystem of ``url`` and the path inside it; a missing package names its extra."""
+    import fsspec
+
+    scheme = scheme_of(url) or "file"
+    try:
+        return fsspec.core.url_to_fs(url)
+    except ImportError as exc:
+        extra = EXTRAS.get(scheme)
+        hint = f"pip install 'curation[{extra}]'" if extra else f"install the fsspec filesystem for {scheme}://"
+        raise ConfigError(f"{url}: reading {scheme}:// needs a package that is not installed ({hint})") from exc
+    except ValueError as exc:  # fsspec: "Protocol not known"
+        raise ConfigError(f"{url}: {exc}") from exc
+
+
+def _remote_error(url: str, exc: BaseException) -> InputNotFoundError:
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    return InputNotFoundError(f"{url}: cannot reach it ({type(exc).__name__}: {detail[:300]})")
+
+
+class _RemoteRaw(io.RawIOBase):
+    """An fsspec file as a raw stream, so ``io.BufferedReader`` gives it the full reader interface
+    (``readline(limit)``, ``peek``, ``read1``) that plain files have and the readers use."""
+
+    def __init__(self, remote):
+        self.remote = remote
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        return self.remote.readinto(buffer)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self.remote.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.remote.tell()
+
+    def close(self) -> None:
+        self.remote.close()
+        super().close()
+
+
+def open_binary(path: str) -> IO[bytes]:
+    """A seekable, buffered binary file object for reading ``path``."""
+    if not is_remote(path):
+        return open(local_path(path), "rb")
+    fs, inner = filesystem(path)
+    remote = fs.open(inner, "rb", block_size=READ_BLOCK_BYTES, cache_type="readahead")
+    return io.BufferedReader(_RemoteRaw(remote), buffer_size=1 << 16)
+
+
+def size(path: str) -> int:
+    """Bytes in the file."""
+    if not is_remote(path):
+        return os.path.getsize(local_path(path))
+    fs, inner = filesystem(path)
+    return int(fs.size(inner))
+
+
+def content_identity(path: str) -> dict[str, str]:
+    """What identifies the file's content for the manifest: ``sha256`` of a local file; for a remote object
+    the store's own checksum (``etag`` for S3, ``md5Hash`` for GCS, ...), so planning never downloads it."""
+    if not is_remote(path):
+        from curation.corpus import file_sha256
+
+        return {"sha256": file_sha256(local_path(path))}
+    fs, inner = filesystem(path)
+    info = fs.info(inner)
+    for key in ("ETag", "etag", "md5Hash", "crc32c", "content_md5"):
+        if info.get(key):
+            return {"etag": f"{key}:{str(info[key]).strip(chr(34))}"}
+    return {"etag": f"checksum:{fs.checksum(inner)}"}
+
+
+_SKIP_NAMES = ("manifest.json", "_SUCCESS")
+
+
+def _visible(name: str) -> bool:
+    return not name.startswith((".", "_")) and name not in _SKIP_NAMES
+
+
+def resolve_remote(pattern: str) -> list[str]:
+    """The files a URL names: itself, every file under it when it is a directory (prefix), or the glob's
+    matches; hidden names (``.``, ``_``) and manifests skipped, as for local inputs. Sorted URLs."""
+    fs, inner = filesystem(pattern)
+    try:
+        if any(ch in inner for ch in "*?["):
+            matches = sorted(fs.glob(inner))
+        elif fs.isfile(inner):
+            matches = [inner]
+        elif fs.isdir(inner):
+            matches = [inner]
+        else:
+            matches = []
+        files = []
+        for match in matches:
+            if fs.isdir(match):
+                for found in sorted(fs.find(match)):
+                    parts = found[len(match.rstrip("/")) + 1 :].split("/")
+                    if all(_visible(part) for part in parts):
+                        files.append(found)
+            else:
+                files.append(match)
+    except (OSError, PermissionError) as exc:
+        raise _remote_error(pattern, exc) from exc
+    except Exception as exc:  # noqa: BLE001 - botocore and friends raise their own types (no credentials, ...)
+        if isinstance(exc, ConfigError | InputNotFoundError):
+            raise
+        raise _remote_error(pattern, exc) from exc
+    if not files:
+        raise InputNotFoundError(f"input not found: {pattern}")
+    return sorted(fs.unstrip_protocol(f) for f in files)

@@ -1,0 +1,5 @@
+"""``python -m pipelines.cli``: the same as the ``curate`` command."""
+
+from pipelines.cli.app import main
+
+main()
