@@ -21,3 +21,24 @@ def run_curate(*args: str, cwd=None, timeout: float = 300, **env: str) -> subpro
     return subprocess.run(
         curate_cmd(*args), cwd=cwd, env=curate_env(**env), capture_output=True, text=True, timeout=timeout
     )
+
+
+def write_corrupted_articles(path, *, seed: int, count: int = 60, fraction: float = 0.6) -> None:
+    """``count`` real Wikipedia articles cut to 3 kB as JSON Lines (``id``, ``text``, ``url``); odd ones have
+    ``fraction`` of their characters replaced, and their url ends in ``?noisy``."""
+    import json
+    import random
+
+    from curation.proxy.text_source import read_text_source
+    from curation.text.corruption import characters
+    from tests.conftest import shared
+
+    articles = read_text_source(str(shared("reference/enwiki-6514-articles.jsonl.gz")), max_bytes=2_000_000, seed=seed)
+    texts = [t[:3000] for t in articles.texts if len(t) > 1500][:count]
+    rng = random.Random(0)
+    with open(path, "w") as fh:
+        for i, text in enumerate(texts):
+            noisy = i % 2 == 1
+            record = {"id": f"doc{i:03d}", "text": characters(text, fraction, rng) if noisy else text}
+            record["url"] = f"https://wiki.invalid/{i}" + ("?noisy" if noisy else "")
+            fh.write(json.dumps(record) + "\n")

@@ -162,19 +162,11 @@ def signals(
     FineWeb quality filters, and the 11 numeric RedPajama-v2 signals Meta-rater uses.
     """
     with one_line_errors():
-        from curation.attribute_stage import run_attribute_stage
-        from curation.signals.heuristics import HeuristicSignals
+        from curation import api
         from curation.spark import parse_conf
 
-        result = run_attribute_stage(
-            corpus,
-            HeuristicSignals(),
-            out,
-            master=master,
-            spark_conf=parse_conf(conf),
-            tracking=tracking,
-            overwrite=overwrite,
-        )
+        result = api.signals(corpus, out, master=master, conf=parse_conf(conf), tracking=tracking,
+                             overwrite=overwrite).details  # fmt: skip
         for name, stats in result.manifest["summary"].items():
             if "true" in stats:
                 typer.echo(
@@ -221,19 +213,14 @@ def dedup(
     smallest id, keeps is_dup_keep. Select with e.g. --rule "is_dup_keep".
     """
     with one_line_errors():
-        from curation.dedup.minhash import MinHashParams
-        from curation.dedup.stage import DedupConfig, run_dedup
+        from curation import api
         from curation.spark import parse_conf
 
-        params = (
-            MinHashParams.fineweb()
-            if fineweb
-            else MinHashParams(ngram, num_perm, bands, rows, seed, verify_threshold if verify else None)
-        )
-        config = DedupConfig(params=params, max_bucket=max_bucket)
-        result = run_dedup(
-            corpus, out, config, master=master, spark_conf=parse_conf(conf), tracking=tracking, overwrite=overwrite
-        )
+        result = api.dedup(
+            corpus, out, ngram=ngram, num_perm=num_perm, bands=bands, rows=rows, seed=seed,
+            verify_threshold=verify_threshold if verify else None, fineweb=fineweb, max_bucket=max_bucket,
+            master=master, conf=parse_conf(conf), tracking=tracking, overwrite=overwrite,
+        ).details  # fmt: skip
         summary = result.attributes.manifest["summary"]
         for name in ("is_exact_dup_keep", "is_dup_keep"):
             stats = summary[name]
@@ -269,20 +256,13 @@ def select(
     Columns: the corpus's own (lang, lang_score, n_bytes, source, url, ...) and the attribute sets'.
     """
     with one_line_errors():
-        from curation.select.job import print_funnel, run_select
+        from curation import api
+        from curation.select.job import print_funnel
         from curation.spark import parse_conf
 
-        result = run_select(
-            corpus,
-            [str(a) for a in attributes or []],
-            rule,
-            out,
-            master=master,
-            spark_conf=parse_conf(conf),
-            tracking=tracking,
-            overwrite=overwrite,
-        )
-        print_funnel(result)
+        result = api.select(corpus, rule, out, attributes=attributes or [], master=master, conf=parse_conf(conf),
+                            tracking=tracking, overwrite=overwrite)  # fmt: skip
+        print_funnel(result.details)
 
 
 @app.command()
@@ -358,14 +338,15 @@ def validate(
     --heldout wiki=../shared/data/reference/wikitext-2-valid.txt --tokens 2M --seeds 3
     """
     with one_line_errors():
-        from curation.proxy.config import parse_token_count
-        from curation.validate.job import ValidateConfig, run_validate
+        from curation import api
 
-        cfg = ValidateConfig(
-            train=list(train or []),
-            heldout=list(heldout or []),
-            out=str(out),
-            tokens=parse_token_count(tokens),
+        result = api.validate(
+            train or [],
+            heldout or [],
+            out,
+            tokens=tokens,
+            tracking=tracking,
+            overwrite=overwrite,
             seeds=seeds,
             random_baseline=random_baseline,
             baseline=baseline,
@@ -378,8 +359,7 @@ def validate(
             tokenizer=tokenizer,
             device=device,
             members_per_batch=members_per_batch,
-        )
-        result = run_validate(cfg, tracking=tracking, overwrite=overwrite)
+        ).details
         typer.echo((result.out / "table.md").read_text(encoding="utf-8"))
         typer.echo(f"results: {result.out / 'results.json'}; curves: {result.out / 'curves.png'}")
 
@@ -433,21 +413,13 @@ def datarater_train(
     --out/checkpoint; the rater is saved as safetensors in --out for `curate datarater score`.
     """
     with one_line_errors():
-        from raters.datarater.training import load_config, run_datarater_train
+        from raters import api
 
-        cfg = load_config(
-            config, {"outer_steps": steps, "population": population, "unroll": unroll, "seed": seed, "remat": remat}
-        )
-        result = run_datarater_train(
-            train,
-            out,
-            cfg,
-            heldout_spec=heldout,
-            heldout_fraction=heldout_fraction,
-            checkpoint_every=checkpoint_every,
-            tracking=tracking,
-            overwrite=overwrite,
-        )
+        result = api.datarater_train(
+            train, out, heldout=heldout, heldout_fraction=heldout_fraction, config=config, steps=steps,
+            population=population, unroll=unroll, remat=remat, seed=seed, checkpoint_every=checkpoint_every,
+            tracking=tracking, overwrite=overwrite,
+        ).details  # fmt: skip
         typer.echo(f"rater: {result.out} ({result.trainer.step} outer steps)")
 
 
@@ -465,19 +437,11 @@ def datarater_score(
 ) -> None:
     """Score every document with a trained DataRater (Spark; the model is loaded once per worker)."""
     with one_line_errors():
-        from curation.attribute_stage import run_attribute_stage
         from curation.spark import parse_conf
-        from raters.datarater.scoring import DataRaterScores
+        from raters import api
 
-        result = run_attribute_stage(
-            corpus,
-            DataRaterScores(model, batch_size=batch_size, device=device),
-            out,
-            master=master,
-            spark_conf=parse_conf(conf),
-            tracking=tracking,
-            overwrite=overwrite,
-        )
+        result = api.datarater_score(corpus, model, out, batch_size=batch_size, device=device, master=master,
+                                     conf=parse_conf(conf), tracking=tracking, overwrite=overwrite).details  # fmt: skip
         stats = result.manifest["summary"]["datarater_score"]
         typer.echo(f"datarater_score: mean {stats['mean']:.4f}, min {stats['min']:.4f}, max {stats['max']:.4f}")
         typer.echo(f"attributes: {result.root}")
@@ -511,22 +475,13 @@ def datarater_filter(
     with one_line_errors():
         from curation.select.job import print_funnel
         from curation.spark import parse_conf
-        from raters.datarater.filter_stage import FilterConfig, run_datarater_filter
+        from raters import api
 
-        cfg = FilterConfig(rho=rho, batch_size=batch_size, mode=mode, seed=seed)
-        keep_dir = keep_out or scores.with_name(f"{scores.name}-keep-{mode}-rho{round(100 * rho)}")
-        result = run_datarater_filter(
-            corpus,
-            scores,
-            keep_dir,
-            out,
-            cfg,
-            tracking=tracking,
-            overwrite=overwrite,
-            master=master,
-            spark_conf=parse_conf(conf),
-        )
-        print_funnel(result)
+        result = api.datarater_filter(
+            corpus, scores, out, rho=rho, batch_size=batch_size, mode=mode, seed=seed, keep_out=keep_out,
+            master=master, conf=parse_conf(conf), tracking=tracking, overwrite=overwrite,
+        )  # fmt: skip
+        print_funnel(result.details)
 
 
 @datarater_app.command("report")

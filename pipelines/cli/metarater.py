@@ -78,34 +78,14 @@ def metarater_fit(
     --heldout wiki=../shared/data/reference/wikitext-2-valid.txt --runs 64 --out runs/metarater
     """
     with one_line_errors():
-        from curation.proxy.config import parse_token_count
-        from raters.metarater.fit import MetaraterConfig, run_metarater_fit
-        from raters.metarater.proxy_runs import ProxyRunSettings
-        from raters.metarater.regression import RegressionSettings
+        from raters import api
 
-        cfg = MetaraterConfig(
-            runs=runs,
-            candidates=candidates,
-            top_candidates=top_candidates,
-            classifier_output=classifier_output,
-            max_documents=max_documents,
-            seed=seed,
-            workers=workers,
-            members_per_batch=members_per_batch,
-            proxy=ProxyRunSettings(size=size, tokens=parse_token_count(tokens), top_fraction=top_fraction, seed=seed),
-            regression=RegressionSettings(seed=seed),
-        )
-        result = run_metarater_fit(
-            corpus,
-            [str(a) for a in attributes],
-            heldout,
-            out,
-            cfg,
-            columns=column,
-            lower_is_better=lower_is_better,
-            tracking=tracking,
-            overwrite=overwrite,
-        )
+        result = api.metarater_fit(
+            corpus, attributes, heldout, out, runs=runs, tokens=tokens, size=size, top_fraction=top_fraction,
+            column=column, lower_is_better=lower_is_better, classifier_output=classifier_output,
+            candidates=candidates, top_candidates=top_candidates, max_documents=max_documents, workers=workers,
+            members_per_batch=members_per_batch, seed=seed, tracking=tracking, overwrite=overwrite,
+        ).details  # fmt: skip
         typer.echo((result.out / "report.md").read_text(encoding="utf-8"))
         typer.echo(f"weights: {result.out / 'weights.json'}; chart: {result.out / 'weights.png'}")
 
@@ -133,22 +113,11 @@ def metarater_select(
     """Select the best documents by the fitted weighted score, best first, up to a token budget; write them
     as a new corpus (rejects/ gets the rest, with the reason) whose lineage names the fit and the scores."""
     with one_line_errors():
-        from curation.proxy.config import parse_token_count
         from curation.select.job import print_funnel
         from curation.spark import parse_conf
-        from raters.metarater.select import run_metarater_select
+        from raters import api
 
-        result = run_metarater_select(
-            corpus,
-            [str(a) for a in attributes],
-            fit,
-            out,
-            tokens=parse_token_count(tokens) if tokens is not None else None,
-            fraction=fraction,
-            keep_dir=keep_out,
-            tracking=tracking,
-            overwrite=overwrite,
-            master=master,
-            spark_conf=parse_conf(conf),
-        )
-        print_funnel(result)
+        result = api.metarater_select(corpus, attributes, fit, out, tokens=tokens, fraction=fraction,
+                                      keep_out=keep_out, master=master, conf=parse_conf(conf), tracking=tracking,
+                                      overwrite=overwrite)  # fmt: skip
+        print_funnel(result.details)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import random
 
 import pytest
 import torch
 
-from curation.text.corruption import characters
-from tests.conftest import shared
-from tests.helpers import run_curate
+from tests.helpers import run_curate, write_corrupted_articles
 
 SMALL = {
     "seq_len": 64,
@@ -27,18 +24,8 @@ SMALL = {
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory):
     """60 real articles cut to 3 kB; odd ones have 60% of their characters replaced (url says which)."""
-    from curation.proxy.text_source import read_text_source
-
     root = tmp_path_factory.mktemp("datarater")
-    articles = read_text_source(str(shared("reference/enwiki-6514-articles.jsonl.gz")), max_bytes=2_000_000, seed=11)
-    texts = [t[:3000] for t in articles.texts if len(t) > 1500][:60]
-    rng = random.Random(0)
-    with open(root / "mixed.jsonl", "w") as fh:
-        for i, text in enumerate(texts):
-            noisy = i % 2 == 1
-            record = {"id": f"doc{i:03d}", "text": characters(text, 0.6, rng) if noisy else text}
-            record["url"] = f"https://wiki.invalid/{i}" + ("?noisy" if noisy else "")
-            fh.write(json.dumps(record) + "\n")
+    write_corrupted_articles(root / "mixed.jsonl", seed=11)
     (root / "small.yaml").write_text("".join(f"{k}: {v}\n" for k, v in SMALL.items()))
     return root
 

@@ -132,3 +132,19 @@ def test_a_scheme_without_its_package_names_the_extra(monkeypatch):
     monkeypatch.setattr(fsspec.core, "url_to_fs", missing)
     with pytest.raises(ConfigError, match=r"gs://bucket/x: reading gs:// needs .*pip install 'curation\[gcs\]'"):
         filesystem("gs://bucket/x")
+
+
+def test_no_credentials_is_one_line_naming_the_url(s3_server, tmp_path):
+    env = {
+        "AWS_ENDPOINT_URL": s3_server["AWS_ENDPOINT_URL"],
+        "AWS_ACCESS_KEY_ID": "",
+        "AWS_SECRET_ACCESS_KEY": "",
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    proc = run_curate("ingest", "s3://web-inputs/crawl/", "--out", str(tmp_path / "out"), "--no-tracking",
+                      cwd=tmp_path, timeout=120, **env)  # fmt: skip
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "s3://web-inputs/crawl/" in lines[0] and "credentials" in lines[0].lower(), proc.stderr

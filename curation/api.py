@@ -1,0 +1,199 @@
+"""The Python API of the core stages: what ``curate ingest|signals|dedup|select|validate`` do, callable from a
+notebook or an orchestrator task. Same config classes, defaults and typed errors (``curation.errors``) as the
+command line; each returns a ``StageResult``. The raters' stages are in ``raters.api``, whole pipelines in
+``pipelines.api``.
+
+    from curation import api
+
+    corpus = api.ingest(["../shared/data/web/c4-en-sample-1000.jsonl.gz"], "runs/corpus")
+    signals = api.signals(corpus.path, "runs/attrs/signals")
+    kept = api.select(corpus.path, "gopher_quality.pass and lang == 'en'", "runs/curated", attributes=[signals.path])
+    print(kept.counts["documents"], "of", corpus.counts["documents"], "documents kept; MLflow run", kept.run_id)
+
+Spark runs in local mode unless ``master`` names a cluster; ``tracking=False`` skips MLflow; ``overwrite``
+replaces outputs made from other inputs or settings, as ``--overwrite`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curation.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What a stage wrote: its output directory, its counts, its MLflow run (None without tracking) and
+    whether the output was already there for the same inputs and settings (nothing recomputed)."""
+
+    path: Path
+    counts: dict[str, Any] = field(default_factory=dict)
+    run_id: str | None = None
+    skipped: bool = False
+    details: Any = None  # the stage's own result object, for what the summary leaves out
+
+
+def attribute_stage_result(attribute_set, details=None) -> StageResult:
+    manifest = attribute_set.manifest
+    trues = {name: s["true"] for name, s in manifest["summary"].items() if "true" in s}
+    return StageResult(
+        path=Path(attribute_set.root),
+        counts={"documents": manifest["rows"], **{f"{name}.true": n for name, n in trues.items()}},
+        run_id=manifest.get("mlflow_run_id"),
+        details=details if details is not None else attribute_set,
+    )
+
+
+def corpus_stage_result(result) -> StageResult:
+    return StageResult(
+        path=Path(result.out),
+        counts=dict(result.manifest["counts"]),
+        run_id=getattr(result, "run_id", None) or result.manifest.get("mlflow_run_id"),
+        skipped=result.skipped,
+        details=result,
+    )
+
+
+def ingest(
+    inputs: Sequence[str | Path],
+    out: str | Path,
+    *,
+    master: str | None = None,
+    conf: Mapping[str, str] | None = None,
+    tracking: bool = True,
+    overwrite: bool = False,
+    **options: Any,
+) -> StageResult:
+    """``curate ingest``: raw WARC/WET/JSONL/Parquet files, directories, globs or URLs to a corpus directory.
+
+    ``options`` are the fields of ``curation.ingest.config.IngestConfig`` (``shards``, ``format``,
+    ``text_field``, ``split_mb``, ``langid``, ...), with its defaults. Counts: ``records_read``,
+    ``documents``, ``rejected`` and ``input_errors`` by reason.
+    """
+    from pydantic import ValidationError
+
+    from curation.ingest.config import IngestConfig
+    from curation.ingest.job import run_ingest
+
+    try:
+        cfg = IngestConfig(inputs=[str(i) for i in inputs], out=str(out), **options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"ingest option {name}: {first['msg'].removeprefix('Value error, ')}") from None
+    return corpus_stage_result(run_ingest(cfg, master=master, spark_conf=dict(conf or {}), tracking=tracking,
+                                     overwrite=overwrite))  # fmt: skip
+
+
+def signals(
+    corpus: str | Path,
+    out: str | Path,
+    *,
+    master: str | None = None,
+    conf: Mapping[str, str] | None = None,
+    tracking: bool = True,
+    overwrite: bool = False,
+) -> StageResult:
+    """``curate signals``: datatrove's four filters' verdicts and the 11 RedPajama-v2 numeric signals, as an
+    attribute set. Counts: ``documents`` and, per verdict, how many passed (``<filter>_pass.true``)."""
+    from curation.attribute_stage import run_attribute_stage
+    from curation.signals.heuristics import HeuristicSignals
+
+    result = run_attribute_stage(corpus, HeuristicSignals(), out, master=master, spark_conf=dict(conf or {}),
+                                 tracking=tracking, overwrite=overwrite)  # fmt: skip
+    return attribute_stage_result(result)
+
+
+def dedup(
+    corpus: str | Path,
+    out: str | Path,
+    *,
+    ngram: int = 5,
+    num_perm: int = 112,
+    bands: int = 28,
+    rows: int = 4,
+    seed: int = 1,
+    verify_threshold: float | None = 0.5,
+    fineweb: bool = False,
+    max_bucket: int = 1000,
+    master: str | None = None,
+    conf: Mapping[str, str] | None = None,
+    tracking: bool = True,
+    overwrite: bool = False,
+) -> StageResult:
+    """``curate dedup``: exact and MinHash-LSH near-duplicate clusters as an attribute set; ``fineweb=True``
+    uses FineWeb's setting, ``verify_threshold=None`` counts every LSH candidate (``--no-verify``)."""
+    from curation.dedup.minhash import MinHashParams
+    from curation.dedup.stage import DedupConfig, run_dedup
+
+    params = MinHashParams.fineweb() if fineweb else MinHashParams(ngram, num_perm, bands, rows, seed, verify_threshold)
+    result = run_dedup(corpus, out, DedupConfig(params=params, max_bucket=max_bucket), master=master,
+                       spark_conf=dict(conf or {}), tracking=tracking, overwrite=overwrite)  # fmt: skip
+    summary = attribute_stage_result(result.attributes, details=result)
+    return StageResult(summary.path, {**summary.counts, **result.counts}, summary.run_id, details=result)
+
+
+def select(
+    corpus: str | Path,
+    rule: str,
+    out: str | Path,
+    *,
+    attributes: Sequence[str | Path] = (),
+    master: str | None = None,
+    conf: Mapping[str, str] | None = None,
+    tracking: bool = True,
+    overwrite: bool = False,
+) -> StageResult:
+    """``curate select``: the documents passing every clause of ``rule`` (over the corpus's and the
+    ``attributes`` sets' columns) as a new corpus; the dropped ones in its ``rejects/`` with their clause."""
+    from curation.select.job import run_select
+
+    result = run_select(corpus, [str(a) for a in attributes], rule, out, master=master,
+                        spark_conf=dict(conf or {}), tracking=tracking, overwrite=overwrite)  # fmt: skip
+    return corpus_stage_result(result)
+
+
+def _specs(sets: Mapping[str, str | Path] | Sequence[str]) -> list[str]:
+    if isinstance(sets, Mapping):
+        return [f"{name}={path}" for name, path in sets.items()]
+    return [str(spec) for spec in sets]
+
+
+def validate(
+    train: Mapping[str, str | Path] | Sequence[str],
+    heldout: Mapping[str, str | Path] | Sequence[str],
+    out: str | Path,
+    *,
+    tokens: int | str = "1M",
+    tracking: bool = True,
+    overwrite: bool = False,
+    **options: Any,
+) -> StageResult:
+    """``curate validate``: proxy LMs trained on each ``train`` set (name -> corpus or text file, or
+    ``NAME=PATH`` strings) at equal ``tokens``, evaluated on each ``heldout`` set (the same, or bare paths). ``options`` are the fields of
+    ``curation.validate.job.ValidateConfig`` (``seeds``, ``random_baseline``, ``size``, ``lr``, ...).
+    Counts: final bits per byte, ``{set: {heldout: mean}}``; ``details.results`` has everything."""
+    from curation.proxy.config import parse_token_count
+    from curation.validate.job import ValidateConfig, run_validate
+
+    try:
+        cfg = ValidateConfig(
+            train=_specs(train),
+            heldout=_specs(heldout),
+            out=str(out),
+            tokens=parse_token_count(str(tokens)),
+            **options,
+        )
+    except TypeError as exc:
+        raise ConfigError(f"validate: {exc}") from None
+    result = run_validate(cfg, tracking=tracking, overwrite=overwrite)
+    bpb = {name: {h: entry["mean"] for h, entry in sets.items()} for name, sets in result.results["results"].items()}
+    return StageResult(
+        path=Path(result.out),
+        counts={"final_bpb": bpb},
+        run_id=(result.results.get("mlflow") or {}).get("parent_run_id"),
+        details=result,
+    )
