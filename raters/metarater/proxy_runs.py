@@ -2,8 +2,9 @@
 proxy on them with a fixed token budget, record its held-out loss (mean bits per byte over the held-out
 sets). These (weights, loss) pairs are what the regression learns from.
 
-Every run uses the same proxy initialisation and batch order (``seed``): the only thing that varies between
-runs is the data the weights select, so differences in loss are differences in data. Each finished run is
+Every run uses the same proxy initialisation and batch order (``seed``), and draws the text it trains on from
+its selection in one fixed per-document order (``training_sample``): the only thing that varies between runs
+is the data the weights select, so differences in loss are differences in data. Each finished run is
 committed as ``runs/run-NNNNN.json`` (by rename), so a crash loses at most the runs in flight, and a rerun
 reuses every finished run whose identity (weights, data, settings) is unchanged.
 
@@ -28,7 +29,9 @@ import numpy as np
 
 from curation.errors import ConfigError
 
-RUN_FORMAT = "curation.metarater-run/v1"
+# v2: a run trains on its selection's documents taken in one fixed per-document priority order (v1 took a
+# permutation of the selection's positions, so near-identical selections trained on unrelated samples).
+RUN_FORMAT = "curation.metarater-run/v2"
 # Training text packed per run, in bytes per budget token (as in validation): enough that a run does not
 # repeat text for lack of it, while a huge selection is sampled rather than packed whole.
 TRAIN_BYTES_PER_TOKEN = 4
@@ -66,6 +69,7 @@ def run_identity(weights: np.ndarray, settings: ProxyRunSettings, data_fingerpri
         "weights": [round(float(w), 12) for w in weights],
         "settings": asdict(settings),
         "data": data_fingerprint,
+        "format": RUN_FORMAT,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -111,15 +115,32 @@ def _pack(tokenizer, texts: list[str], seq_len: int):
     )
 
 
+def training_sample(chosen: np.ndarray, n_bytes: np.ndarray, priority: np.ndarray, allowance: int) -> np.ndarray:
+    """The documents of a selection a run trains on: the selection taken in the pool-wide ``priority`` order
+    (one fixed random rank per document), up to ``allowance`` bytes.
+
+    The sample is a function of the selected *set* only: two weightings that select the same documents train
+    on the same text, and selections that differ by a few documents train on samples that differ by about as
+    few. This keeps the run-to-run differences in loss about the data the weights choose, not about which
+    arbitrary part of it was drawn, which is what the regression needs (common random numbers).
+    """
+    ordered = chosen[np.argsort(priority[chosen], kind="stable")]
+    return ordered[np.cumsum(n_bytes[ordered]) - n_bytes[ordered] < allowance]
+
+
+def document_priority(count: int, seed: int) -> np.ndarray:
+    """One seeded random rank per pool document (a permutation of ``range(count)``)."""
+    return np.random.default_rng(seed).permutation(count)
+
+
 def _training_documents(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The run's selection (top share by weighted score) and the seeded sample of it that fits the allowance."""
+    """The run's selection (top share by weighted score) and the part of it that fits the allowance."""
     settings: ProxyRunSettings = _WORKER["settings"]
     n_bytes = _WORKER["n_bytes"]
+    if "priority" not in _WORKER:
+        _WORKER["priority"] = document_priority(len(n_bytes), settings.seed)
     chosen = top_documents(_WORKER["scaled"], weights, settings.top_fraction)
-    # A seeded sample of the selection up to the byte allowance (the same draw order for every run).
-    order = np.random.default_rng(settings.seed).permutation(len(chosen))
-    allowance = settings.tokens * TRAIN_BYTES_PER_TOKEN
-    taken = chosen[order][np.cumsum(n_bytes[chosen[order]]) - n_bytes[chosen[order]] < allowance]
+    taken = training_sample(chosen, n_bytes, _WORKER["priority"], settings.tokens * TRAIN_BYTES_PER_TOKEN)
     return chosen, taken
 
 
