@@ -186,7 +186,14 @@ def main() -> None:
     work = args.work.resolve()
     pool = build_pool(work, c4_docs=args.c4, wiki_docs=args.wiki, reference_docs=args.reference, seed=args.seed)
     annotations = write_annotations(work, args.seed)
-    run = make_runner(work, args.resume)
+    reused: list[str] = []  # outputs an earlier run left in --work that --resume kept (their phases show 0 s)
+    run_fresh = make_runner(work, args.resume)
+
+    def run(*curate_args: str, done: str | None = None) -> float:
+        if args.resume and done and (work / done).exists():
+            reused.append(done)
+        return run_fresh(*curate_args, done=done)
+
     seconds = {"ingest": run("ingest", *pool.ingest_inputs, "--out", "corpus", "--overwrite",
                              done="corpus/manifest.json")}  # fmt: skip
     seconds |= score_with_every_rater(run, pool.reference, annotations, "corpus", args.perplexity_tokens)
@@ -243,6 +250,7 @@ def main() -> None:
             "bytes": pool_bytes,
         },
         "seconds": seconds,
+        "reused_outputs": reused,
         "fit": json.loads((work / "fit" / "weights.json").read_text()) | {"single_score_losses": single_losses},
         "best_single_score": best_single,
         "kept_bytes_share": kept_bytes,
@@ -326,6 +334,11 @@ def render(p: dict) -> str:
     curve = markdown_table(["proxy runs", "held-out Spearman [95 % bootstrap interval]"],
                            [[point["runs"], spearman_text(point)] for point in fit["learning_curve"]])  # fmt: skip
     phases = markdown_table(["phase", "seconds"], [[k, f"{v:,.0f}"] for k, v in p["seconds"].items()])
+    if p.get("reused_outputs"):
+        phases += (
+            "\n\nRun with `--resume`: these outputs of an earlier run in the same work directory were kept, and "
+            f"their phases show 0 s: {', '.join(f'`{d}`' for d in p['reused_outputs'])}."
+        )
     m = p["machine"]
     return (
         f"# Curation quality: learned raters against the hand rules ({p['date']})\n\n"
