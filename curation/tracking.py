@@ -1,7 +1,11 @@
 """MLflow tracking for every stage: one run per job, params, metrics, artifacts.
 
-Default store: ``sqlite:///<working dir>/mlflow.db`` (MLflow's own default; ``mlflow ui`` started in
-the same directory shows it). ``MLFLOW_TRACKING_URI`` points it anywhere else, a server included.
+Where runs go, first match wins:
+- the store: ``MLFLOW_TRACKING_URI``; else a URI the calling program set with ``mlflow.set_tracking_uri``
+  (a notebook or an orchestrator using the Python API); else ``sqlite:///<working dir>/mlflow.db`` (MLflow's
+  own default; ``mlflow ui`` started in the same directory shows it).
+- the experiment: the stage's ``experiment`` argument; ``CURATION_EXPERIMENT``; MLflow's own
+  ``MLFLOW_EXPERIMENT_ID`` or ``MLFLOW_EXPERIMENT_NAME``; else ``curation``.
 
 Faults. The store is checked before the stage's work starts (the experiment is looked up and the run
 created), so an unreachable store fails the job with one line (``TrackingError``) before anything is
@@ -44,7 +48,18 @@ _lost: str | None = None
 
 
 def tracking_uri() -> str:
+    """The store runs go to. ``mlflow.set_tracking_uri(uri)`` in the calling program counts: MLflow exports
+    it as ``MLFLOW_TRACKING_URI`` (and so do this module's own calls, for the rest of the process)."""
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+
+
+def _use_experiment(mlflow, explicit: str | None) -> None:
+    """Make the experiment the stage's run goes to the active one (see the module docstring for the order)."""
+    name = explicit or os.environ.get("CURATION_EXPERIMENT")
+    if not name and os.environ.get("MLFLOW_EXPERIMENT_ID"):
+        mlflow.set_experiment(experiment_id=os.environ["MLFLOW_EXPERIMENT_ID"])
+        return
+    mlflow.set_experiment(name or os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT)
 
 
 def tracking_lost() -> str | None:
@@ -175,7 +190,7 @@ def stage_run(stage: str, params: dict[str, Any], enabled: bool = True, experime
     try:
         if parent is None:
             mlflow.set_tracking_uri(uri)
-            mlflow.set_experiment(experiment or os.environ.get("CURATION_EXPERIMENT", DEFAULT_EXPERIMENT))
+            _use_experiment(mlflow, experiment)
         run = mlflow.start_run(run_name=stage, tags={"curation.stage": stage}, nested=parent is not None)
     except Exception as exc:  # noqa: BLE001 - MLflow raises many types for an unreachable store
         raise TrackingError(
