@@ -211,6 +211,81 @@ def _report(fit: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class ProxyInputs:
+    """What every proxy run of a fit reads: the scores, the sampled documents' texts, the held-out sets."""
+
+    corpus: Any
+    table: Any  # raters.metarater.score_table.ScoreTable
+    heldout: dict[str, list[str]]
+    scaling: Any  # raters.metarater.scaling.ScoreScaling
+    texts: list[str]  # the documents proxies may train on (a seeded sample of at most max_documents)
+    n_bytes: np.ndarray
+    scaled: np.ndarray  # their scaled scores, one column per score
+    heldout_removed: int  # sampled documents left out because a held-out set holds them
+    data_fingerprint: str  # identifies all of the above; part of every run's identity
+
+
+def load_proxy_inputs(
+    corpus_dir: str | Path,
+    attribute_dirs: list[str | Path],
+    heldout_specs: list[str],
+    cfg: MetaraterConfig,
+    columns: list[str] | None = None,
+    lower_is_better: list[str] | None = None,
+) -> ProxyInputs:
+    """Read and check the corpus, the score table and the held-out sets; scale the scores and sample the
+    documents proxies train on. Raises ``ConfigError`` before any training."""
+    from curation.attributes import corpus_fingerprint
+    from curation.corpus import Corpus
+    from curation.proxy.text_source import read_text_source
+    from raters.metarater.scaling import ScoreScaling
+    from raters.metarater.score_table import load_score_table
+
+    if not heldout_specs:
+        raise ConfigError("give at least one --heldout set (the proxies' validation loss is measured on it)")
+    corpus = Corpus.open(corpus_dir)
+    table = load_score_table(
+        corpus_dir,
+        attribute_dirs,
+        columns=columns,
+        lower_is_better=lower_is_better,
+        classifier_output=cfg.classifier_output,
+    )
+    if table.num_documents < 10:
+        raise ConfigError(f"{corpus.root}: {table.num_documents} documents are too few to select the top share of")
+    heldout = {src.name: src.texts for src in (read_text_source(s, cfg.heldout_bytes, seed=0) for s in heldout_specs)}
+    if len(heldout) != len(heldout_specs):
+        raise ConfigError("held-out set names must be unique (NAME=PATH)")
+    scaling = ScoreScaling.measure(table.values, table.columns, table.lower_is_better)
+    heldout_hashes = {text_hash(t) for texts in heldout.values() for t in texts}
+    sampled, texts, removed = sample_documents(corpus, table, cfg.max_documents, cfg.seed, heldout_hashes)
+    data_fingerprint = hashlib.sha256(
+        json.dumps(
+            {
+                "corpus": corpus_fingerprint(corpus),
+                "columns": table.columns,  # the order the weight vectors follow
+                "scores": {c: table.sources[c]["config_hash"] for c in table.columns},
+                "scaling": scaling.to_dict(),
+                "sampled": hashlib.sha256(sampled.tobytes()).hexdigest(),
+                "heldout": {n: hashlib.sha256("\0".join(t).encode()).hexdigest() for n, t in sorted(heldout.items())},
+            },
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()[:16]
+    return ProxyInputs(
+        corpus=corpus,
+        table=table,
+        heldout=heldout,
+        scaling=scaling,
+        texts=texts,
+        n_bytes=table.n_bytes[sampled],
+        scaled=scaling.apply(table.values[sampled]),
+        heldout_removed=removed,
+        data_fingerprint=data_fingerprint,
+    )
+
+
 def run_metarater_fit(
     corpus_dir: str | Path,
     attribute_dirs: list[str | Path],
@@ -228,56 +303,23 @@ def run_metarater_fit(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from curation.attributes import corpus_fingerprint
-    from curation.corpus import Corpus, write_json_atomic
-    from curation.proxy.text_source import read_text_source
+    from curation.corpus import write_json_atomic
     from curation.tracking import stage_run
     from curation.validate.report import write_text_atomic
     from raters.metarater.dirichlet import sample_weights
     from raters.metarater.proxy_runs import run_proxies
     from raters.metarater.regression import fit_regressor
-    from raters.metarater.scaling import ScoreScaling
-    from raters.metarater.score_table import load_score_table
     from raters.metarater.search import best_weights
 
     console = console or Console(stderr=True)
     cfg.check()
-    if not heldout_specs:
-        raise ConfigError("give at least one --heldout set (the proxies' validation loss is measured on it)")
     # Everything is read and checked before any training.
-    corpus = Corpus.open(corpus_dir)
-    table = load_score_table(
-        corpus_dir,
-        attribute_dirs,
-        columns=columns,
-        lower_is_better=lower_is_better,
-        classifier_output=cfg.classifier_output,
-    )
-    if table.num_documents < 10:
-        raise ConfigError(f"{corpus.root}: {table.num_documents} documents are too few to select the top share of")
-    heldout = {src.name: src.texts for src in (read_text_source(s, cfg.heldout_bytes, seed=0) for s in heldout_specs)}
-    if len(heldout) != len(heldout_specs):
-        raise ConfigError("held-out set names must be unique (NAME=PATH)")
-    scaling = ScoreScaling.measure(table.values, table.columns, table.lower_is_better)
-    heldout_hashes = {text_hash(t) for texts in heldout.values() for t in texts}
-    sampled, texts, removed = sample_documents(corpus, table, cfg.max_documents, cfg.seed, heldout_hashes)
+    inputs = load_proxy_inputs(corpus_dir, attribute_dirs, heldout_specs, cfg, columns, lower_is_better)
+    corpus, table, heldout, scaling = inputs.corpus, inputs.table, inputs.heldout, inputs.scaling
+    texts, n_bytes, scaled, removed = inputs.texts, inputs.n_bytes, inputs.scaled, inputs.heldout_removed
+    data_fingerprint = inputs.data_fingerprint
     if removed:
         console.print(f"warning: left out {removed} sampled documents that are also held out", highlight=False)
-    scaled = scaling.apply(table.values[sampled])
-    n_bytes = table.n_bytes[sampled]
-
-    data_fingerprint = hashlib.sha256(
-        json.dumps(
-            {
-                "corpus": corpus_fingerprint(corpus),
-                "columns": table.columns,  # the order the weight vectors follow
-                "scores": {c: table.sources[c]["config_hash"] for c in table.columns},
-                "scaling": scaling.to_dict(),
-                "sampled": hashlib.sha256(sampled.tobytes()).hexdigest(),
-                "heldout": {n: hashlib.sha256("\0".join(t).encode()).hexdigest() for n, t in sorted(heldout.items())},
-            },
-            sort_keys=True,
-        ).encode()
-    ).hexdigest()[:16]
     out = Path(out_dir).resolve()
     finished_path = out / WEIGHTS_FILE
     if finished_path.is_file() and not overwrite:

@@ -1,0 +1,151 @@
+"""How much of a Meta-rater proxy run's loss is about the data its weighting selects, and how much is run noise.
+
+Meta-rater learns weights by regressing proxy-run loss on the score weights that chose each run's data. The
+regression can only learn what the loss says about the data: if two runs of the *same* weighting (different
+proxy seeds: initialisation, batch order and which part of the selection is trained on) differ as much as
+runs of different weightings, the loss is noise to it. This measures that, per proxy budget:
+
+- ``K`` weightings drawn as the fit draws them (Dirichlet), each trained with ``S`` seeds;
+- the reliability of one run, ICC(1) = (MSB - MSW) / (MSB + (S - 1) MSW) from a one-way ANOVA over the
+  weightings (1: a run's loss is all about its data; 0: all noise), with a bootstrap interval over weightings;
+- the Spearman correlation between the losses of seed 0 and seed 1 across the weightings;
+- the spread of losses between weightings (standard deviation of the weighting means) and within them.
+
+Input: a work directory of ``benchmarks/curation_quality.py`` (its ``corpus``, ``attrs/`` and
+``fit-heldout.jsonl``), so the pool, scores and held-out set are the fit's own.
+
+Usage::
+
+    python benchmarks/metarater_reliability.py --work runs/curation-quality --tokens 200k 1M
+    python benchmarks/metarater_reliability.py --work runs/curation-quality --size small --tokens 300k
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+from common import RESULTS, machine_info, markdown_table, package_versions, write_results
+from metarater import SCORE_SETS
+
+
+def icc1(losses: np.ndarray) -> float:
+    """ICC(1) of a (weightings x seeds) table."""
+    k, s = losses.shape
+    means = losses.mean(axis=1)
+    msb = s * np.sum((means - losses.mean()) ** 2) / (k - 1)
+    msw = np.sum((losses - means[:, None]) ** 2) / (k * (s - 1))
+    return float((msb - msw) / (msb + (s - 1) * msw))
+
+
+def bootstrap_icc(losses: np.ndarray, resamples: int, seed: int) -> list[float]:
+    rng = np.random.default_rng(seed)
+    values = [icc1(losses[rng.integers(0, len(losses), len(losses))]) for _ in range(resamples)]
+    return [float(np.quantile(values, 0.025)), float(np.quantile(values, 0.975))]
+
+
+def measure(inputs, weights: np.ndarray, size: str, tokens: int, seeds: int, top: float, work: Path) -> dict:
+    from scipy.stats import spearmanr
+
+    from raters.metarater.proxy_runs import ProxyRunSettings, run_proxies
+
+    losses = np.zeros((len(weights), seeds))
+    started = time.perf_counter()
+    for seed in range(seeds):
+        settings = ProxyRunSettings(size=size, tokens=tokens, top_fraction=top, seed=seed)
+        runs_dir = work / "reliability" / f"{size}-{tokens}-seed{seed}"
+        records = run_proxies(
+            weights, inputs.texts, inputs.n_bytes, inputs.scaled, inputs.heldout, settings,
+            inputs.data_fingerprint, runs_dir,
+        )  # fmt: skip
+        losses[:, seed] = [r["loss"] for r in records]
+    seconds = time.perf_counter() - started
+    means = losses.mean(axis=1)
+    return {
+        "size": size,
+        "tokens": tokens,
+        "weightings": len(weights),
+        "seeds": seeds,
+        "icc1": icc1(losses),
+        "icc1_ci95": bootstrap_icc(losses, 1000, 0),
+        "spearman_seed0_seed1": float(spearmanr(losses[:, 0], losses[:, 1])[0]),
+        "between_sd": float(means.std(ddof=1)),
+        "within_sd": float(np.sqrt(np.mean(losses.var(axis=1, ddof=1)))),
+        "loss_mean": float(losses.mean()),
+        "losses": losses.tolist(),
+        "seconds": round(seconds, 1),
+    }
+
+
+def render(payload: dict) -> str:
+    rows = [
+        [f"`{r['size']}`", f"{r['tokens']:,}", r["weightings"], r["seeds"],
+         f"{r['icc1']:.2f} [{r['icc1_ci95'][0]:.2f}, {r['icc1_ci95'][1]:.2f}]", f"{r['spearman_seed0_seed1']:.2f}",
+         f"{r['between_sd']:.4f}", f"{r['within_sd']:.4f}", f"{r['loss_mean']:.3f}", f"{r['seconds']:,.0f}"]
+        for r in payload["rows"]
+    ]  # fmt: skip
+    table = markdown_table(
+        ["proxy", "tokens per run", "weightings", "seeds", "ICC(1) [95 % CI]", "Spearman seed 0 vs 1",
+         "SD between weightings (bpb)", "SD within (run noise, bpb)", "mean loss (bpb)", "seconds"],
+        rows,
+    )  # fmt: skip
+    m = payload["machine"]
+    return (
+        f"# Meta-rater proxy runs: data signal against run noise ({payload['date']})\n\n"
+        f"Pool: `{payload['work']}` ({payload['documents']:,} documents, {len(payload['columns'])} scores); "
+        f"weightings: Dirichlet(1), seed {payload['seed']}; each run trains on the top "
+        f"{100 * payload['top_fraction']:.0f} % by weighted score, loss on the fit's held-out set. Seeds change "
+        f"the proxy's initialisation, batch order and which part of the selection it trains on.\n\n{table}\n\n"
+        f"ICC(1) is the share of a run's loss variance that is about its weighting's data (1 = all of it).\n\n"
+        f"Machine: {m['cpu_model']}, {m['nproc']} CPUs, {m['memory_gib']} GiB.\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, required=True, help="a curation_quality.py work directory")
+    parser.add_argument("--weightings", type=int, default=16, help="weightings drawn (K)")
+    parser.add_argument("--seeds", type=int, default=2, help="proxy seeds per weighting (S, at least 2)")
+    parser.add_argument("--size", default="tiny", help="proxy preset")
+    parser.add_argument("--tokens", nargs="+", default=["200k", "1M"], help="training tokens per run, each measured")
+    parser.add_argument("--top-fraction", type=float, default=0.15, help="share of documents each run keeps")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the weightings")
+    parser.add_argument("--name", default="metarater_reliability", help="results file name")
+    args = parser.parse_args(argv)
+    if args.seeds < 2 or args.weightings < 3:
+        parser.error("need at least 2 seeds and 3 weightings")
+
+    from curation.proxy.config import parse_token_count
+    from raters.metarater.dirichlet import sample_weights
+    from raters.metarater.fit import MetaraterConfig, load_proxy_inputs
+
+    work = args.work.resolve()
+    inputs = load_proxy_inputs(
+        work / "corpus", [work / a for a in SCORE_SETS], [f"fit={work / 'fit-heldout.jsonl'}"], MetaraterConfig()
+    )
+    weights = sample_weights(args.weightings, len(inputs.table.columns), args.seed)
+    rows = []
+    for tokens in args.tokens:
+        rows.append(measure(inputs, weights, args.size, parse_token_count(tokens), args.seeds, args.top_fraction, work))
+        print(f"{args.size} {tokens}: ICC(1) {rows[-1]['icc1']:.2f}, {rows[-1]['seconds']:.0f} s", flush=True)
+    payload = {
+        "benchmark": "metarater_reliability",
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": machine_info(),
+        "versions": package_versions(["torch", "lightgbm"]),
+        "work": str(args.work),
+        "documents": len(inputs.texts),
+        "columns": inputs.table.columns,
+        "top_fraction": args.top_fraction,
+        "seed": args.seed,
+        "rows": rows,
+    }
+    markdown = render(payload)
+    write_results(RESULTS, args.name, payload, markdown)
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()
