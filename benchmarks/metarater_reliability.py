@@ -46,7 +46,7 @@ def bootstrap_icc(losses: np.ndarray, resamples: int, seed: int) -> list[float]:
     return [float(np.quantile(values, 0.025)), float(np.quantile(values, 0.975))]
 
 
-def measure(inputs, weights: np.ndarray, size: str, tokens: int, seeds: int, top: float, work: Path) -> dict:
+def measure(inputs, weights: np.ndarray, size: str, tokens: int, lr: float, seeds: int, top: float, work: Path) -> dict:
     from scipy.stats import spearmanr
 
     from raters.metarater.proxy_runs import ProxyRunSettings, run_proxies
@@ -54,8 +54,8 @@ def measure(inputs, weights: np.ndarray, size: str, tokens: int, seeds: int, top
     losses = np.zeros((len(weights), seeds))
     started = time.perf_counter()
     for seed in range(seeds):
-        settings = ProxyRunSettings(size=size, tokens=tokens, top_fraction=top, seed=seed)
-        runs_dir = work / "reliability" / f"{size}-{tokens}-seed{seed}"
+        settings = ProxyRunSettings(size=size, tokens=tokens, top_fraction=top, lr=lr, seed=seed)
+        runs_dir = work / "reliability" / f"{size}-{tokens}-lr{lr:g}-top{top:g}-seed{seed}"
         records = run_proxies(
             weights, inputs.texts, inputs.n_bytes, inputs.scaled, inputs.heldout, settings,
             inputs.data_fingerprint, runs_dir,
@@ -66,6 +66,8 @@ def measure(inputs, weights: np.ndarray, size: str, tokens: int, seeds: int, top
     return {
         "size": size,
         "tokens": tokens,
+        "lr": lr,
+        "top_fraction": top,
         "weightings": len(weights),
         "seeds": seeds,
         "icc1": icc1(losses),
@@ -81,13 +83,14 @@ def measure(inputs, weights: np.ndarray, size: str, tokens: int, seeds: int, top
 
 def render(payload: dict) -> str:
     rows = [
-        [f"`{r['size']}`", f"{r['tokens']:,}", r["weightings"], r["seeds"],
+        [f"`{r['size']}`", f"{r['tokens']:,}", f"{r['lr']:g}", f"{100 * r['top_fraction']:.0f} %", r["weightings"],
+         r["seeds"],
          f"{r['icc1']:.2f} [{r['icc1_ci95'][0]:.2f}, {r['icc1_ci95'][1]:.2f}]", f"{r['spearman_seed0_seed1']:.2f}",
          f"{r['between_sd']:.4f}", f"{r['within_sd']:.4f}", f"{r['loss_mean']:.3f}", f"{r['seconds']:,.0f}"]
         for r in payload["rows"]
     ]  # fmt: skip
     table = markdown_table(
-        ["proxy", "tokens per run", "weightings", "seeds", "ICC(1) [95 % CI]", "Spearman seed 0 vs 1",
+        ["proxy", "tokens per run", "lr", "top share", "weightings", "seeds", "ICC(1) [95 % CI]", "Spearman seed 0 vs 1",
          "SD between weightings (bpb)", "SD within (run noise, bpb)", "mean loss (bpb)", "seconds"],
         rows,
     )  # fmt: skip
@@ -95,8 +98,8 @@ def render(payload: dict) -> str:
     return (
         f"# Meta-rater proxy runs: data signal against run noise ({payload['date']})\n\n"
         f"Pool: `{payload['work']}` ({payload['documents']:,} documents, {len(payload['columns'])} scores); "
-        f"weightings: Dirichlet(1), seed {payload['seed']}; each run trains on the top "
-        f"{100 * payload['top_fraction']:.0f} % by weighted score, loss on the fit's held-out set. Seeds change "
+        f"weightings: Dirichlet(1), seed {payload['seed']}; each run trains on the top share of documents "
+        f"by weighted score, loss on the fit's held-out set. Seeds change "
         f"the proxy's initialisation, batch order and which part of the selection it trains on.\n\n{table}\n\n"
         f"ICC(1) is the share of a run's loss variance that is about its weighting's data (1 = all of it).\n\n"
         f"Machine: {m['cpu_model']}, {m['nproc']} CPUs, {m['memory_gib']} GiB.\n"
@@ -110,7 +113,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=2, help="proxy seeds per weighting (S, at least 2)")
     parser.add_argument("--size", default="tiny", help="proxy preset")
     parser.add_argument("--tokens", nargs="+", default=["200k", "1M"], help="training tokens per run, each measured")
-    parser.add_argument("--top-fraction", type=float, default=0.15, help="share of documents each run keeps")
+    parser.add_argument("--lr", type=float, default=3e-3, help="proxy learning rate (the fit's default: 3e-3)")
+    parser.add_argument(
+        "--top-fraction",
+        type=float,
+        nargs="+",
+        default=[0.15],
+        help="shares of documents each run keeps, each measured",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the weightings")
     parser.add_argument("--name", default="metarater_reliability", help="results file name")
     args = parser.parse_args(argv)
@@ -127,9 +137,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     weights = sample_weights(args.weightings, len(inputs.table.columns), args.seed)
     rows = []
-    for tokens in args.tokens:
-        rows.append(measure(inputs, weights, args.size, parse_token_count(tokens), args.seeds, args.top_fraction, work))
-        print(f"{args.size} {tokens}: ICC(1) {rows[-1]['icc1']:.2f}, {rows[-1]['seconds']:.0f} s", flush=True)
+    for top in args.top_fraction:
+        for tokens in args.tokens:
+            rows.append(measure(inputs, weights, args.size, parse_token_count(tokens), args.lr, args.seeds, top, work))
+            print(f"{args.size} {tokens} top {top:g}: ICC(1) {rows[-1]['icc1']:.2f}, {rows[-1]['seconds']:.0f} s")
     payload = {
         "benchmark": "metarater_reliability",
         "date": time.strftime("%Y-%m-%d"),
@@ -138,7 +149,6 @@ def main(argv: list[str] | None = None) -> None:
         "work": str(args.work),
         "documents": len(inputs.texts),
         "columns": inputs.table.columns,
-        "top_fraction": args.top_fraction,
         "seed": args.seed,
         "rows": rows,
     }
