@@ -41,8 +41,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def server_command(store: Path, host: str, port: int, workers: int = 1) -> list[str]:
-    """The ``mlflow server`` command line: SQLite runs and local artifacts under ``store``."""
+def server_command(
+    store: Path, host: str, port: int, workers: int = 1, artifacts_destination: str | None = None
+) -> list[str]:
+    """The ``mlflow server`` command line: SQLite runs under ``store``; artifacts under ``store`` too, or at
+    ``artifacts_destination`` (e.g. ``s3://bucket/mlflow``), which the server proxies: clients upload through
+    it and need no credentials of the store."""
     return [
         sys.executable,
         "-m",
@@ -55,7 +59,7 @@ def server_command(store: Path, host: str, port: int, workers: int = 1) -> list[
         "--backend-store-uri",
         f"sqlite:///{store / 'mlflow.db'}",
         "--artifacts-destination",
-        str(store / "artifacts"),
+        artifacts_destination or str(store / "artifacts"),
         "--workers",
         str(workers),
     ]
@@ -64,13 +68,23 @@ def server_command(store: Path, host: str, port: int, workers: int = 1) -> list[
 class TrackingServer:
     """A running ``mlflow server``; ``host`` defaults to loopback and another interface needs ``allow_remote``."""
 
-    def __init__(self, store: str | os.PathLike, host: str = LOOPBACK, port: int = 0, allow_remote: bool = False):
+    def __init__(
+        self,
+        store: str | os.PathLike,
+        host: str = LOOPBACK,
+        port: int = 0,
+        allow_remote: bool = False,
+        artifacts_destination: str | None = None,
+        env: dict[str, str] | None = None,
+    ):
         if not is_loopback(host) and not allow_remote:
             raise ValueError(
                 f"refusing to serve MLflow on {host}: the server has no authentication; "
                 "pass allow_remote (--allow-remote) if every host that can reach it may read and write runs"
             )
         self.store = Path(store).resolve()
+        self.artifacts_destination = artifacts_destination
+        self.extra_env = dict(env or {})  # e.g. the artifact store's credentials and MLFLOW_S3_ENDPOINT_URL
         self.host = host
         self.port = port or free_port(host if is_loopback(host) else "")
         connect = LOOPBACK if host in ("0.0.0.0", "::") else host
@@ -81,11 +95,14 @@ class TrackingServer:
 
     def start(self) -> TrackingServer:
         self.store.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+        # Not the client's MLflow settings (a tracking URI would point the server at itself), but the S3
+        # artifact store's (MLFLOW_S3_ENDPOINT_URL, MLFLOW_S3_IGNORE_TLS).
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_") or k.startswith("MLFLOW_S3_")}
+        env.update(self.extra_env)
         env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"  # no job runner: starts in about half the time
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                server_command(self.store, self.host, self.port),
+                server_command(self.store, self.host, self.port, artifacts_destination=self.artifacts_destination),
                 cwd=self.store,
                 env=env,
                 stdout=log,
@@ -137,9 +154,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--allow-remote", action="store_true", help="allow a non-loopback --host (MLflow has no authentication)"
     )
+    parser.add_argument(
+        "--artifacts-destination",
+        help="where the server stores artifacts, e.g. s3://bucket/mlflow (default: STORE/artifacts); for an "
+        "S3-compatible store set AWS_* credentials and MLFLOW_S3_ENDPOINT_URL in this command's environment",
+    )
     args = parser.parse_args(argv)
     try:
-        server = TrackingServer(args.store, args.host, args.port, args.allow_remote).start()
+        server = TrackingServer(
+            args.store, args.host, args.port, args.allow_remote, artifacts_destination=args.artifacts_destination
+        ).start()
         server.wait_ready()
     except (ValueError, RuntimeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
