@@ -125,6 +125,7 @@ def metarater_fit(
     max_documents: int = 100_000,
     workers: int = 1,
     members_per_batch: int | None = None,
+    reliability_runs: int = 8,
     seed: int = 0,
     tracking: bool = True,
     overwrite: bool = False,
@@ -139,6 +140,7 @@ def metarater_fit(
     cfg = MetaraterConfig(
         runs=runs, candidates=candidates, top_candidates=top_candidates, classifier_output=classifier_output,
         max_documents=max_documents, seed=seed, workers=workers, members_per_batch=members_per_batch,
+        reliability_runs=reliability_runs,
         proxy=ProxyRunSettings(size=size, tokens=parse_token_count(str(tokens)), top_fraction=top_fraction, seed=seed),
         regression=RegressionSettings(seed=seed),
     )  # fmt: skip
@@ -150,7 +152,11 @@ def metarater_fit(
     regression = fit.get("regression", {})
     return StageResult(
         path=Path(result.out),
-        counts={"runs": fit["runs"]["count"], "valid_spearman": regression.get("valid_spearman")},
+        counts={
+            "runs": fit["runs"]["count"],
+            "valid_spearman": regression.get("valid_spearman"),
+            "run_icc1": (fit.get("reliability") or {}).get("icc1"),
+        },
         run_id=(fit.get("mlflow") or {}).get("run_id"),
         details=result,
     )

@@ -63,6 +63,13 @@ def metarater_fit(
             "one on CPU, where batching measured no faster: benchmarks/results/proxy_population.md)."
         ),
     ] = None,
+    reliability_runs: Annotated[
+        int,
+        typer.Option(
+            help="Weightings trained a second time with another proxy seed, to measure how much of a run's loss "
+            "is about its data (ICC(1) in the report; a warning when it is below 0.5). 0 skips it."
+        ),
+    ] = 8,
     seed: Annotated[int, typer.Option(help="Seed of weights, sample, proxies and split.")] = 0,
     tracking: Tracking = True,
     overwrite: Annotated[bool, typer.Option(help="Discard an earlier fit in --out made from other inputs.")] = False,
@@ -84,7 +91,8 @@ def metarater_fit(
             corpus, attributes, heldout, out, runs=runs, tokens=tokens, size=size, top_fraction=top_fraction,
             column=column, lower_is_better=lower_is_better, classifier_output=classifier_output,
             candidates=candidates, top_candidates=top_candidates, max_documents=max_documents, workers=workers,
-            members_per_batch=members_per_batch, seed=seed, tracking=tracking, overwrite=overwrite,
+            members_per_batch=members_per_batch, reliability_runs=reliability_runs, seed=seed, tracking=tracking,
+            overwrite=overwrite,
         ).details  # fmt: skip
         typer.echo((result.out / "report.md").read_text(encoding="utf-8"))
         typer.echo(f"weights: {result.out / 'weights.json'}; chart: {result.out / 'weights.png'}")

@@ -30,6 +30,7 @@ from curation.errors import ConfigError
 from curation.proxy.text_source import text_hash
 from raters.metarater.proxy_runs import ProxyRunSettings
 from raters.metarater.regression import RegressionSettings
+from raters.metarater.reliability import LOW_RELIABILITY
 
 FIT_FORMAT = "curation.metarater-fit/v1"
 WEIGHTS_FILE = "weights.json"
@@ -49,6 +50,9 @@ class MetaraterConfig:
     seed: int = 0
     workers: int = 1
     members_per_batch: int | None = None  # proxy runs trained as one batched model; None: chosen for the machine
+    # The first N weightings are trained again with the next proxy seed, to measure how much of a run's loss
+    # is about its data (raters.metarater.reliability); 0 skips it. Not in the paper.
+    reliability_runs: int = 8
     proxy: ProxyRunSettings = field(default_factory=ProxyRunSettings)
     regression: RegressionSettings = field(default_factory=RegressionSettings)
 
@@ -64,6 +68,8 @@ class MetaraterConfig:
             raise ConfigError("--workers must be at least 1")
         if self.members_per_batch is not None and self.members_per_batch < 1:
             raise ConfigError("--members-per-batch must be at least 1")
+        if not 0 <= self.reliability_runs <= self.runs or self.reliability_runs == 1:
+            raise ConfigError("--reliability-runs must be 0, or between 2 and --runs")
         self.proxy.check()
 
 
@@ -164,6 +170,53 @@ def spearman_text(metrics: dict[str, Any]) -> str:
     return f"{value:.3f}" + (f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else "")
 
 
+RELIABILITY_RUNS_DIR = "runs-reliability"
+
+
+def _measure_reliability(weights, losses, inputs, cfg: MetaraterConfig, out: Path, on_done) -> dict | None:
+    """The first ``cfg.reliability_runs`` weightings trained again with the next proxy seed; their ICC(1)."""
+    from dataclasses import replace
+
+    from raters.metarater.proxy_runs import run_proxies
+    from raters.metarater.reliability import reliability_summary
+
+    count = cfg.reliability_runs
+    if count == 0:
+        return None
+    second_seed = cfg.proxy.seed + 1
+    records = run_proxies(
+        weights[:count], inputs.texts, inputs.n_bytes, inputs.scaled, inputs.heldout,
+        replace(cfg.proxy, seed=second_seed), inputs.data_fingerprint, out / RELIABILITY_RUNS_DIR, cfg.workers,
+        on_done, cfg.members_per_batch,
+    )  # fmt: skip
+    second = np.asarray([r["loss"] for r in records], dtype=np.float64)
+    return reliability_summary(losses[:count], second, cfg.seed) | {
+        "second_seed": second_seed,
+        "second_losses": second.tolist(),
+    }
+
+
+def _reliability_text(reliability: dict[str, Any]) -> str:
+    """One sentence: the runs' ICC(1), and what to do when it is low."""
+    value, interval = reliability["icc1"], reliability["icc1_ci95"]
+    shown = (
+        "undefined"
+        if value is None
+        else f"{value:.2f}" + (f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else "")
+    )
+    text = (
+        f"{reliability['weightings']} weightings trained again with proxy seed {reliability['second_seed']}: "
+        f"ICC(1) {shown} (the share of a run's loss variance that is about its data), spread between weightings "
+        f"{reliability['between_sd']:.4f} bpb, within (run noise) {reliability['within_sd']:.4f} bpb."
+    )
+    if value is None or value < LOW_RELIABILITY:
+        text += (
+            " The runs' losses are mostly run noise, so the regression has little to learn from: use more "
+            "--tokens per run, a larger or steadier proxy (--size, a lower learning rate), or more --runs."
+        )
+    return text
+
+
 def _report(fit: dict[str, Any]) -> str:
     lines = [
         "# Meta-rater fit",
@@ -196,6 +249,8 @@ def _report(fit: dict[str, Any]) -> str:
     ]
     for point in fit["learning_curve"]:
         lines.append(f"| {point['runs']} | {spearman_text(point)} |")
+    if fit.get("reliability"):
+        lines += ["", "## How much of a run's loss is about its data", "", _reliability_text(fit["reliability"])]
     search = fit["search"]
     losses = fit["runs"]["losses"]
     lines += [
@@ -219,7 +274,8 @@ class ProxyInputs:
     table: Any  # raters.metarater.score_table.ScoreTable
     heldout: dict[str, list[str]]
     scaling: Any  # raters.metarater.scaling.ScoreScaling
-    texts: list[str]  # the documents proxies may train on (a seeded sample of at most max_documents)
+    sampled: np.ndarray  # the rows of ``table`` proxies may train on (a seeded sample of at most max_documents)
+    texts: list[str]  # their texts
     n_bytes: np.ndarray
     scaled: np.ndarray  # their scaled scores, one column per score
     heldout_removed: int  # sampled documents left out because a held-out set holds them
@@ -278,6 +334,7 @@ def load_proxy_inputs(
         table=table,
         heldout=heldout,
         scaling=scaling,
+        sampled=sampled,
         texts=texts,
         n_bytes=table.n_bytes[sampled],
         scaled=scaling.apply(table.values[sampled]),
@@ -331,7 +388,7 @@ def run_metarater_fit(
             f"{out} holds a Meta-rater fit of other inputs or settings; pass --overwrite or another --out"
         )
     if overwrite and out.exists():
-        for stale in (out / "runs", finished_path):
+        for stale in (out / "runs", out / RELIABILITY_RUNS_DIR, finished_path):
             if stale.is_dir():
                 shutil.rmtree(stale)
             elif stale.exists():
@@ -358,7 +415,7 @@ def run_metarater_fit(
         with Progress(
             TextColumn("proxy runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
         ) as progress:
-            task = progress.add_task("runs", total=cfg.runs)
+            task = progress.add_task("runs", total=cfg.runs + cfg.reliability_runs)
 
             def on_done(record: dict[str, Any], was_reused: bool) -> None:
                 child_params = {"index": record["index"], **dict(zip(table.columns, record["weights"], strict=True))}
@@ -385,8 +442,13 @@ def run_metarater_fit(
                 on_done,
                 cfg.members_per_batch,
             )
+            losses = np.asarray([r["loss"] for r in records], dtype=np.float64)
+            reliability = _measure_reliability(
+                weights, losses, inputs, cfg, out, lambda record, reused: progress.advance(task)
+            )
             proxy_seconds = time.perf_counter() - started
-        losses = np.asarray([r["loss"] for r in records], dtype=np.float64)
+        if reliability and (reliability["icc1"] is None or reliability["icc1"] < LOW_RELIABILITY):
+            console.print(f"warning: {_reliability_text(reliability)}", highlight=False)
 
         started = time.perf_counter()
         regressor = fit_regressor(weights, losses, cfg.regression)
@@ -414,6 +476,7 @@ def run_metarater_fit(
                 "reused": reused[0],
             },
             "regression": regressor.metrics,
+            "reliability": reliability,
             "learning_curve": curve,
             "search": {
                 "candidates": search.candidates,
@@ -433,6 +496,7 @@ def run_metarater_fit(
         write_text_atomic(out / "report.md", _report(fit))
         write_json_atomic(finished_path, fit)
         metrics = {
+            **({"run_icc1": reliability["icc1"]} if reliability and reliability["icc1"] is not None else {}),
             "proxy_seconds": proxy_seconds,
             "search_seconds": search.seconds,
             "loss_best": float(losses.min()),

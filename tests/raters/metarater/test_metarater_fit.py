@@ -103,6 +103,15 @@ def test_fit_learns_to_weight_the_informative_score(mixed, tmp_path):
     assert fit["weights"]["oracle"] > 0.6, fit["weights"]
     assert fit["regression"]["valid_spearman"] is not None
     assert [p["runs"] for p in fit["learning_curve"]] == [16]
+    # The first 8 weightings again with the next proxy seed. (Its level is not asserted: with 8 weightings
+    # of 20k-token runs the interval spans most of [-1, 1]; benchmarks/metarater_reliability.py measures it.)
+    reliability = fit["reliability"]
+    assert reliability["weightings"] == 8 and reliability["second_seed"] == 1
+    assert len(reliability["second_losses"]) == 8 and reliability["second_losses"] != fit["runs"]["losses"][:8]
+    assert -1 <= reliability["icc1"] <= 1 and reliability["icc1_ci95"][0] <= reliability["icc1_ci95"][1]
+    assert reliability["between_sd"] > 0 and reliability["within_sd"] > 0
+    assert "ICC(1)" in (tmp_path / "fit/report.md").read_text()
+    assert len(list((tmp_path / "fit/runs-reliability").glob("run-*.json"))) == 8
     assert (tmp_path / "fit/weights.png").stat().st_size > 0 and "| oracle |" in (
         tmp_path / "fit/report.md"
     ).read_text()
