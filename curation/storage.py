@@ -2,7 +2,7 @@
 
 Local paths (and ``file://`` URLs) are opened with plain ``open``: the fast path, unchanged. A URL
 (``s3://``, ``gs://``, ``abfs://``, ``hdfs://`` and any other scheme fsspec knows) is opened through the
-fsspec filesystem for its scheme, whose package is an optional extra (``pip install 'curation[s3]'``); a
+fsspec filesystem for its scheme, whose package is an optional extra (``pip install -e '.[s3]'`` in the checkout); a
 missing one is a one-line ``ConfigError`` naming the extra. Remote files are read with ranged requests
 (``seek`` + ``read``), so a task that reads one byte range of a big object never downloads the rest.
 
@@ -49,7 +49,11 @@ def filesystem(url: str) -> tuple[Any, str]:
         return fsspec.core.url_to_fs(url)
     except ImportError as exc:
         extra = EXTRAS.get(scheme)
-        hint = f"pip install 'curation[{extra}]'" if extra else f"install the fsspec filesystem for {scheme}://"
+        hint = (
+            f"the '{extra}' extra: pip install -e '.[{extra}]' in the curation checkout"
+            if extra
+            else f"install the fsspec filesystem for {scheme}://"
+        )
         raise ConfigError(f"{url}: reading {scheme}:// needs a package that is not installed ({hint})") from exc
     except ValueError as exc:  # fsspec: "Protocol not known"
         raise ConfigError(f"{url}: {exc}") from exc

@@ -22,22 +22,7 @@ from typing import Any
 from curation.errors import ConfigError
 from curation.pipeline_state import STATE_FORMAT, fingerprint, marker, read_state, write_state
 from pipelines.config import PipelineConfig
-
-STAGES = (
-    "ingest",
-    "signals",
-    "dedup",
-    "datarater_train",
-    "datarater_score",
-    "datarater_keep",
-    "metarater_fit",
-    "metarater_keep",
-    "select",
-    "datarater_only",
-    "mix",
-    "validate",
-    "export",
-)
+from pipelines.stage_names import STAGES  # noqa: F401 - the runner's order, re-exported
 
 
 @dataclass

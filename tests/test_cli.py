@@ -103,3 +103,29 @@ def test_ingest_is_an_mlflow_run(tmp_path, bad_inputs):
     assert run.data.metrics["records_read"] == manifest["counts"]["records_read"]
     artifacts = [a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id)]
     assert "manifest.json" in artifacts
+
+
+def test_datarater_train_help_states_the_config_defaults():
+    """--steps, --population and --unroll default to DataRaterConfig's values; their help says which."""
+    import typer
+
+    from pipelines.cli.app import app
+    from raters.datarater.meta import DataRaterConfig
+
+    command = typer.main.get_command(app).commands["datarater"].commands["train"]
+    helps = {p.name: p.help for p in command.params}
+    defaults = DataRaterConfig()
+    assert f"default {defaults.outer_steps}," in helps["steps"]
+    assert f"default {defaults.population} " in helps["population"]
+    assert f"default {defaults.unroll} " in helps["unroll"]
+
+
+def test_run_help_lists_every_stage_in_order():
+    import typer
+
+    from pipelines.cli.app import app
+    from pipelines.runner import STAGES
+
+    command = typer.main.get_command(app).commands["run"]
+    help_text = next(p.help for p in command.params if p.name == "from_stage")
+    assert ", ".join(STAGES) in help_text

@@ -389,9 +389,16 @@ def datarater_train(
     config: Annotated[
         Optional[Path], typer.Option("--config", help="YAML file of DataRater settings (see raters/datarater/meta.py).")
     ] = None,
-    steps: Annotated[Optional[int], typer.Option(help="Outer (meta) steps.")] = None,
-    population: Annotated[Optional[int], typer.Option(help="Inner models (paper: 8).")] = None,
-    unroll: Annotated[Optional[int], typer.Option(help="Inner updates per meta-gradient, K (paper: 2).")] = None,
+    steps: Annotated[
+        Optional[int], typer.Option(help="Outer (meta) steps (default 500, or the --config file's).")
+    ] = None,
+    population: Annotated[
+        Optional[int], typer.Option(help="Inner models (default 8 as in the paper, or the --config file's).")
+    ] = None,
+    unroll: Annotated[
+        Optional[int],
+        typer.Option(help="Inner updates per meta-gradient, K (default 2 as in the paper, or the --config file's)."),
+    ] = None,
     remat: Annotated[
         Optional[str],
         typer.Option(

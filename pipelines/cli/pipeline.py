@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from pipelines.cli.options import Tracking, one_line_errors
+from pipelines.stage_names import STAGES
 
 
 def run_command(
@@ -18,7 +19,12 @@ def run_command(
     ] = None,
     from_stage: Annotated[
         Optional[str],
-        typer.Option("--from", help="Discard this stage's outputs and every later stage's, and run them again."),
+        typer.Option(
+            "--from",
+            help="Discard this stage's outputs and every later stage's, and run them again. Stages, in order: "
+            + ", ".join(STAGES)
+            + ".",
+        ),
     ] = None,
     tracking: Tracking = True,
 ) -> None:

@@ -204,7 +204,9 @@ def fasttext_score(
 @perplexity_app.command("train")
 def perplexity_train(
     out: ModelOut,
-    reference: Annotated[str, typer.Option(help=f"Reference text the LM learns: {SPEC}.")] = WIKIPEDIA,
+    reference: Annotated[
+        str, typer.Option(help=f"Reference text the LM learns: {SPEC}. Example: {WIKIPEDIA}", show_default=False)
+    ],
     size: Annotated[str, typer.Option(help="Proxy size: tiny (0.1M parameters) or small (0.8M).")] = "tiny",
     tokens: Annotated[str, typer.Option(help="Training tokens, e.g. 500k or 2M.")] = "2M",
     tokenizer: Annotated[

@@ -130,7 +130,9 @@ def test_a_scheme_without_its_package_names_the_extra(monkeypatch):
         raise ImportError("Install gcsfs to access Google Storage")
 
     monkeypatch.setattr(fsspec.core, "url_to_fs", missing)
-    with pytest.raises(ConfigError, match=r"gs://bucket/x: reading gs:// needs .*pip install 'curation\[gcs\]'"):
+    with pytest.raises(
+        ConfigError, match=r"gs://bucket/x: reading gs:// needs .*the 'gcs' extra: pip install -e '\.\[gcs\]'"
+    ):
         filesystem("gs://bucket/x")
 
 
