@@ -168,6 +168,10 @@ def main() -> None:
     parser.add_argument("--reference", type=int, default=400, help="articles for rater reference + fit held-out")
     parser.add_argument("--runs", type=int, default=256, help="Meta-rater proxy runs (paper: 256)")
     parser.add_argument("--run-tokens", default="200k", help="training tokens per Meta-rater proxy run")
+    parser.add_argument("--run-size", default="tiny", help="proxy preset of the Meta-rater proxy runs")
+    parser.add_argument("--run-lr", type=float, default=3e-3, help="learning rate of the Meta-rater proxy runs")
+    parser.add_argument("--run-top-fraction", type=float, default=0.15,
+                        help="share of documents each Meta-rater proxy run trains on (paper: 0.15)")  # fmt: skip
     parser.add_argument("--perplexity-tokens", default="2M", help="training tokens of the perplexity rater's proxy")
     parser.add_argument("--datarater-steps", type=int, default=300, help="DataRater outer steps")
     parser.add_argument("--population", type=int, default=4, help="DataRater inner population")
@@ -200,6 +204,8 @@ def main() -> None:
     score_args = [x for a in SCORE_SETS for x in ("-a", a)]
     seconds["metarater_fit"] = run("metarater", "fit", "corpus", *score_args, "--heldout", f"fit={pool.fit_heldout}",
                                    "--runs", str(args.runs), "--tokens", args.run_tokens, "--seed", str(args.seed),
+                                   "--size", args.run_size, "--lr", str(args.run_lr),
+                                   "--top-fraction", str(args.run_top_fraction),
                                    "--out", "fit", "--overwrite", done="fit/weights.json")  # fmt: skip
     started = time.perf_counter()
     single_losses = one_hot_fits(work, work / "fit", SCORE_SETS, workers=1)
@@ -263,6 +269,19 @@ def main() -> None:
     markdown = render(payload)
     write_results(RESULTS, args.name, payload, markdown)
     print(markdown)
+
+
+def _reliability_line(reliability: dict | None) -> str:
+    """How much of a proxy run's loss is about its data (the fit's ICC(1)), as a paragraph; empty if not measured."""
+    if not reliability or reliability.get("icc1") is None:
+        return ""
+    low, high = reliability["icc1_ci95"] or (float("nan"), float("nan"))
+    return (
+        f"Run noise: {reliability['weightings']} weightings trained again with proxy seed "
+        f"{reliability['second_seed']}: ICC(1) {reliability['icc1']:.2f} [{low:.2f}, {high:.2f}] (the share of a "
+        f"run's loss variance that is about its data); spread between weightings {reliability['between_sd']:.4f} "
+        f"bpb, within {reliability['within_sd']:.4f} bpb.\n\n"
+    )
 
 
 def _flags(settings: dict) -> str:
@@ -353,8 +372,10 @@ def render(p: dict) -> str:
         f"Differences of final bpb, paired by seed (negative: the selection is better):\n\n{differences}\n\n"
         f"## Share of each kind of document kept\n\n{kept}\n\n"
         f"## Agreement with human line labels ({h['documents']} documents of line-quality-en)\n\n{human}\n\n"
-        f"## Meta-rater fit: {fit['runs']['count']} proxy runs of {s['run_tokens']} tokens\n\n"
+        f"## Meta-rater fit: {fit['runs']['count']} `{s.get('run_size', 'tiny')}` proxy runs of {s['run_tokens']} "
+        f"tokens, top {100 * s.get('run_top_fraction', 0.15):.0f} % of the documents each\n\n"
         f"How well the regression predicts the held-out runs' loss as the runs grow:\n\n{curve}\n\n"
+        f"{_reliability_line(fit.get('reliability'))}"
         f"Weights found, and each score alone:\n\n{weights}\n\n"
         f"Best single score (lowest loss on the fit's held-out set): `{p['best_single_score']}`.\n\n"
         f"## Time\n\n{phases}\n\nMachine: {m['cpu_model']}, {m['nproc']} CPUs, {m['memory_gib']} GiB.\n"

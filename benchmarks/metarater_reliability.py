@@ -29,27 +29,16 @@ from pathlib import Path
 import numpy as np
 from common import RESULTS, machine_info, markdown_table, package_versions, write_results
 from metarater import SCORE_SETS
+from pool import document_kinds
 
 
-def icc1(losses: np.ndarray) -> float:
-    """ICC(1) of a (weightings x seeds) table."""
-    k, s = losses.shape
-    means = losses.mean(axis=1)
-    msb = s * np.sum((means - losses.mean()) ** 2) / (k - 1)
-    msw = np.sum((losses - means[:, None]) ** 2) / (k * (s - 1))
-    return float((msb - msw) / (msb + (s - 1) * msw))
-
-
-def bootstrap_icc(losses: np.ndarray, resamples: int, seed: int) -> list[float]:
-    rng = np.random.default_rng(seed)
-    values = [icc1(losses[rng.integers(0, len(losses), len(losses))]) for _ in range(resamples)]
-    return [float(np.quantile(values, 0.025)), float(np.quantile(values, 0.975))]
-
-
-def measure(inputs, weights: np.ndarray, size: str, tokens: int, lr: float, seeds: int, top: float, work: Path) -> dict:
+def measure(
+    inputs, kinds: list[str], weights: np.ndarray, size: str, tokens: int, lr: float, seeds: int, top: float, work: Path
+) -> dict:
     from scipy.stats import spearmanr
 
-    from raters.metarater.proxy_runs import ProxyRunSettings, run_proxies
+    from raters.metarater.proxy_runs import ProxyRunSettings, run_proxies, top_documents
+    from raters.metarater.reliability import icc1, icc1_interval
 
     losses = np.zeros((len(weights), seeds))
     started = time.perf_counter()
@@ -63,6 +52,8 @@ def measure(inputs, weights: np.ndarray, size: str, tokens: int, lr: float, seed
         losses[:, seed] = [r["loss"] for r in records]
     seconds = time.perf_counter() - started
     means = losses.mean(axis=1)
+    selected = np.concatenate([top_documents(inputs.scaled, w, top) for w in weights])
+    names, counts = np.unique(np.asarray(kinds)[selected], return_counts=True)
     return {
         "size": size,
         "tokens": tokens,
@@ -71,12 +62,13 @@ def measure(inputs, weights: np.ndarray, size: str, tokens: int, lr: float, seed
         "weightings": len(weights),
         "seeds": seeds,
         "icc1": icc1(losses),
-        "icc1_ci95": bootstrap_icc(losses, 1000, 0),
+        "icc1_ci95": icc1_interval(losses, 0),
         "spearman_seed0_seed1": float(spearmanr(losses[:, 0], losses[:, 1])[0]),
         "between_sd": float(means.std(ddof=1)),
         "within_sd": float(np.sqrt(np.mean(losses.var(axis=1, ddof=1)))),
         "loss_mean": float(losses.mean()),
         "losses": losses.tolist(),
+        "selected_by_kind": {str(k): round(int(c) / len(selected), 4) for k, c in zip(names, counts, strict=True)},
         "seconds": round(seconds, 1),
     }
 
@@ -94,6 +86,14 @@ def render(payload: dict) -> str:
          "SD between weightings (bpb)", "SD within (run noise, bpb)", "mean loss (bpb)", "seconds"],
         rows,
     )  # fmt: skip
+    kinds = sorted({k for r in payload["rows"] for k in r["selected_by_kind"]})
+    seen = {}
+    for r in payload["rows"]:
+        seen.setdefault(r["top_fraction"], r["selected_by_kind"])
+    composition = markdown_table(
+        ["top share", *kinds],
+        [[f"{100 * top:.0f} %", *[f"{100 * shares.get(k, 0):.0f} %" for k in kinds]] for top, shares in seen.items()],
+    )
     m = payload["machine"]
     return (
         f"# Meta-rater proxy runs: data signal against run noise ({payload['date']})\n\n"
@@ -102,6 +102,8 @@ def render(payload: dict) -> str:
         f"by weighted score, loss on the fit's held-out set. Seeds change "
         f"the proxy's initialisation, batch order and which part of the selection it trains on.\n\n{table}\n\n"
         f"ICC(1) is the share of a run's loss variance that is about its weighting's data (1 = all of it).\n\n"
+        f"What the weightings select, by kind of document (share of the selected documents, all weightings):\n\n"
+        f"{composition}\n\n"
         f"Machine: {m['cpu_model']}, {m['nproc']} CPUs, {m['memory_gib']} GiB.\n"
     )
 
@@ -135,11 +137,15 @@ def main(argv: list[str] | None = None) -> None:
     inputs = load_proxy_inputs(
         work / "corpus", [work / a for a in SCORE_SETS], [f"fit={work / 'fit-heldout.jsonl'}"], MetaraterConfig()
     )
+    kind_of = dict(zip(*document_kinds(work / "corpus"), strict=True))
+    kinds = [kind_of[inputs.table.ids[i]] for i in inputs.sampled]  # the pool's kind of each document
     weights = sample_weights(args.weightings, len(inputs.table.columns), args.seed)
     rows = []
     for top in args.top_fraction:
         for tokens in args.tokens:
-            rows.append(measure(inputs, weights, args.size, parse_token_count(tokens), args.lr, args.seeds, top, work))
+            rows.append(
+                measure(inputs, kinds, weights, args.size, parse_token_count(tokens), args.lr, args.seeds, top, work)
+            )
             print(f"{args.size} {tokens} top {top:g}: ICC(1) {rows[-1]['icc1']:.2f}, {rows[-1]['seconds']:.0f} s")
     payload = {
         "benchmark": "metarater_reliability",

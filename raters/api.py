@@ -117,6 +117,7 @@ def metarater_fit(
     tokens: int | str = "200k",
     size: str = "tiny",
     top_fraction: float = 0.15,
+    lr: float = 3e-3,
     column: Sequence[str] | None = None,
     lower_is_better: Sequence[str] | None = None,
     classifier_output: str = "argmax",
@@ -141,7 +142,9 @@ def metarater_fit(
         runs=runs, candidates=candidates, top_candidates=top_candidates, classifier_output=classifier_output,
         max_documents=max_documents, seed=seed, workers=workers, members_per_batch=members_per_batch,
         reliability_runs=reliability_runs,
-        proxy=ProxyRunSettings(size=size, tokens=parse_token_count(str(tokens)), top_fraction=top_fraction, seed=seed),
+        proxy=ProxyRunSettings(
+            size=size, tokens=parse_token_count(str(tokens)), top_fraction=top_fraction, lr=lr, seed=seed
+        ),
         regression=RegressionSettings(seed=seed),
     )  # fmt: skip
     result = run_metarater_fit(corpus, [str(a) for a in attributes], list(heldout), out, cfg,

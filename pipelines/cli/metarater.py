@@ -37,6 +37,13 @@ def metarater_fit(
     tokens: Annotated[str, typer.Option(help="Training tokens per proxy run (e.g. 200k, 2M).")] = "200k",
     size: Annotated[str, typer.Option(help="Proxy preset: tiny, small, medium or large.")] = "tiny",
     top_fraction: Annotated[float, typer.Option(help="Share of documents each run trains on (paper: 0.15).")] = 0.15,
+    lr: Annotated[
+        float,
+        typer.Option(
+            help="Proxy learning rate. 1e-3 is steadier for `small` proxies "
+            "(benchmarks/results/proxy_noise.md, metarater_reliability_small.md)."
+        ),
+    ] = 3e-3,
     column: Annotated[
         Optional[list[str]],
         typer.Option("--column", help="Use only these score columns (repeatable; default: every known score)."),
@@ -88,7 +95,7 @@ def metarater_fit(
         from raters import api
 
         result = api.metarater_fit(
-            corpus, attributes, heldout, out, runs=runs, tokens=tokens, size=size, top_fraction=top_fraction,
+            corpus, attributes, heldout, out, runs=runs, tokens=tokens, size=size, top_fraction=top_fraction, lr=lr,
             column=column, lower_is_better=lower_is_better, classifier_output=classifier_output,
             candidates=candidates, top_candidates=top_candidates, max_documents=max_documents, workers=workers,
             members_per_batch=members_per_batch, reliability_runs=reliability_runs, seed=seed, tracking=tracking,
