@@ -235,3 +235,24 @@ def test_the_python_check_catches_a_wrong_name_and_keyword():
     assert _check_python("from curation import api\napi.ingets([], 'out')\n")
     assert _check_python("from curation import api\napi.signals('c', 'o', no_such_keyword=1)\n")
     assert _check_python("from curation import api\napi.signals('c', 'o', overwrite=True)\n") == []
+
+
+def test_the_pipeline_readme_states_where_validate_defaults_differ():
+    """pipelines/README.md names the validate section's defaults and curate validate's; both must be current."""
+    from curation.validate.job import ValidateConfig
+    from pipelines.config import ValidateSection
+
+    text = " ".join((ROOT / "pipelines" / "README.md").read_text(encoding="utf-8").split())
+    section = ValidateSection.model_fields
+    stated = (
+        f"`tokens: {section['tokens'].default}`, `seeds: {section['seeds'].default}`, "
+        f"`size: {section['size'].default}`, `evaluations: {section['evaluations'].default}`, "
+        f"`heldout_bytes: {section['heldout_bytes'].default}`"
+    )
+    assert stated in text
+    command = ValidateConfig.__dataclass_fields__
+    assert (
+        f"`3`, `{command['size'].default}`, `{command['evaluations'].default}`, `{command['heldout_bytes'].default}`"
+        in text
+    )
+    assert command["seeds"].default == 3
