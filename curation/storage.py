@@ -8,7 +8,8 @@ missing one is a one-line ``ConfigError`` naming the extra. Remote files are rea
 
 Credentials and endpoints come from the usual places of each filesystem (for S3: ``AWS_*`` environment
 variables, ``~/.aws``, instance roles; ``AWS_ENDPOINT_URL`` for an S3-compatible store). Spark executors
-read the same environment.
+read the same environment. A URL with credentials in it (``s3://KEY:SECRET@bucket``) is refused, naming it
+with the secret redacted.
 """
 
 from __future__ import annotations
@@ -40,10 +41,32 @@ def local_path(path: str) -> str:
     return str(path)[len("file://") :] if scheme_of(path) == "file" else str(path)
 
 
+def redacted(url: str) -> str:
+    """``url`` with any ``user:secret@`` part of its authority replaced by ``***@``."""
+    head, sep, rest = str(url).partition("://")
+    authority, slash, path = rest.partition("/")
+    if sep and "@" in authority and ":" in authority.rpartition("@")[0]:
+        return f"{head}://***@{authority.rpartition('@')[2]}{slash}{path}"
+    return str(url)
+
+
+def refuse_credentials(url: str) -> None:
+    """A URL that carries a secret (``s3://KEY:SECRET@bucket/...``) is refused: it would end up in manifests,
+    MLflow parameters and logs. (``abfs://container@account...`` names no secret and is fine.)"""
+    if redacted(url) != str(url):
+        raise ConfigError(
+            f"{redacted(url)}: URLs with credentials in them are refused (they would be written to manifests and "
+            "MLflow); give credentials through the filesystem's environment (AWS_*, GOOGLE_APPLICATION_CREDENTIALS, "
+            "AZURE_STORAGE_*) or its config files"
+        )
+
+
 def filesystem(url: str) -> tuple[Any, str]:
-    """The fsspec filesystem of ``url`` and the path inside it; a missing package names its extra."""
+    """The fsspec filesystem of ``url`` and the path inside it; a missing package names its extra, a URL with
+    credentials in it is refused."""
     import fsspec
 
+    refuse_credentials(url)
     scheme = scheme_of(url) or "file"
     try:
         return fsspec.core.url_to_fs(url)

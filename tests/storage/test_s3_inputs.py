@@ -150,3 +150,24 @@ def test_no_credentials_is_one_line_naming_the_url(s3_server, tmp_path):
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "s3://web-inputs/crawl/" in lines[0] and "credentials" in lines[0].lower(), proc.stderr
+
+
+def test_a_url_with_credentials_is_refused_without_echoing_the_secret(tmp_path):
+    proc = run_curate("ingest", "s3://AKIAEXAMPLE:s3cr3t-value@web-inputs/crawl/", "--out", str(tmp_path / "out"),
+                      "--no-tracking", cwd=tmp_path)  # fmt: skip
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "s3://***@web-inputs/crawl/" in lines[0] and "refused" in lines[0], proc.stderr
+    assert "s3cr3t-value" not in proc.stderr + proc.stdout and "AKIAEXAMPLE" not in proc.stderr + proc.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_only_secrets_in_the_authority_are_refused():
+    from curation.storage import redacted
+
+    assert redacted("s3://key:secret@bucket/a/b") == "s3://***@bucket/a/b"
+    assert (
+        redacted("abfs://container@account.dfs.core.windows.net/x") == "abfs://container@account.dfs.core.windows.net/x"
+    )
+    assert redacted("s3://bucket/path/with:colon@sign") == "s3://bucket/path/with:colon@sign"
+    assert redacted("/local/path:with@chars") == "/local/path:with@chars"
