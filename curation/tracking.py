@@ -56,10 +56,19 @@ def tracking_uri() -> str:
 def _use_experiment(mlflow, explicit: str | None) -> None:
     """Make the experiment the stage's run goes to the active one (see the module docstring for the order)."""
     name = explicit or os.environ.get("CURATION_EXPERIMENT")
-    if not name and os.environ.get("MLFLOW_EXPERIMENT_ID"):
-        mlflow.set_experiment(experiment_id=os.environ["MLFLOW_EXPERIMENT_ID"])
-        return
-    mlflow.set_experiment(name or os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT)
+    chosen_by_caller = os.environ.get("MLFLOW_EXPERIMENT_ID")
+    try:
+        if not name and chosen_by_caller:
+            mlflow.set_experiment(experiment_id=chosen_by_caller)
+        else:
+            mlflow.set_experiment(name or os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT)
+    finally:
+        # MLflow exports the id it just set as MLFLOW_EXPERIMENT_ID. Left there, the next stage in this
+        # process (or a child process) would read it as the caller's choice, even against another store.
+        if chosen_by_caller is None:
+            os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
+        else:
+            os.environ["MLFLOW_EXPERIMENT_ID"] = chosen_by_caller
 
 
 def tracking_lost() -> str | None:

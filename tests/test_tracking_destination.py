@@ -77,3 +77,17 @@ def test_a_uri_set_in_the_calling_program_is_respected(store, tmp_path, monkeypa
         run_id = run.run_id
     assert _experiment_of(mine, run_id) == "curation"
     assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_a_stage_run_leaves_no_experiment_choice_behind_for_the_next_store(store, tmp_path, monkeypatch):
+    """MLflow exports the experiment id it sets; a later stage (or a child process) against another store
+    must not read it as the caller's choice (a fresh store has no experiment with that id)."""
+    import os
+
+    with stage_run("probe", {}):
+        pass
+    assert "MLFLOW_EXPERIMENT_ID" not in os.environ
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", other)
+    with stage_run("probe", {}) as run:
+        assert _experiment_of(other, run.run_id) == "curation"
