@@ -166,12 +166,15 @@ def main() -> None:
     parser.add_argument("--c4", type=int, default=800, help="C4 documents in the pool (the rest are held out)")
     parser.add_argument("--wiki", type=int, default=1000, help="clean Wikipedia articles, and as many corrupted")
     parser.add_argument("--reference", type=int, default=400, help="articles for rater reference + fit held-out")
-    parser.add_argument("--runs", type=int, default=256, help="Meta-rater proxy runs (paper: 256)")
-    parser.add_argument("--run-tokens", default="200k", help="training tokens per Meta-rater proxy run")
-    parser.add_argument("--run-size", default="tiny", help="proxy preset of the Meta-rater proxy runs")
-    parser.add_argument("--run-lr", type=float, default=3e-3, help="learning rate of the Meta-rater proxy runs")
-    parser.add_argument("--run-top-fraction", type=float, default=0.15,
+    # The Meta-rater runs' defaults are the setting whose runs measured most reliable (docs/results.md).
+    parser.add_argument("--runs", type=int, default=128, help="Meta-rater proxy runs (paper: 256)")
+    parser.add_argument("--run-tokens", default="300k", help="training tokens per Meta-rater proxy run")
+    parser.add_argument("--run-size", default="small", help="proxy preset of the Meta-rater proxy runs")
+    parser.add_argument("--run-lr", type=float, default=1e-3, help="learning rate of the Meta-rater proxy runs")
+    parser.add_argument("--run-top-fraction", type=float, default=0.5,
                         help="share of documents each Meta-rater proxy run trains on (paper: 0.15)")  # fmt: skip
+    parser.add_argument("--run-alpha", type=float, default=1.0,
+                        help="Dirichlet concentration of the Meta-rater weightings (paper: 1)")  # fmt: skip
     parser.add_argument("--perplexity-tokens", default="2M", help="training tokens of the perplexity rater's proxy")
     parser.add_argument("--datarater-steps", type=int, default=300, help="DataRater outer steps")
     parser.add_argument("--population", type=int, default=4, help="DataRater inner population")
@@ -205,7 +208,7 @@ def main() -> None:
     seconds["metarater_fit"] = run("metarater", "fit", "corpus", *score_args, "--heldout", f"fit={pool.fit_heldout}",
                                    "--runs", str(args.runs), "--tokens", args.run_tokens, "--seed", str(args.seed),
                                    "--size", args.run_size, "--lr", str(args.run_lr),
-                                   "--top-fraction", str(args.run_top_fraction),
+                                   "--top-fraction", str(args.run_top_fraction), "--alpha", str(args.run_alpha),
                                    "--out", "fit", "--overwrite", done="fit/weights.json")  # fmt: skip
     started = time.perf_counter()
     single_losses = one_hot_fits(work, work / "fit", SCORE_SETS, workers=1)
@@ -373,7 +376,8 @@ def render(p: dict) -> str:
         f"## Share of each kind of document kept\n\n{kept}\n\n"
         f"## Agreement with human line labels ({h['documents']} documents of line-quality-en)\n\n{human}\n\n"
         f"## Meta-rater fit: {fit['runs']['count']} `{s.get('run_size', 'tiny')}` proxy runs of {s['run_tokens']} "
-        f"tokens, top {100 * s.get('run_top_fraction', 0.15):.0f} % of the documents each\n\n"
+        f"tokens, top {100 * s.get('run_top_fraction', 0.15):.0f} % of the documents each, Dirichlet("
+        f"{s.get('run_alpha', 1.0):g}) weightings\n\n"
         f"How well the regression predicts the held-out runs' loss as the runs grow:\n\n{curve}\n\n"
         f"{_reliability_line(fit.get('reliability'))}"
         f"Weights found, and each score alone:\n\n{weights}\n\n"

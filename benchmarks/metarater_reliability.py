@@ -33,7 +33,16 @@ from pool import document_kinds
 
 
 def measure(
-    inputs, kinds: list[str], weights: np.ndarray, size: str, tokens: int, lr: float, seeds: int, top: float, work: Path
+    inputs,
+    kinds: list[str],
+    weights: np.ndarray,
+    size: str,
+    tokens: int,
+    lr: float,
+    seeds: int,
+    top: float,
+    work: Path,
+    alpha: float = 1.0,
 ) -> dict:
     from scipy.stats import spearmanr
 
@@ -44,7 +53,8 @@ def measure(
     seconds = 0.0  # training time of the runs, as recorded when each trained (a rerun reuses finished runs)
     for seed in range(seeds):
         settings = ProxyRunSettings(size=size, tokens=tokens, top_fraction=top, lr=lr, seed=seed)
-        runs_dir = work / "reliability" / f"{size}-{tokens}-lr{lr:g}-top{top:g}-seed{seed}"
+        sparse = "" if alpha == 1 else f"-alpha{alpha:g}"
+        runs_dir = work / "reliability" / f"{size}-{tokens}-lr{lr:g}-top{top:g}{sparse}-seed{seed}"
         records = run_proxies(
             weights, inputs.texts, inputs.n_bytes, inputs.scaled, inputs.heldout, settings,
             inputs.data_fingerprint, runs_dir,
@@ -59,6 +69,7 @@ def measure(
         "tokens": tokens,
         "lr": lr,
         "top_fraction": top,
+        "alpha": alpha,
         "weightings": len(weights),
         "seeds": seeds,
         "icc1": icc1(losses),
@@ -75,30 +86,32 @@ def measure(
 
 def render(payload: dict) -> str:
     rows = [
-        [f"`{r['size']}`", f"{r['tokens']:,}", f"{r['lr']:g}", f"{100 * r['top_fraction']:.0f} %", r["weightings"],
+        [f"`{r['size']}`", f"{r['tokens']:,}", f"{r['lr']:g}", f"{100 * r['top_fraction']:.0f} %",
+         f"{r.get('alpha', 1.0):g}", r["weightings"],
          r["seeds"],
          f"{r['icc1']:.2f} [{r['icc1_ci95'][0]:.2f}, {r['icc1_ci95'][1]:.2f}]", f"{r['spearman_seed0_seed1']:.2f}",
          f"{r['between_sd']:.4f}", f"{r['within_sd']:.4f}", f"{r['loss_mean']:.3f}", f"{r['seconds']:,.0f}"]
         for r in payload["rows"]
     ]  # fmt: skip
     table = markdown_table(
-        ["proxy", "tokens per run", "lr", "top share", "weightings", "seeds", "ICC(1) [95 % CI]", "Spearman seed 0 vs 1",
+        ["proxy", "tokens per run", "lr", "top share", "Dirichlet alpha", "weightings", "seeds", "ICC(1) [95 % CI]", "Spearman seed 0 vs 1",
          "SD between weightings (bpb)", "SD within (run noise, bpb)", "mean loss (bpb)", "training seconds"],
         rows,
     )  # fmt: skip
     kinds = sorted({k for r in payload["rows"] for k in r["selected_by_kind"]})
     seen = {}
     for r in payload["rows"]:
-        seen.setdefault(r["top_fraction"], r["selected_by_kind"])
+        seen.setdefault((r["top_fraction"], r.get("alpha", 1.0)), r["selected_by_kind"])
     composition = markdown_table(
-        ["top share", *kinds],
-        [[f"{100 * top:.0f} %", *[f"{100 * shares.get(k, 0):.0f} %" for k in kinds]] for top, shares in seen.items()],
-    )
+        ["top share", "alpha", *kinds],
+        [[f"{100 * top:.0f} %", f"{alpha:g}", *[f"{100 * shares.get(k, 0):.0f} %" for k in kinds]]
+         for (top, alpha), shares in seen.items()],
+    )  # fmt: skip
     m = payload["machine"]
     return (
         f"# Meta-rater proxy runs: data signal against run noise ({payload['date']})\n\n"
         f"Pool: `{payload['work']}` ({payload['documents']:,} documents, {len(payload['columns'])} scores); "
-        f"weightings: Dirichlet(1), seed {payload['seed']}; each run trains on the top share of documents "
+        f"weightings: Dirichlet(alpha), seed {payload['seed']}; each run trains on the top share of documents "
         f"by weighted score, loss on the fit's held-out set. Seeds change "
         f"the proxy's initialisation, batch order and which part of the selection it trains on.\n\n{table}\n\n"
         f"ICC(1) is the share of a run's loss variance that is about its weighting's data (1 = all of it).\n\n"
@@ -123,6 +136,13 @@ def main(argv: list[str] | None = None) -> None:
         default=[0.15],
         help="shares of documents each run keeps, each measured",
     )
+    parser.add_argument(
+        "--alpha",
+        type=float,
+        nargs="+",
+        default=[1.0],
+        help="Dirichlet concentrations of the weightings, each measured (the paper's and the fit's default: 1)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the weightings")
     parser.add_argument("--name", default="metarater_reliability", help="results file name")
     args = parser.parse_args(argv)
@@ -139,14 +159,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     kind_of = dict(zip(*document_kinds(work / "corpus"), strict=True))
     kinds = [kind_of[inputs.table.ids[i]] for i in inputs.sampled]  # the pool's kind of each document
-    weights = sample_weights(args.weightings, len(inputs.table.columns), args.seed)
     rows = []
-    for top in args.top_fraction:
-        for tokens in args.tokens:
-            rows.append(
-                measure(inputs, kinds, weights, args.size, parse_token_count(tokens), args.lr, args.seeds, top, work)
-            )
-            print(f"{args.size} {tokens} top {top:g}: ICC(1) {rows[-1]['icc1']:.2f}, {rows[-1]['seconds']:.0f} s")
+    for alpha in args.alpha:
+        weights = sample_weights(args.weightings, len(inputs.table.columns), args.seed, alpha)
+        for top in args.top_fraction:
+            for tokens in args.tokens:
+                rows.append(measure(inputs, kinds, weights, args.size, parse_token_count(tokens), args.lr,
+                                    args.seeds, top, work, alpha))  # fmt: skip
+                row = rows[-1]
+                print(
+                    f"{args.size} {tokens} top {top:g} alpha {alpha:g}: ICC(1) {row['icc1']:.2f}, {row['seconds']:.0f} s"
+                )
     payload = {
         "benchmark": "metarater_reliability",
         "date": time.strftime("%Y-%m-%d"),

@@ -118,6 +118,7 @@ def metarater_fit(
     size: str = "tiny",
     top_fraction: float = 0.15,
     lr: float = 3e-3,
+    alpha: float = 1.0,
     column: Sequence[str] | None = None,
     lower_is_better: Sequence[str] | None = None,
     classifier_output: str = "argmax",
@@ -139,7 +140,7 @@ def metarater_fit(
     from raters.metarater.regression import RegressionSettings
 
     cfg = MetaraterConfig(
-        runs=runs, candidates=candidates, top_candidates=top_candidates, classifier_output=classifier_output,
+        runs=runs, alpha=alpha, candidates=candidates, top_candidates=top_candidates, classifier_output=classifier_output,
         max_documents=max_documents, seed=seed, workers=workers, members_per_batch=members_per_batch,
         reliability_runs=reliability_runs,
         proxy=ProxyRunSettings(

@@ -44,6 +44,13 @@ def metarater_fit(
             "(benchmarks/results/proxy_noise.md, metarater_reliability_small.md)."
         ),
     ] = 3e-3,
+    alpha: Annotated[
+        float,
+        typer.Option(
+            help="Dirichlet concentration of the weightings, and of the search's candidates (paper: 1). Below 1 "
+            "most of each weighting's mass goes to a few scores, so runs differ more in the data they train on."
+        ),
+    ] = 1.0,
     column: Annotated[
         Optional[list[str]],
         typer.Option("--column", help="Use only these score columns (repeatable; default: every known score)."),
@@ -96,7 +103,7 @@ def metarater_fit(
 
         result = api.metarater_fit(
             corpus, attributes, heldout, out, runs=runs, tokens=tokens, size=size, top_fraction=top_fraction, lr=lr,
-            column=column, lower_is_better=lower_is_better, classifier_output=classifier_output,
+            alpha=alpha, column=column, lower_is_better=lower_is_better, classifier_output=classifier_output,
             candidates=candidates, top_candidates=top_candidates, max_documents=max_documents, workers=workers,
             members_per_batch=members_per_batch, reliability_runs=reliability_runs, seed=seed, tracking=tracking,
             overwrite=overwrite,

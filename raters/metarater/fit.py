@@ -41,7 +41,7 @@ LEARNING_CURVE_RUNS = (16, 32, 64, 128, 256, 512)
 @dataclass(frozen=True)
 class MetaraterConfig:
     runs: int = 64  # paper: 256
-    alpha: float = 1.0
+    alpha: float = 1.0  # paper: 1; below 1, weightings put most weight on a few scores (sparser)
     candidates: int = 1_000_000  # paper: 1,000,000
     top_candidates: int = 128  # paper: 128
     classifier_output: str = "argmax"  # paper: the argmax class
@@ -62,6 +62,8 @@ class MetaraterConfig:
         check_run_count(self.runs, self.regression.valid_fraction)
         if self.candidates < self.top_candidates or self.top_candidates < 1:
             raise ConfigError("--candidates must be at least --top-candidates, which must be at least 1")
+        if not self.alpha > 0:
+            raise ConfigError(f"--alpha must be > 0, not {self.alpha}")
         if self.max_documents < 10:
             raise ConfigError("--max-documents must be at least 10")
         if self.workers < 1:
@@ -221,7 +223,8 @@ def _report(fit: dict[str, Any]) -> str:
     lines = [
         "# Meta-rater fit",
         "",
-        f"{fit['runs']['count']} proxy runs ({fit['config']['proxy']['size']} proxies, "
+        f"{fit['runs']['count']} proxy runs, one per Dirichlet({fit['config'].get('alpha', 1.0):g}) weighting "
+        f"({fit['config']['proxy']['size']} proxies, "
         f"{fit['config']['proxy']['tokens']:,} tokens each, top {100 * fit['config']['proxy']['top_fraction']:g}% of "
         f"{fit['documents']['sampled']:,} documents); held-out loss = mean bits per byte over "
         f"{', '.join(fit['heldout'])}.",
@@ -257,7 +260,7 @@ def _report(fit: dict[str, Any]) -> str:
         "",
         "## Search",
         "",
-        f"{search['candidates']:,} Dirichlet candidates predicted in {search['seconds']:.2f} s; the "
+        f"{search['candidates']:,} Dirichlet({fit['config'].get('alpha', 1.0):g}) candidates predicted in {search['seconds']:.2f} s; the "
         f"{search['top_candidates']} best (predicted loss {search['best_predicted_min']:.4f}–"
         f"{search['best_predicted_max']:.4f}) averaged. Observed proxy losses: best {min(losses):.4f}, "
         f"median {float(np.median(losses)):.4f}, worst {max(losses):.4f}.",
@@ -455,7 +458,9 @@ def run_metarater_fit(
         regression_seconds = time.perf_counter() - started
         regressor.booster.save_model(str(out / "regressor.txt"))
         curve = _learning_curve(weights, losses, cfg.regression)
-        search = best_weights(regressor, len(table.columns), cfg.candidates, cfg.top_candidates, cfg.seed + 1)
+        search = best_weights(
+            regressor, len(table.columns), cfg.candidates, cfg.top_candidates, cfg.seed + 1, alpha=cfg.alpha
+        )
 
         fit = {
             "format": FIT_FORMAT,

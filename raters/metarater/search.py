@@ -25,10 +25,14 @@ class SearchResult:
     seconds: float
 
 
-def best_weights(regressor, dimensions: int, candidates: int, top: int, seed: int, threads: int = 0) -> SearchResult:
-    """Average of the ``top`` candidates (of ``candidates`` Dirichlet(1) draws) with the lowest predicted loss."""
+def best_weights(
+    regressor, dimensions: int, candidates: int, top: int, seed: int, threads: int = 0, alpha: float = 1.0
+) -> SearchResult:
+    """Average of the ``top`` candidates (of ``candidates`` Dirichlet(alpha) draws, the distribution the proxy
+    runs' weightings came from, so the regressor is not asked about weightings unlike any it saw) with the
+    lowest predicted loss."""
     started = time.perf_counter()
-    pool = sample_weights(candidates, dimensions, seed)
+    pool = sample_weights(candidates, dimensions, seed, alpha)
     predicted = np.empty(candidates, dtype=np.float64)
     for start in range(0, candidates, CHUNK):
         predicted[start : start + CHUNK] = regressor.predict(pool[start : start + CHUNK], threads=threads)

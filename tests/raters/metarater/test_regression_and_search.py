@@ -64,6 +64,28 @@ def test_search_averages_the_best_predicted_candidates():
     np.testing.assert_allclose(result.weights, Bowl.target, atol=0.03)
 
 
+def test_search_asks_about_weightings_like_the_runs_it_learned_from():
+    """With a sparse Dirichlet (alpha < 1) the runs put most weight on a few scores; the candidates the
+    regressor predicts are drawn the same way, and a fit's alpha must be positive."""
+    from raters.metarater.fit import MetaraterConfig
+
+    class Recorder:
+        seen: list[np.ndarray] = []
+
+        def predict(self, weights, threads=0):
+            self.seen.append(weights)
+            return weights[:, 0]
+
+    for alpha, largest in ((1.0, (0.3, 0.4)), (0.1, (0.6, 0.8))):  # 8 scores: H_8 / 8 ≈ 0.34 at alpha 1
+        recorder = Recorder()
+        recorder.seen = []
+        best_weights(recorder, 8, candidates=20_000, top=16, seed=0, alpha=alpha)
+        mean_largest = float(np.concatenate(recorder.seen).max(axis=1).mean())
+        assert largest[0] < mean_largest < largest[1], (alpha, mean_largest)
+    with pytest.raises(ConfigError, match="alpha"):
+        MetaraterConfig(alpha=0.0).check()
+
+
 def test_budgeted_top_k_keeps_the_best_documents_that_fit():
     score = np.array([0.5, 0.9, 0.1, 0.9, 0.7])
     tokens = document_tokens(np.array([9, 19, 9, 29, 9]))  # 10, 20, 10, 30, 10
