@@ -43,7 +43,11 @@ def get_spark(master: str | None = None, app_name: str = "curation", conf: dict[
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
+    from curation.storage import STORAGE_OPTIONS_ENV
+
     conf = dict(conf or {})
+    if os.environ.get(STORAGE_OPTIONS_ENV):  # the file's path only: executors read it where they open a URL
+        conf.setdefault(f"spark.executorEnv.{STORAGE_OPTIONS_ENV}", os.environ[STORAGE_OPTIONS_ENV])
     builder = SparkSession.builder.appName(app_name)
     if master or not under_spark_submit():
         # Under spark-submit the master (and the driver's JVM options) come from its command line.

@@ -10,6 +10,11 @@ Credentials and endpoints come from the usual places of each filesystem (for S3:
 variables, ``~/.aws``, instance roles; ``AWS_ENDPOINT_URL`` for an S3-compatible store). Spark executors
 read the same environment. A URL with credentials in it (``s3://KEY:SECRET@bucket``) is refused, naming it
 with the secret redacted.
+
+A storage-options file (``curate --storage-options FILE``, or its path in ``CURATION_STORAGE_OPTIONS``) gives
+each scheme's filesystem keyword arguments, JSON or YAML: ``{"s3": {"endpoint_url": ..., "key": ...,
+"secret": ...}}``. Only its path travels (to Spark executors as an environment variable); its content is
+read where a filesystem is opened and is never written to a manifest, MLflow or a log.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from curation.errors import ConfigError, InputNotFoundError
 # scheme -> the extra of pyproject.toml that installs its filesystem
 EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "abfs": "azure", "abfss": "azure", "az": "azure"}
 READ_BLOCK_BYTES = 2 << 20  # fsspec read-ahead per request: few requests, little read past a split's end
+STORAGE_OPTIONS_ENV = "CURATION_STORAGE_OPTIONS"
+
+_options_cache: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
 
 
 def scheme_of(path: str) -> str | None:
@@ -61,6 +69,58 @@ def refuse_credentials(url: str) -> None:
         )
 
 
+def load_storage_options(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """The storage-options file at ``path``: a mapping of scheme to that filesystem's keyword arguments.
+    Errors name the file, never its content."""
+    import yaml
+
+    try:
+        text = open(path, encoding="utf-8").read()
+    except OSError as exc:
+        raise ConfigError(f"storage options {path}: cannot read it ({exc.strerror or exc})") from exc
+    try:
+        loaded = yaml.safe_load(text)  # JSON is YAML
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise ConfigError(f"storage options {path}: not valid JSON or YAML{where}") from exc
+    if not isinstance(loaded, dict) or not all(
+        isinstance(k, str) and isinstance(v, dict) and all(isinstance(x, str) for x in v) for k, v in loaded.items()
+    ):
+        raise ConfigError(
+            f"storage options {path}: expected a mapping of scheme to keyword arguments, "
+            'e.g. {"s3": {"endpoint_url": "https://...", "key": "...", "secret": "..."}}'
+        )
+    unknown = sorted(k for k in loaded if not k.isidentifier())
+    if unknown:
+        raise ConfigError(f"storage options {path}: {unknown[0]!r} is not a URL scheme (s3, gs, abfs, hdfs, ...)")
+    return {k.lower(): v for k, v in loaded.items()}
+
+
+def use_storage_options(path: str | os.PathLike) -> None:
+    """Check the file now (a bad one fails before any work) and make every filesystem opened from here on,
+    in this process, its children and Spark executors, use it."""
+    load_storage_options(path)
+    os.environ[STORAGE_OPTIONS_ENV] = os.path.abspath(path)
+
+
+def storage_options(scheme: str) -> dict[str, Any]:
+    """Keyword arguments for ``scheme``'s filesystem from the storage-options file, if one is in use
+    (``s3a`` falls back to ``s3``)."""
+    path = os.environ.get(STORAGE_OPTIONS_ENV)
+    if not path:
+        return {}
+    try:
+        key = (path, os.stat(path).st_mtime_ns)
+    except OSError as exc:
+        raise ConfigError(f"storage options {path} (from {STORAGE_OPTIONS_ENV}): cannot read it") from exc
+    if key not in _options_cache:
+        _options_cache.clear()
+        _options_cache[key] = load_storage_options(path)
+    options = _options_cache[key]
+    return dict(options.get(scheme) or (options.get("s3") if scheme == "s3a" else None) or {})
+
+
 def filesystem(url: str) -> tuple[Any, str]:
     """The fsspec filesystem of ``url`` and the path inside it; a missing package names its extra, a URL with
     credentials in it is refused."""
@@ -68,8 +128,9 @@ def filesystem(url: str) -> tuple[Any, str]:
 
     refuse_credentials(url)
     scheme = scheme_of(url) or "file"
+    options = storage_options(scheme)
     try:
-        return fsspec.core.url_to_fs(url)
+        return fsspec.core.url_to_fs(url, **options)
     except ImportError as exc:
         extra = EXTRAS.get(scheme)
         hint = (
@@ -84,6 +145,10 @@ def filesystem(url: str) -> tuple[Any, str]:
 
 def _remote_error(url: str, exc: BaseException) -> InputNotFoundError:
     detail = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, PermissionError):  # s3fs, gcsfs and adlfs map "access denied" / 403 to it
+        return InputNotFoundError(
+            f"{url}: access denied; the credentials in use may not read it ({type(exc).__name__}: {detail[:300]})"
+        )
     return InputNotFoundError(f"{url}: cannot reach it ({type(exc).__name__}: {detail[:300]})")
 
 

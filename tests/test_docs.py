@@ -93,6 +93,11 @@ def _check_curate(command: str, root) -> str | None:
     current, path = root, ["curate"]
     while hasattr(current, "commands") and words:  # a group (typer carries its own click)
         word = words[0]
+        group_option = next((p for p in current.params if word.split("=")[0] in getattr(p, "opts", [])), None)
+        if group_option is not None:  # `curate --storage-options FILE ingest ...`: the group's own option
+            takes_value = not getattr(group_option, "is_flag", False) and "=" not in word
+            words = words[2 if takes_value else 1 :]
+            continue
         if word in ("--help", "...", "") or word.startswith("-"):
             break
         alternatives = [w for w in re.split(r"\\?\|", word) if w]
@@ -136,6 +141,8 @@ def test_the_check_catches_a_wrong_command_and_option():
     assert _check_curate("curate ingest data.jsonl --out x --shards 4", root) is None
     assert _check_curate("curate raters dsir fit --target t --out m", root) is None
     assert _check_curate("curate raters dsir fit --target t --out m --shards 4", root) is not None
+    assert _check_curate("curate --storage-options s.yaml ingest s3://b/ --out x --shards 4", root) is None
+    assert _check_curate("curate --storage-options s.yaml ingest s3://b/ --out x --no-such-flag", root) is not None
 
 
 @pytest.mark.parametrize(("doc", "command"), BENCHMARK_COMMANDS, ids=[f"{d}:{c[:60]}" for d, c in BENCHMARK_COMMANDS])

@@ -35,8 +35,25 @@ app = typer.Typer(
 
 
 @app.callback()
-def _main() -> None:
+def _main(
+    storage_options: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--storage-options",
+            help="JSON or YAML file of keyword arguments per URL scheme for its fsspec filesystem, e.g. "
+            '{"s3": {"endpoint_url": "...", "key": "...", "secret": "..."}}; goes before the command: '
+            "curate --storage-options FILE ingest s3://... . Its path is also read from CURATION_STORAGE_OPTIONS; "
+            "its content never reaches a manifest, MLflow or a log.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
     """Meta-learned data curation for LLM pre-training."""
+    if storage_options is not None:
+        with one_line_errors():
+            from curation.storage import use_storage_options
+
+            use_storage_options(storage_options)
 
 
 @app.command()
