@@ -2,7 +2,8 @@
 
 Accepted: a corpus directory (``manifest.json`` + Parquet shards, as written by ``curate ingest`` or
 ``select``), a Parquet file with a ``text`` column, JSON Lines (plain, ``.gz`` or ``.zst``) with a
-``text`` field, or plain text, where paragraphs separated by blank lines are the documents.
+``text`` field, or plain text, where paragraphs separated by blank lines are the documents. A file may be
+a URL of an object store (``s3://bucket/heldout.jsonl.gz``); a corpus directory must be local for now.
 
 With a byte budget, a seeded uniform sample of documents is taken (from a corpus directory only the
 ``n_bytes`` column is read to draw it, then only the drawn rows' text); without one, everything.
@@ -91,7 +92,7 @@ def _read_corpus(root: Path, max_bytes: int | None, seed: int) -> list[str]:
     return texts
 
 
-def _read_jsonl(path: Path, text_field: str, skipped: list[str]) -> list[str]:
+def _read_jsonl(path: str | Path, text_field: str, skipped: list[str]) -> list[str]:
     from curation.readers.streams import compression_of, open_decompressed
 
     texts = []
@@ -112,30 +113,29 @@ def _read_jsonl(path: Path, text_field: str, skipped: list[str]) -> list[str]:
     return texts
 
 
-def _read_plain(path: Path) -> list[str]:
-    content = path.read_text(encoding="utf-8", errors="replace")
-    return [block.strip() for block in re.split(r"\n\s*\n", content) if block.strip()]
-
-
 def read_text_source(spec: str, max_bytes: int | None = None, seed: int = 0, text_field: str = "text") -> TextSource:
-    """Load documents named by ``spec`` (``NAME=PATH`` or ``PATH``); see the module docstring."""
+    """Load documents named by ``spec`` (``NAME=PATH`` or ``PATH``); see the module docstring. A file may
+    also be a URL (``s3://``, ``gs://``, ... through ``curation.storage``)."""
+    from curation.storage import is_remote
+
     name, raw_path = parse_named(spec)
-    path = Path(raw_path)
-    if not path.exists():
+    remote = is_remote(raw_path)
+    if remote:
+        _check_remote_file(raw_path)
+    elif not Path(raw_path).exists():
         raise InputNotFoundError(f"{raw_path}: no such file or corpus directory")
+    path = raw_path if remote else Path(raw_path)
     skipped: list[str] = []
-    if path.is_dir():
+    if not remote and path.is_dir():
         texts = _read_corpus(path, max_bytes, seed)
     else:
-        suffixes = "".join(path.suffixes[-2:])
-        if path.suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            texts = [t for t in pq.read_table(path, columns=[text_field]).column(text_field).to_pylist() if t]
+        suffixes = "".join(Path(str(path)).suffixes[-2:])
+        if suffixes.endswith(".parquet"):
+            texts = _read_parquet(str(path), text_field)
         elif ".jsonl" in suffixes or ".json" in suffixes:
             texts = _read_jsonl(path, text_field, skipped)
         else:
-            texts = _read_plain(path)
+            texts = _read_plain(str(path))
         texts = _sample(texts, max_bytes, seed)
     for line in skipped[:20]:
         print(line, file=sys.stderr)
@@ -144,3 +144,35 @@ def read_text_source(spec: str, max_bytes: int | None = None, seed: int = 0, tex
     if not texts:
         raise ConfigError(f"{raw_path}: no documents with text")
     return TextSource(name=name, path=str(path), texts=texts, skipped=skipped)
+
+
+def _check_remote_file(url: str) -> None:
+    """One object: a missing one or an unreachable store is one line naming the URL. Corpus directories
+    are read from local paths only for now."""
+    from curation.storage import filesystem, resolve_remote
+
+    found = resolve_remote(url)  # raises InputNotFoundError naming the URL
+    fs, inner = filesystem(url)
+    if found != [fs.unstrip_protocol(inner)]:
+        if fs.isfile(inner.rstrip("/") + "/manifest.json"):
+            raise ConfigError(
+                f"{url}: a corpus directory on an object store cannot be read yet; copy it to a local path"
+            )
+        raise ConfigError(f"{url}: names {len(found)} objects; give one file")
+
+
+def _read_parquet(path: str, text_field: str) -> list[str]:
+    import pyarrow.parquet as pq
+
+    from curation.storage import open_binary
+
+    with open_binary(path) as fh:
+        return [t for t in pq.read_table(fh, columns=[text_field]).column(text_field).to_pylist() if t]
+
+
+def _read_plain(path: str) -> list[str]:
+    from curation.storage import open_binary
+
+    with open_binary(path) as fh:
+        content = fh.read().decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")  # text mode
+    return [block.strip() for block in re.split(r"\n\s*\n", content) if block.strip()]
