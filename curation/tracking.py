@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from curation.errors import TrackingError
 
 DEFAULT_EXPERIMENT = "curation"
 END_TIMEOUT_S = 5  # the one try to end a run whose store was lost
+DIGEST_CHARS = 32  # of a logged input dataset's manifest sha256 (MLflow stores at most 36)
 
 # Why tracking stopped in this process (None while the store answers); reset by the next top-level run.
 _lost: str | None = None
@@ -163,6 +165,36 @@ class StageRun:
     def log_text(self, text: str, name: str) -> None:
         self._call("log_text", text, name)
 
+    def log_inputs(self, paths: Iterable[str | Path | None], context: str = "input") -> None:
+        """Each corpus, attribute set or model directory the stage reads, as an MLflow input dataset (the
+        run page's "Datasets used"): its path as the source, its name, and as digest the start of the sha256
+        of its ``manifest.json`` (the fingerprint lineage records). Paths without a manifest are skipped."""
+        if not self.logging:
+            return
+        for path in paths:
+            dataset = input_dataset(path) if path else None
+            if dataset is not None:
+                self._call("log_input", dataset, context=context)
+
+
+def input_dataset(path: str | Path):
+    """An MLflow ``MetaDataset`` for a directory holding ``manifest.json``, or None."""
+    import hashlib
+    import warnings
+
+    root = Path(path).resolve()
+    manifest = root / "manifest.json"
+    if not manifest.is_file():
+        return None
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.meta_dataset import MetaDataset
+
+    digest = hashlib.sha256(manifest.read_bytes()).hexdigest()[:DIGEST_CHARS]
+    with warnings.catch_warnings():  # a local path resolves to MLflow's local source, which warns it is ambiguous
+        warnings.simplefilter("ignore", UserWarning)
+        source = resolve_dataset_source(str(root))
+    return MetaDataset(source, name=root.name, digest=digest)
+
 
 def _scalar_params(params: dict[str, Any]) -> dict[str, str]:
     flat = {}
@@ -206,7 +238,15 @@ def stage_run(stage: str, params: dict[str, Any], enabled: bool = True, experime
             f"MLflow tracking store {uri} is not usable: {_first_line(exc)} (use --no-tracking to run without it)"
         ) from exc
     with _ended_with_status(run, params) as handle:
+        handle.log_inputs(_read_directories(params))
         yield handle
+
+
+def _read_directories(params: dict[str, Any]) -> list[str]:
+    """The corpus and attribute sets a stage's params name (``corpus``, ``attributes``)."""
+    attributes = params.get("attributes")
+    named = [params.get("corpus"), *(attributes if isinstance(attributes, list | tuple) else [])]
+    return [p for p in named if isinstance(p, str) and Path(p).is_dir()]
 
 
 @contextmanager

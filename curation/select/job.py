@@ -178,6 +178,7 @@ def run_select(
         "out": str(out),
     }
     with stage_run("select", params, enabled=tracking) as run:
+        run.log_inputs([s.root for s in sets])  # params name the sets only
         from curation.spark import get_spark
 
         sc = get_spark(master, "curation-select", spark_conf).sparkContext

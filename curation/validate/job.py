@@ -264,6 +264,7 @@ def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = F
     tokens_per_step = train_cfg.batch_size * model_cfg.seq_len
     curves: dict[str, dict[int, list[dict]]] = {name: {} for name in cfg.train_names()}
     with stage_run("validate", params, enabled=tracking) as run:
+        run.log_inputs([parse_named(spec)[1] for spec in cfg.train], context="training")
         children: dict[str, str | None] = {}
 
         def member_done(index: int, result) -> None:

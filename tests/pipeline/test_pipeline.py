@@ -124,6 +124,33 @@ def test_stages_are_nested_mlflow_runs_of_the_pipeline_run(first_run):
         assert stage["mlflow_run_id"] in {run.info.run_id for run in runs}, stage["name"]
 
 
+def test_stage_runs_log_what_they_read_as_mlflow_input_datasets(first_run):
+    """Each corpus and attribute set a stage reads is an input dataset of its run; the digest is the start
+    of its manifest's sha256, so the run names the exact version it read."""
+    import hashlib
+
+    import mlflow
+
+    root, _, _ = first_run
+    state = json.loads((root / "work" / "pipeline.json").read_text())
+    client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
+    run_of = {stage["name"]: stage["mlflow_run_id"] for stage in state["stages"]}
+    read = {}
+    for name in ("signals", "select"):
+        inputs = client.get_run(run_of[name]).inputs.dataset_inputs
+        read[name] = {}
+        for given in inputs:
+            path = Path(json.loads(given.dataset.source)["uri"])
+            manifest = (path / "manifest.json").read_bytes()
+            assert given.dataset.digest == hashlib.sha256(manifest).hexdigest()[:32], path
+            assert [t.value for t in given.tags if t.key == "mlflow.data.context"] == ["input"]
+            read[name][path] = json.loads(manifest)
+    corpus = root / "work" / "corpus"
+    assert list(read["signals"]) == [corpus]
+    assert corpus in read["select"] and len(read["select"]) >= 2  # the corpus and the attribute sets of the rule
+    assert all("producer" in m for p, m in read["select"].items() if p != corpus), read["select"].keys()
+
+
 def test_rerun_skips_everything_and_changes_no_byte(first_run):
     from pipelines.config import load_pipeline_config
     from pipelines.runner import run_pipeline
