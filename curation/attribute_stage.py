@@ -309,6 +309,7 @@ def run_attribute_stage(
 
     from rich.console import Console
 
+    from curation.progress import PartProgress
     from curation.tracking import stage_run
 
     console = console or Console(stderr=True)
@@ -334,11 +335,14 @@ def run_attribute_stage(
         )
         started = time.perf_counter()
         target = str(out)
-        results = (
-            sc.parallelize(largest_first(corpus), max(1, len(shards)))
-            .map(lambda i: compute_part(shards[i], i, blob, target, batch_rows, inject))
-            .collect()
-        )
+        parts = [out / part_name(i) for i in range(len(shards))]
+        rows = [int(shard["rows"]) for shard in corpus.manifest["shards"]]
+        with PartProgress(console, producer.name, parts, rows):
+            results = (
+                sc.parallelize(largest_first(corpus), max(1, len(shards)))
+                .map(lambda i: compute_part(shards[i], i, blob, target, batch_rows, inject))
+                .collect()
+            )
         seconds = time.perf_counter() - started
         rows = sum(r["rows"] for r in results)
         attributes = write_attribute_manifest(

@@ -90,3 +90,85 @@ class SplitProgress:
                     bar.update(task, completed=len(mine), rate=f"{sum(s['records_read'] for s in mine):,} records")
                 if stopping:
                     return
+
+
+class PartProgress:
+    """Progress of a stage that commits one file per corpus shard (attribute sets, select): parts committed
+    and documents/s with the time left, read from the committed files, so it works on a cluster's shared
+    output too. On a terminal a live bar; elsewhere a line at most every ``line_every_s`` seconds, and only
+    when something changed. Parts already there at the start (a resumed run) count as done but not in the
+    rate."""
+
+    def __init__(
+        self,
+        console,
+        label: str,
+        parts: list[Path],
+        rows: list[int],
+        interval_s: float = 0.5,
+        line_every_s: float = 5.0,
+    ):
+        self.console = console
+        self.label = label
+        self.parts = [Path(p) for p in parts]
+        self.rows = list(rows)
+        self.interval_s = interval_s
+        self.line_every_s = line_every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.started = time.perf_counter()
+        self._before = set(self._done())
+
+    def __enter__(self) -> PartProgress:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _done(self) -> list[int]:
+        return [i for i, path in enumerate(self.parts) if path.exists()]
+
+    def status(self) -> tuple[int, int, str]:
+        """Parts done, documents done, and the rate with the time left, as text."""
+        done = self._done()
+        documents = sum(self.rows[i] for i in done)
+        new = sum(self.rows[i] for i in done if i not in self._before)
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        rate = new / elapsed
+        left = sum(self.rows) - documents
+        eta = f", about {left / rate:,.0f} s left" if rate > 0 and left > 0 else ""
+        return len(done), documents, f"{documents:,} documents ({rate:,.0f} docs/s{eta})"
+
+    def _run(self) -> None:
+        if self.console.is_terminal:
+            self._run_live()
+            return
+        last_line, last_done = time.perf_counter(), len(self._before)
+        while not self._stop.wait(self.interval_s):
+            done, _, text = self.status()
+            now = time.perf_counter()
+            if done != last_done and now - last_line >= self.line_every_s:
+                self.console.print(f"{self.label}: {done}/{len(self.parts)} parts, {text}", highlight=False)
+                last_line, last_done = now, done
+
+    def _run_live(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task(f"{self.label} (parts)", total=len(self.parts), rate="")
+            while True:
+                stopping = self._stop.wait(self.interval_s)
+                done, _, text = self.status()
+                bar.update(task, completed=done, rate=text)
+                if stopping:
+                    return
