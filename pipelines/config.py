@@ -21,7 +21,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from curation.dedup.minhash import MinHashParams
+from curation.dedup.stage import DedupConfig
 from curation.errors import ConfigError
+from raters.datarater.filter_stage import FilterConfig
 
 
 class Section(BaseModel):
@@ -50,14 +53,18 @@ class SignalsSection(Section):
     """Heuristic quality signals (datatrove's Gopher/C4/FineWeb filters, RedPajama-v2 numbers); no options."""
 
 
+_MINHASH = MinHashParams()  # the sections' defaults are the stages' own (one source)
+_FILTER = FilterConfig()
+
+
 class DedupSection(Section):
-    ngram: int = 5
-    num_perm: int = 112
-    bands: int = 28
-    rows: int = 4
-    seed: int = 1
-    verify_threshold: float | None = 0.5
-    max_bucket: int = 1000
+    ngram: int = _MINHASH.ngram
+    num_perm: int = _MINHASH.num_perm
+    bands: int = _MINHASH.bands
+    rows: int = _MINHASH.rows
+    seed: int = _MINHASH.seed
+    verify_threshold: float | None = _MINHASH.verify_threshold
+    max_bucket: int = DedupConfig().max_bucket
 
 
 class DataRaterTrainSection(Section):
@@ -70,10 +77,10 @@ class DataRaterTrainSection(Section):
 
 
 class DataRaterFilterSection(Section):
-    rho: float = 0.25
-    batch_size: int = 128
-    mode: Literal["probability", "batch"] = "probability"
-    seed: int = 0
+    rho: float = _FILTER.rho
+    batch_size: int = _FILTER.batch_size
+    mode: Literal["probability", "batch"] = _FILTER.mode
+    seed: int = _FILTER.seed
 
 
 class DataRaterSection(Section):

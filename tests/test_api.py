@@ -73,6 +73,28 @@ def test_ingest_and_validate_options_default_to_their_config_classes():
     assert {n: (config[n], cli[n]) for n in shared_names if config[n] != cli[n]} == {}
 
 
+def test_dedup_and_datarater_filter_options_default_to_their_config_classes():
+    """The CLI states these defaults as literals (so `curate --help` needs no numpy); the pipeline sections
+    take them from the same classes (pipelines/config.py). Both must agree with the stages'."""
+    from dataclasses import asdict
+
+    from curation.dedup.minhash import MinHashParams
+    from curation.dedup.stage import DedupConfig
+    from pipelines.config import DataRaterFilterSection, DedupSection
+    from raters.datarater.filter_stage import FilterConfig
+
+    stages = {
+        ("dedup",): {**asdict(MinHashParams()), "max_bucket": DedupConfig().max_bucket},
+        ("datarater", "filter"): asdict(FilterConfig()),
+    }
+    for path, config in stages.items():
+        cli = cli_defaults(list(path))
+        assert len(set(cli) & set(config)) >= 4, (path, cli)
+        assert {n: (config[n], cli[n]) for n in set(cli) & set(config) if config[n] != cli[n]} == {}, path
+    assert DedupSection().model_dump() == stages[("dedup",)]
+    assert DataRaterFilterSection().model_dump() == stages[("datarater", "filter")]
+
+
 @pytest.fixture(scope="module")
 def articles(tmp_path_factory):
     """60 real Wikipedia articles cut to 3 kB, odd ones with 60% of their characters replaced."""

@@ -213,8 +213,9 @@ def _reliability_text(reliability: dict[str, Any]) -> str:
     )
     if value is None or value < LOW_RELIABILITY:
         text += (
-            " The runs' losses are mostly run noise, so the regression has little to learn from: use more "
-            "--tokens per run, a larger or steadier proxy (--size, a lower learning rate), or more --runs."
+            " The runs' losses are mostly run noise, so the regression has little to learn from: make weightings "
+            "differ more (a sparser --alpha, e.g. 0.2; a larger --top-fraction, e.g. 0.5), use a larger or "
+            "steadier proxy (--size small --lr 1e-3) or more --tokens per run (docs/results.md measured these)."
         )
     return text
 
