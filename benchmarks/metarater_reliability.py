@@ -129,20 +129,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", default="tiny", help="proxy preset")
     parser.add_argument("--tokens", nargs="+", default=["200k", "1M"], help="training tokens per run, each measured")
     parser.add_argument("--lr", type=float, default=3e-3, help="proxy learning rate (the fit's default: 3e-3)")
-    parser.add_argument(
-        "--top-fraction",
-        type=float,
-        nargs="+",
-        default=[0.15],
-        help="shares of documents each run keeps, each measured",
-    )
-    parser.add_argument(
-        "--alpha",
-        type=float,
-        nargs="+",
-        default=[1.0],
-        help="Dirichlet concentrations of the weightings, each measured (the paper's and the fit's default: 1)",
-    )
+    measured = {"type": float, "nargs": "+"}  # each value given is measured
+    parser.add_argument("--top-fraction", default=[0.15], help="shares of documents each run keeps", **measured)
+    parser.add_argument("--alpha", default=[1.0], help="Dirichlet concentrations (the paper's: 1)", **measured)
     parser.add_argument("--seed", type=int, default=0, help="seed of the weightings")
     parser.add_argument("--name", default="metarater_reliability", help="results file name")
     args = parser.parse_args(argv)
