@@ -173,7 +173,7 @@ def main() -> None:
     parser.add_argument("--run-lr", type=float, default=1e-3, help="learning rate of the Meta-rater proxy runs")
     parser.add_argument("--run-top-fraction", type=float, default=0.5,
                         help="share of documents each Meta-rater proxy run trains on (paper: 0.15)")  # fmt: skip
-    parser.add_argument("--run-alpha", type=float, default=1.0,
+    parser.add_argument("--run-alpha", type=float, default=0.2,
                         help="Dirichlet concentration of the Meta-rater weightings (paper: 1)")  # fmt: skip
     parser.add_argument("--perplexity-tokens", default="2M", help="training tokens of the perplexity rater's proxy")
     parser.add_argument("--datarater-steps", type=int, default=300, help="DataRater outer steps")
