@@ -12,25 +12,43 @@ import time
 from pathlib import Path
 
 
-class SplitProgress:
-    """Watches ``<work>/splits/*.json`` appear while the processing action runs in the main thread."""
+def live_bar(console, transient: bool):
+    """A rich progress display: description, bar, done/total, a ``rate`` field, elapsed time."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    def __init__(self, console, stats_dir: Path, split_inputs: dict[str, str], interval_s: float = 0.5):
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"))
+    return Progress(*columns, TimeElapsedColumn(), console=console, transient=transient)
+
+
+class _Watcher:
+    """A daemon thread that runs ``self._run`` while the ``with`` block (the Spark action) runs."""
+
+    def __init__(self, console, interval_s: float):
         self.console = console
-        self.stats_dir = stats_dir
-        self.split_inputs = split_inputs  # split key -> input path
         self.interval_s = interval_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.started = time.perf_counter()
 
-    def __enter__(self) -> SplitProgress:
+    def __enter__(self):
         self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class SplitProgress(_Watcher):
+    """Watches ``<work>/splits/*.json`` appear while the processing action runs in the main thread."""
+
+    def __init__(self, console, stats_dir: Path, split_inputs: dict[str, str], interval_s: float = 0.5):
+        super().__init__(console, interval_s)
+        self.stats_dir = stats_dir
+        self.split_inputs = split_inputs  # split key -> input path
 
     def _done(self) -> dict[str, dict]:
         done = {}
@@ -62,19 +80,9 @@ class SplitProgress:
         return f"ingest: {len(done)}/{len(self.split_inputs)} splits, {records:,} records ({records / elapsed:,.0f} records/s)"
 
     def _run_live(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
         inputs = sorted(set(self.split_inputs.values()))
         per_input = len(inputs) <= 20
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            console=self.console,
-            transient=False,
-        ) as bar:
+        with live_bar(self.console, transient=False) as bar:
             total = bar.add_task("all inputs", total=len(self.split_inputs), rate="")
             tasks: dict[str, int] = {}
             if per_input:
@@ -92,7 +100,7 @@ class SplitProgress:
                     return
 
 
-class PartProgress:
+class PartProgress(_Watcher):
     """Progress of a stage that commits one file per corpus shard (attribute sets, select): parts committed
     and documents/s with the time left, read from the committed files, so it works on a cluster's shared
     output too. On a terminal a live bar; elsewhere a line at most every ``line_every_s`` seconds, and only
@@ -108,24 +116,12 @@ class PartProgress:
         interval_s: float = 0.5,
         line_every_s: float = 5.0,
     ):
-        self.console = console
+        super().__init__(console, interval_s)
         self.label = label
         self.parts = [Path(p) for p in parts]
         self.rows = list(rows)
-        self.interval_s = interval_s
         self.line_every_s = line_every_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.started = time.perf_counter()
         self._before = set(self._done())
-
-    def __enter__(self) -> PartProgress:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
     def _done(self) -> list[int]:
         return [i for i, path in enumerate(self.parts) if path.exists()]
@@ -154,17 +150,7 @@ class PartProgress:
                 last_line, last_done = now, done
 
     def _run_live(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            console=self.console,
-            transient=True,
-        ) as bar:
+        with live_bar(self.console, transient=True) as bar:
             task = bar.add_task(f"{self.label} (parts)", total=len(self.parts), rate="")
             while True:
                 stopping = self._stop.wait(self.interval_s)

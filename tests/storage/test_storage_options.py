@@ -52,7 +52,7 @@ def test_endpoint_and_credentials_from_a_file_and_the_secret_stays_out(bucket, s
     assert proc.returncode == 0, proc.stderr[-3000:]
     manifest = json.loads((out / "manifest.json").read_text())
     assert [i["path"] for i in manifest["inputs"]] == [f"{bucket}cc-sample-a.warc.gz"]
-    assert manifest["counts"]["records_out"] > 0, manifest["counts"]
+    assert manifest["counts"]["documents"] > 0, manifest["counts"]
     written = [p for p in [*out.rglob("*"), *tmp_path.glob("mlflow.db*"), *tmp_path.rglob("mlruns/**/*")]]
     leaks = [str(p) for p in written if p.is_file() and SECRET.encode() in p.read_bytes()]
     assert leaks == [] and SECRET not in proc.stdout + proc.stderr
