@@ -129,13 +129,13 @@ def read_text_source(spec: str, max_bytes: int | None = None, seed: int = 0, tex
     if not remote and path.is_dir():
         texts = _read_corpus(path, max_bytes, seed)
     else:
-        suffixes = "".join(Path(str(path)).suffixes[-2:])
+        suffixes = "".join(Path(raw_path).suffixes[-2:])
         if suffixes.endswith(".parquet"):
-            texts = _read_parquet(str(path), text_field)
+            texts = _read_parquet(raw_path, text_field)
         elif ".jsonl" in suffixes or ".json" in suffixes:
-            texts = _read_jsonl(path, text_field, skipped)
+            texts = _read_jsonl(raw_path, text_field, skipped)
         else:
-            texts = _read_plain(str(path))
+            texts = _read_plain(raw_path)
         texts = _sample(texts, max_bytes, seed)
     for line in skipped[:20]:
         print(line, file=sys.stderr)

@@ -33,12 +33,12 @@ _ANY_RULE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\xa0\u1680\u2000-\u200a\u2028\u
 
 
 def _replacements() -> dict[str, str]:
+    """What each character of ``_ANY_RULE`` becomes, by the first rule that names it."""
+    rules = ((_OTHER_NEWLINES, "\n"), (_SURROGATE, "\ufffd"), (_CONTROL, ""), (_OTHER_SPACES, " "))
     table = {"\r": "\n"}
-    for pattern, replacement in ((_OTHER_NEWLINES, "\n"), (_SURROGATE, "\ufffd"), (_CONTROL, ""), (_OTHER_SPACES, " ")):
-        for cp in range(0x3001):
-            if pattern.fullmatch(chr(cp)):
-                table.setdefault(chr(cp), replacement)
-    table.update({chr(cp): "\ufffd" for cp in range(0xD800, 0xE000)})
+    for char in map(chr, [*range(0x3001), *range(0xD800, 0xE000)]):
+        if char != "\r" and _ANY_RULE.match(char):
+            table[char] = next(replacement for pattern, replacement in rules if pattern.match(char))
     return table
 
 
