@@ -175,6 +175,8 @@ def main() -> None:
                         help="share of documents each Meta-rater proxy run trains on (paper: 0.15)")  # fmt: skip
     parser.add_argument("--run-alpha", type=float, default=0.2,
                         help="Dirichlet concentration of the Meta-rater weightings (paper: 1)")  # fmt: skip
+    parser.add_argument("--run-regressor", default="lightgbm", choices=["lightgbm", "linear"],
+                        help="Meta-rater's regression of loss on weights (paper: lightgbm)")  # fmt: skip
     parser.add_argument("--perplexity-tokens", default="2M", help="training tokens of the perplexity rater's proxy")
     parser.add_argument("--datarater-steps", type=int, default=300, help="DataRater outer steps")
     parser.add_argument("--population", type=int, default=4, help="DataRater inner population")
@@ -209,6 +211,7 @@ def main() -> None:
                                    "--runs", str(args.runs), "--tokens", args.run_tokens, "--seed", str(args.seed),
                                    "--size", args.run_size, "--lr", str(args.run_lr),
                                    "--top-fraction", str(args.run_top_fraction), "--alpha", str(args.run_alpha),
+                                   "--regressor", args.run_regressor,
                                    "--out", "fit", "--overwrite", done="fit/weights.json")  # fmt: skip
     started = time.perf_counter()
     single_losses = one_hot_fits(work, work / "fit", SCORE_SETS, workers=1)
@@ -227,7 +230,9 @@ def main() -> None:
         "--random-baseline", "corpus",
         "--heldout", f"wikitext={SHARED_DATA / 'reference' / 'wikitext-2-valid.txt'}",
         "--heldout", f"c4-heldout={pool.c4_heldout}", "--tokens", args.tokens, "--seeds", str(args.seeds),
-        "--size", args.size, "--evaluations", "6", "--heldout-bytes", "100000", "--out", "validation", "--overwrite",
+        "--size", args.size, "--evaluations", "6", "--heldout-bytes", "100000", "--out", "validation",
+        # --resume keeps the proxies of sets whose data did not change (each proxy's identity includes its data)
+        *([] if args.resume else ["--overwrite"]),
         done="validation/results.json",
     )  # fmt: skip
     started = time.perf_counter()
@@ -284,6 +289,21 @@ def _reliability_line(reliability: dict | None) -> str:
         f"{reliability['second_seed']}: ICC(1) {reliability['icc1']:.2f} [{low:.2f}, {high:.2f}] (the share of a "
         f"run's loss variance that is about its data); spread between weightings {reliability['between_sd']:.4f} "
         f"bpb, within {reliability['within_sd']:.4f} bpb.\n\n"
+    )
+
+
+def _comparison_line(comparison: dict | None) -> str:
+    """Both regressors' cross-validated Spearman on the fit's runs, as a sentence; empty if not measured."""
+    if not comparison:
+        return ""
+    shown = ", ".join(
+        f"{name} {comparison[name]['cv_spearman']:.3f} ± {comparison[name]['cv_spearman_sd']:.3f}"
+        for name in ("lightgbm", "linear")
+        if comparison[name]["cv_spearman"] is not None
+    )
+    return (
+        f"Both regressors on the same runs, {comparison['repeats']} × {comparison['folds']}-fold cross-validation "
+        f"(Spearman of out-of-fold predictions; mean ± SD over repeats): {shown}.\n\n"
     )
 
 
@@ -377,8 +397,9 @@ def render(p: dict) -> str:
         f"## Agreement with human line labels ({h['documents']} documents of line-quality-en)\n\n{human}\n\n"
         f"## Meta-rater fit: {fit['runs']['count']} `{s.get('run_size', 'tiny')}` proxy runs of {s['run_tokens']} "
         f"tokens, top {100 * s.get('run_top_fraction', 0.15):.0f} % of the documents each, Dirichlet("
-        f"{s.get('run_alpha', 1.0):g}) weightings\n\n"
+        f"{s.get('run_alpha', 1.0):g}) weightings, {s.get('run_regressor', 'lightgbm')} regression\n\n"
         f"How well the regression predicts the held-out runs' loss as the runs grow:\n\n{curve}\n\n"
+        f"{_comparison_line(fit.get('regressor_comparison'))}"
         f"{_reliability_line(fit.get('reliability'))}"
         f"Weights found, and each score alone:\n\n{weights}\n\n"
         f"Best single score (lowest loss on the fit's held-out set): `{p['best_single_score']}`.\n\n"

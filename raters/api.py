@@ -119,6 +119,7 @@ def metarater_fit(
     top_fraction: float = 0.15,
     lr: float = 3e-3,
     alpha: float = 1.0,
+    regressor: str = "lightgbm",
     column: Sequence[str] | None = None,
     lower_is_better: Sequence[str] | None = None,
     classifier_output: str = "argmax",
@@ -146,7 +147,7 @@ def metarater_fit(
         proxy=ProxyRunSettings(
             size=size, tokens=parse_token_count(str(tokens)), top_fraction=top_fraction, lr=lr, seed=seed
         ),
-        regression=RegressionSettings(seed=seed),
+        regression=RegressionSettings(model=regressor, seed=seed),
     )  # fmt: skip
     result = run_metarater_fit(corpus, [str(a) for a in attributes], list(heldout), out, cfg,
                                columns=list(column) if column else None,

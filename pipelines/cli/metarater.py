@@ -51,6 +51,13 @@ def metarater_fit(
             "most of each weighting's mass goes to a few scores, so runs differ more in the data they train on."
         ),
     ] = 1.0,
+    regressor: Annotated[
+        str,
+        typer.Option(
+            help="Regression of proxy loss on the weights: lightgbm (the paper) or linear (ridge). The report "
+            "shows both regressors' cross-validated Spearman on the fit's runs, to choose by."
+        ),
+    ] = "lightgbm",
     column: Annotated[
         Optional[list[str]],
         typer.Option("--column", help="Use only these score columns (repeatable; default: every known score)."),
@@ -89,7 +96,7 @@ def metarater_fit(
     overwrite: Annotated[bool, typer.Option(help="Discard an earlier fit in --out made from other inputs.")] = False,
 ) -> None:
     """Learn Meta-rater weights: scale every score to [0, 5], train a proxy per Dirichlet weighting on the
-    top share of documents, regress held-out loss on the weights (LightGBM; Spearman on a held-out 20%),
+    top share of documents, regress held-out loss on the weights (LightGBM or linear; Spearman on a held-out 20%),
     and average the best of many predicted candidates.
 
     One MLflow run with a child per proxy run. Finished proxy runs survive a crash: rerun the same command
@@ -103,7 +110,7 @@ def metarater_fit(
 
         result = api.metarater_fit(
             corpus, attributes, heldout, out, runs=runs, tokens=tokens, size=size, top_fraction=top_fraction, lr=lr,
-            alpha=alpha, column=column, lower_is_better=lower_is_better, classifier_output=classifier_output,
+            alpha=alpha, regressor=regressor, column=column, lower_is_better=lower_is_better, classifier_output=classifier_output,
             candidates=candidates, top_candidates=top_candidates, max_documents=max_documents, workers=workers,
             members_per_batch=members_per_batch, reliability_runs=reliability_runs, seed=seed, tracking=tracking,
             overwrite=overwrite,

@@ -4,11 +4,13 @@
 2. Draw ``runs`` weight vectors from a symmetric Dirichlet (paper: 256, alpha 1).
 3. For each, train a proxy on the top 15% of documents by weighted score and record its held-out loss
    (``proxy_runs``; a child MLflow run each; finished runs survive a crash and are reused).
-4. Fit LightGBM weights -> loss on 80% of the runs, report Spearman on the other 20% (``regression``), and
-   the same Spearman for growing subsets of the runs (how the regression improves with N).
+4. Fit a regressor weights -> loss (LightGBM, the paper's, or ``linear``) on 80% of the runs, report Spearman
+   on the other 20% (``regression``), the same Spearman for growing subsets of the runs (how the regression
+   improves with N), and both regressors' cross-validated Spearman on the same runs.
 5. Predict the loss of ``candidates`` Dirichlet draws, average the ``top_candidates`` best (``search``).
 
-``--out`` receives ``runs/`` (one JSON per proxy run), ``regressor.txt`` (LightGBM text format),
+``--out`` receives ``runs/`` (one JSON per proxy run), ``regressor.txt`` (LightGBM text format) or
+``regressor.json`` (linear),
 ``weights.png``, ``report.md`` and ``weights.json`` (final weights, scaling, provenance of every score,
 regression and search figures), written last: a directory with ``weights.json`` is a finished fit.
 Proxies train on a seeded sample of at most ``max_documents`` documents; the scaling bounds use them all.
@@ -29,11 +31,12 @@ import numpy as np
 from curation.errors import ConfigError
 from curation.proxy.text_source import text_hash
 from raters.metarater.proxy_runs import ProxyRunSettings
-from raters.metarater.regression import RegressionSettings
+from raters.metarater.regression import REGRESSORS, RegressionSettings
 from raters.metarater.reliability import LOW_RELIABILITY
 
 FIT_FORMAT = "curation.metarater-fit/v1"
 WEIGHTS_FILE = "weights.json"
+REGRESSOR_NAMES = {"lightgbm": "LightGBM", "linear": "linear (ridge)"}
 # Spearman of the regression is also reported when fitted on the first n runs, for these n (and N itself).
 LEARNING_CURVE_RUNS = (16, 32, 64, 128, 256, 512)
 
@@ -57,8 +60,9 @@ class MetaraterConfig:
     regression: RegressionSettings = field(default_factory=RegressionSettings)
 
     def check(self) -> None:
-        from raters.metarater.regression import check_run_count
+        from raters.metarater.regression import check_model, check_run_count
 
+        check_model(self.regression.model)
         check_run_count(self.runs, self.regression.valid_fraction)
         if self.candidates < self.top_candidates or self.top_candidates < 1:
             raise ConfigError("--candidates must be at least --top-candidates, which must be at least 1")
@@ -241,18 +245,38 @@ def _report(fit: dict[str, Any]) -> str:
             f"| {column} | {weight:.4f} | [{bounds['min']:.4g}, {bounds['max']:.4g}] | {bounds['lower_is_better']} |"
         )
     regression = fit["regression"]
+    model = regression.get("model", "lightgbm")
+    detail = (
+        f"{regression['best_iteration']} rounds"
+        if model == "lightgbm"
+        else f"ridge penalty {regression['penalty']:.3g}"
+    )
     lines += [
         "",
-        "## Regression (LightGBM, weights -> held-out loss)",
+        f"## Regression ({REGRESSOR_NAMES[model]}, weights -> held-out loss)",
         "",
         f"Spearman on the held-out {regression['valid_runs']} runs: {spearman_text(regression)}; mean absolute "
-        f"error {regression['valid_mae']:.4f} bpb; {regression['best_iteration']} rounds.",
+        f"error {regression['valid_mae']:.4f} bpb; {detail}.",
         "",
         "| runs used | held-out Spearman (95% bootstrap interval) |",
         "|---|---|",
     ]
     for point in fit["learning_curve"]:
         lines.append(f"| {point['runs']} | {spearman_text(point)} |")
+    comparison = fit.get("regressor_comparison")
+    if comparison:
+        lines += [
+            "",
+            f"Both regressors on the same runs, {comparison['repeats']} × {comparison['folds']}-fold "
+            "cross-validation (Spearman of out-of-fold predictions with the losses; mean ± SD over repeats):",
+            "",
+            "| regressor | cross-validated Spearman |",
+            "|---|---|",
+        ]
+        for name in REGRESSORS:
+            value, sd = comparison[name]["cv_spearman"], comparison[name]["cv_spearman_sd"]
+            shown = "undefined" if value is None else f"{value:.3f}" + (f" ± {sd:.3f}" if sd is not None else "")
+            lines.append(f"| {REGRESSOR_NAMES[name]}{' (used)' if name == model else ''} | {shown} |")
     if fit.get("reliability"):
         lines += ["", "## How much of a run's loss is about its data", "", _reliability_text(fit["reliability"])]
     search = fit["search"]
@@ -369,7 +393,7 @@ def run_metarater_fit(
     from curation.validate.report import write_text_atomic
     from raters.metarater.dirichlet import sample_weights
     from raters.metarater.proxy_runs import run_proxies
-    from raters.metarater.regression import fit_regressor
+    from raters.metarater.regression import compare_regressors, fit_regressor
     from raters.metarater.search import best_weights
 
     console = console or Console(stderr=True)
@@ -392,11 +416,12 @@ def run_metarater_fit(
             f"{out} holds a Meta-rater fit of other inputs or settings; pass --overwrite or another --out"
         )
     if overwrite and out.exists():
-        for stale in (out / "runs", out / RELIABILITY_RUNS_DIR, finished_path):
-            if stale.is_dir():
-                shutil.rmtree(stale)
-            elif stale.exists():
-                stale.unlink()
+        # Finished proxy runs stay: each is reused only if its identity (weights, data, proxy settings) matches,
+        # so a fit redone with another regressor or search trains nothing again.
+        for stale in (finished_path, out / "regressor.txt", out / "regressor.json"):
+            stale.unlink(missing_ok=True)
+        _remove_runs_beyond(out / "runs", cfg.runs)
+        _remove_runs_beyond(out / RELIABILITY_RUNS_DIR, cfg.reliability_runs)
     out.mkdir(parents=True, exist_ok=True)
 
     weights = sample_weights(cfg.runs, len(table.columns), cfg.seed, cfg.alpha)
@@ -457,8 +482,9 @@ def run_metarater_fit(
         started = time.perf_counter()
         regressor = fit_regressor(weights, losses, cfg.regression)
         regression_seconds = time.perf_counter() - started
-        regressor.booster.save_model(str(out / "regressor.txt"))
+        regressor_file = regressor.save(out)
         curve = _learning_curve(weights, losses, cfg.regression)
+        comparison = compare_regressors(weights, losses, cfg.regression)
         search = best_weights(
             regressor, len(table.columns), cfg.candidates, cfg.top_candidates, cfg.seed + 1, alpha=cfg.alpha
         )
@@ -482,6 +508,7 @@ def run_metarater_fit(
                 "reused": reused[0],
             },
             "regression": regressor.metrics,
+            "regressor_comparison": comparison,
             "reliability": reliability,
             "learning_curve": curve,
             "search": {
@@ -512,9 +539,20 @@ def run_metarater_fit(
         if regressor.metrics["valid_spearman"] is not None:
             metrics["valid_spearman"] = regressor.metrics["valid_spearman"]
         run.log_metrics(metrics)
-        for name in (WEIGHTS_FILE, "weights.png", "report.md", "regressor.txt"):
+        for name in (WEIGHTS_FILE, "weights.png", "report.md", regressor_file):
             run.log_artifact(out / name)
     return FitResult(out, fit)
+
+
+def _remove_runs_beyond(runs_dir: Path, count: int) -> None:
+    from raters.metarater.proxy_runs import run_path
+
+    if not runs_dir.is_dir():
+        return
+    keep = {run_path(runs_dir, index).name for index in range(count)}
+    for path in runs_dir.iterdir():
+        if path.name not in keep:
+            path.unlink() if path.is_file() else shutil.rmtree(path)
 
 
 def _config_dict(cfg: MetaraterConfig) -> dict[str, Any]:
@@ -528,4 +566,5 @@ def _same_settings(saved: dict[str, Any] | None, cfg: MetaraterConfig) -> bool:
         return False
     how = {"workers", "members_per_batch"}
     current = _config_dict(cfg)
+    saved = {**saved, "regression": {"model": "lightgbm", **saved.get("regression", {})}}  # fits before --regressor
     return {k: v for k, v in saved.items() if k not in how} == {k: v for k, v in current.items() if k not in how}

@@ -147,6 +147,23 @@ def test_a_rerun_reuses_finished_proxy_runs(mixed, tmp_path):
             columns=COLUMNS,
             tracking=False,
         )
+    # Another regressor over the same runs, with --overwrite: no proxy is trained again, runs beyond the new
+    # count (here: the reliability reruns, 8 -> 2) are removed, and the model file is the linear one.
+    from dataclasses import replace
+
+    from raters.metarater.regression import RegressionSettings
+
+    linear = replace(
+        _fit_config(runs=8, tokens=10_000), reliability_runs=2, regression=RegressionSettings(model="linear")
+    )
+    redone = run_metarater_fit(
+        corpus, [oracle], [HELDOUT], tmp_path / "fit", linear, columns=COLUMNS, tracking=False, overwrite=True
+    )
+    assert redone.fit["runs"]["reused"] == 8 and redone.fit["runs"]["losses"] == first.fit["runs"]["losses"]
+    assert redone.fit["regression"]["model"] == "linear" and redone.fit["regression"]["penalty"] > 0
+    assert sorted(p.name for p in (tmp_path / "fit/runs").iterdir()) == [f"run-{i:05d}.json" for i in range(8)]
+    assert len(list((tmp_path / "fit/runs-reliability").iterdir())) == 2
+    assert (tmp_path / "fit/regressor.json").is_file() and not (tmp_path / "fit/regressor.txt").exists()
 
 
 def test_fit_and_select_from_the_cli(mixed):
@@ -161,7 +178,7 @@ def test_fit_and_select_from_the_cli(mixed):
         # two heuristic signals and the oracle
         ("metarater", "fit", "corpus", "-a", "attrs/signals", "-a", "oracle", "--column", "oracle",
          "--column", "doc_frac_no_alph_words", "--column", "doc_mean_word_length", "--heldout", HELDOUT,
-         "--runs", "10", "--tokens", "8k", "--candidates", "5000", "--out", "fit"),
+         "--runs", "10", "--tokens", "8k", "--candidates", "5000", "--regressor", "linear", "--out", "fit"),
         ("metarater", "select", "corpus", "-a", "attrs/signals", "-a", "oracle", "--fit", "fit",
          "--tokens", "40k", "--out", "selected"),
     ]  # fmt: skip
@@ -176,6 +193,8 @@ def test_fit_and_select_from_the_cli(mixed):
     assert fit["scaling"]["doc_frac_no_alph_words"]["lower_is_better"] is True
     assert abs(sum(fit["weights"].values()) - 1) < 1e-9 and len(fit["runs"]["losses"]) == 10
     assert fit["sources"]["doc_frac_no_alph_words"]["mlflow_run_id"]  # provenance of each score
+    assert fit["regression"]["model"] == "linear" and "| linear (ridge) (used) |" in outputs[1].stdout
+    assert set(fit["regressor_comparison"]) == {"folds", "repeats", "lightgbm", "linear"}
 
     selected = Corpus.open(mixed / "selected")
     kept = selected.read_documents(["n_bytes"]).column("n_bytes").to_pylist()

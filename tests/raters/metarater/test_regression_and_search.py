@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -28,6 +30,41 @@ def test_regressor_ranks_held_out_runs():
     # Noise instead of signal: the held-out ranking is no better than chance.
     noise = fit_regressor(weights, np.random.default_rng(1).normal(size=128), RegressionSettings(seed=0))
     assert noise.metrics["valid_spearman"] is None or noise.metrics["valid_spearman"] < 0.5
+
+
+def test_linear_regressor_ranks_held_out_runs_and_is_saved_as_json(tmp_path):
+    from raters.metarater.regression import compare_regressors
+
+    weights = sample_weights(128, 4, seed=1)
+    losses = _losses(weights, np.random.default_rng(0))
+    fitted = fit_regressor(weights, losses, RegressionSettings(model="linear", seed=0))
+    assert fitted.metrics["model"] == "linear" and fitted.metrics["valid_runs"] == 26
+    assert fitted.metrics["valid_spearman"] > 0.8, fitted.metrics
+    # The learned direction: more of score 0 lowers the loss, the most of any score.
+    assert int(np.argmin(fitted.model.coefficients)) == 0
+    assert fitted.save(tmp_path) == "regressor.json"
+    saved = json.loads((tmp_path / "regressor.json").read_text())
+    np.testing.assert_allclose(
+        np.asarray(weights) @ saved["coefficients"] + saved["intercept"], fitted.predict(weights)
+    )
+    # Both regressors, cross-validated on the same runs; on a loss this smooth both rank well.
+    comparison = compare_regressors(weights, losses, RegressionSettings(seed=0))
+    assert comparison["folds"] == 5 and comparison["repeats"] == 3
+    for model in ("lightgbm", "linear"):
+        assert comparison[model]["cv_spearman"] > 0.7, comparison
+    # On pure noise neither does.
+    noise = compare_regressors(weights, np.random.default_rng(1).normal(size=128), RegressionSettings(seed=0))
+    assert all(abs(noise[m]["cv_spearman"]) < 0.3 for m in ("lightgbm", "linear")), noise
+    assert compare_regressors(weights[:9], losses[:9], RegressionSettings()) == {}  # too few runs to fold
+
+
+def test_an_unknown_regressor_fails_before_any_work():
+    from raters.metarater.fit import MetaraterConfig
+
+    with pytest.raises(ConfigError, match="--regressor must be one of lightgbm, linear"):
+        MetaraterConfig(regression=RegressionSettings(model="xgboost")).check()
+    with pytest.raises(ConfigError, match="--regressor"):
+        fit_regressor(sample_weights(16, 3, seed=0), np.arange(16.0), RegressionSettings(model="svm"))
 
 
 def test_held_out_spearman_comes_with_a_bootstrap_interval():
