@@ -138,9 +138,16 @@ def run_ingest(
         console.print(f"ingest: planning {len(files)} input file(s) on {sc.master}", highlight=False)
         split_bytes = int(cfg.split_mb * MiB)
         fmt, source = cfg.format, cfg.source
+        from curation.ingest.tasks import pack, task_count
         from curation.readers import plan_file
 
-        plans = sc.parallelize(files, len(files)).map(lambda p: plan_file(p, fmt, split_bytes, source)).collect()
+        # Planning reads little of each file: one task per core, not per file.
+        plan_tasks = pack(files, [1] * len(files), min(len(files), max(1, sc.defaultParallelism)))
+        plans = (
+            sc.parallelize(plan_tasks, max(1, len(plan_tasks)))
+            .flatMap(lambda paths: [plan_file(p, fmt, split_bytes, source) for p in paths])
+            .collect()
+        )
         plans.sort(key=lambda plan: plan["path"])
         config_hash = cfg.config_hash([f"{p['path']}:{p.get('sha256') or p['etag']}" for p in plans])
 
@@ -161,9 +168,11 @@ def run_ingest(
         splits = _splits_from_plan(plans)
         plan_by_path = {p["path"]: p for p in plans}
         write_json_atomic(work / "plan.json", {"config_hash": config_hash, "plans": plans})
-        order = sorted(splits, key=lambda s: -_estimated_size(s, plan_by_path[s.path]))
+        sizes = [_estimated_size(s, plan_by_path[s.path]) for s in splits]
+        tasks = pack(splits, sizes, task_count(len(splits), sum(sizes), split_bytes, sc.defaultParallelism))
         console.print(
-            f"ingest: {len(splits)} split(s) over {len(plans)} file(s), {sum(p['size'] for p in plans) / MiB:,.1f} MiB",
+            f"ingest: {len(splits)} split(s) over {len(plans)} file(s), {sum(p['size'] for p in plans) / MiB:,.1f} MiB, "
+            f"in {len(tasks)} task(s)",
             highlight=False,
         )
 
@@ -174,7 +183,11 @@ def run_ingest(
         work_dir = str(work)
         monitor = SplitProgress(console, work / "splits", {s.key: s.path for s in splits})
         with monitor:
-            stats = sc.parallelize(order, len(order)).map(lambda s: process_split(s, cfg, work_dir)).collect()
+            stats = (
+                sc.parallelize(tasks, max(1, len(tasks)))
+                .flatMap(lambda group: [process_split(s, cfg, work_dir) for s in group])
+                .collect()
+            )
         process_seconds = time.perf_counter() - process_started
         stats_by_key = {s["split"]: s for s in stats}
 

@@ -105,11 +105,18 @@ def test_same_input_same_bytes_whatever_the_splitting(spark, tmp_path):
     src = WEB / "c4-en-sample-1000.jsonl.gz"
     if not src.exists():
         pytest.skip("shared corpora not available")
-    a = _ingest([src], tmp_path / "a", shards=2, split_mb=16)
-    b = _ingest([src], tmp_path / "b", shards=2, split_mb=0.05)
-    assert a.manifest["inputs"][0]["splits"] == 1 and b.manifest["inputs"][0]["splits"] > 5
+    import shutil
+
+    # Three files: at 16 MB a split per file, packed into 2 tasks (curation.ingest.tasks); at 0.05 MB many
+    # splits per file, a task each. The copies repeat every id, so duplicate-id rejects are compared too.
+    inputs = [src, *(shutil.copyfile(src, tmp_path / f"copy-{i}.jsonl.gz") for i in (1, 2))]
+    a = _ingest(inputs, tmp_path / "a", shards=2, split_mb=16)
+    b = _ingest(inputs, tmp_path / "b", shards=2, split_mb=0.05)
+    assert [e["splits"] for e in a.manifest["inputs"]] == [1, 1, 1] and b.manifest["inputs"][0]["splits"] > 5
+    assert a.manifest["counts"] == b.manifest["counts"] and a.manifest["counts"]["rejected"]["duplicate_id"] == 2000
     for name in ("part-00000.parquet", "part-00001.parquet"):
         assert (a.out / "shards" / name).read_bytes() == (b.out / "shards" / name).read_bytes()
+    assert [e["rows"] for e in a.manifest["rejects"]] == [e["rows"] for e in b.manifest["rejects"]]
 
 
 def test_every_shared_web_file_with_exact_accounting(spark, tmp_path):
