@@ -100,12 +100,62 @@ class SplitProgress(_Watcher):
                     return
 
 
-class PartProgress(_Watcher):
-    """Progress of a stage that commits one file per corpus shard (attribute sets, select): parts committed
-    and documents/s with the time left, read from the committed files, so it works on a cluster's shared
-    output too. On a terminal a live bar; elsewhere a line at most every ``line_every_s`` seconds, and only
-    when something changed. Parts already there at the start (a resumed run) count as done but not in the
-    rate."""
+class _CountingProgress(_Watcher):
+    """A stage's progress as units done of a total and documents done: a live bar on a terminal; elsewhere a
+    line at most every ``line_every_s`` seconds, and only when something changed. Subclasses say what is
+    done (``_counts``)."""
+
+    unit = "parts"
+
+    def __init__(self, console, label: str, interval_s: float, line_every_s: float):
+        super().__init__(console, interval_s)
+        self.label = label
+        self.line_every_s = line_every_s
+
+    def _counts(self) -> tuple[int, int, int, int]:
+        """(units done, units in all, documents done, documents done since the start)."""
+        raise NotImplementedError
+
+    def _left(self, done: int, total: int, documents: int) -> int:
+        raise NotImplementedError
+
+    def status(self) -> tuple[int, int, str]:
+        """Units done, documents done, and the rate with the time left, as text."""
+        done, total, documents, new = self._counts()
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        rate = new / elapsed
+        left = self._left(done, total, documents)
+        eta = f", about {left / rate:,.0f} s left" if rate > 0 and left > 0 else ""
+        return done, documents, f"{documents:,} documents ({rate:,.0f} docs/s{eta})"
+
+    def _run(self) -> None:
+        if self.console.is_terminal:
+            self._run_live()
+            return
+        last_line, last_done = time.perf_counter(), self._counts()[0]
+        while not self._stop.wait(self.interval_s):
+            done, _, text = self.status()
+            now = time.perf_counter()
+            if done != last_done and now - last_line >= self.line_every_s:
+                total = self._counts()[1]
+                self.console.print(f"{self.label}: {done}/{total} {self.unit}, {text}", highlight=False)
+                last_line, last_done = now, done
+
+    def _run_live(self) -> None:
+        with live_bar(self.console, transient=True) as bar:
+            task = bar.add_task(f"{self.label} ({self.unit})", total=max(1, self._counts()[1]), rate="")
+            while True:
+                stopping = self._stop.wait(self.interval_s)
+                done, _, text = self.status()
+                bar.update(task, completed=done, total=max(1, self._counts()[1]), rate=text)
+                if stopping:
+                    return
+
+
+class PartProgress(_CountingProgress):
+    """Progress of a stage that commits one file per corpus shard (attribute sets): parts committed and
+    documents/s with the time left, read from the committed files, so it works on a cluster's shared output
+    too. Parts already there at the start (a resumed run) count as done but not in the rate."""
 
     def __init__(
         self,
@@ -116,45 +166,78 @@ class PartProgress(_Watcher):
         interval_s: float = 0.5,
         line_every_s: float = 5.0,
     ):
-        super().__init__(console, interval_s)
-        self.label = label
+        super().__init__(console, label, interval_s, line_every_s)
         self.parts = [Path(p) for p in parts]
         self.rows = list(rows)
-        self.line_every_s = line_every_s
         self._before = set(self._done())
 
     def _done(self) -> list[int]:
         return [i for i, path in enumerate(self.parts) if path.exists()]
 
-    def status(self) -> tuple[int, int, str]:
-        """Parts done, documents done, and the rate with the time left, as text."""
+    def _counts(self) -> tuple[int, int, int, int]:
         done = self._done()
         documents = sum(self.rows[i] for i in done)
         new = sum(self.rows[i] for i in done if i not in self._before)
-        elapsed = max(time.perf_counter() - self.started, 1e-9)
-        rate = new / elapsed
-        left = sum(self.rows) - documents
-        eta = f", about {left / rate:,.0f} s left" if rate > 0 and left > 0 else ""
-        return len(done), documents, f"{documents:,} documents ({rate:,.0f} docs/s{eta})"
+        return len(done), len(self.parts), documents, new
 
-    def _run(self) -> None:
-        if self.console.is_terminal:
-            self._run_live()
-            return
-        last_line, last_done = time.perf_counter(), len(self._before)
-        while not self._stop.wait(self.interval_s):
-            done, _, text = self.status()
-            now = time.perf_counter()
-            if done != last_done and now - last_line >= self.line_every_s:
-                self.console.print(f"{self.label}: {done}/{len(self.parts)} parts, {text}", highlight=False)
-                last_line, last_done = now, done
+    def _left(self, done: int, total: int, documents: int) -> int:
+        return sum(self.rows) - documents
 
-    def _run_live(self) -> None:
-        with live_bar(self.console, transient=True) as bar:
-            task = bar.add_task(f"{self.label} (parts)", total=len(self.parts), rate="")
-            while True:
-                stopping = self._stop.wait(self.interval_s)
-                done, _, text = self.status()
-                bar.update(task, completed=done, rate=text)
-                if stopping:
-                    return
+
+class TaskProgress(_CountingProgress):
+    """Progress of the Spark jobs run inside the ``with`` block, from Spark's status tracker (it needs no
+    UI): tasks finished out of all tasks of those jobs' stages so far, and documents estimated as that share
+    of ``documents`` (without ``documents``, tasks only: for a block of several jobs, whose later stages are
+    not known yet). For stages whose tasks write no file per shard (select, dedup); the jobs are told apart
+    by a job group set on the calling thread for the block."""
+
+    unit = "tasks"
+
+    def __init__(
+        self, console, sc, label: str, documents: int | None, interval_s: float = 0.5, line_every_s: float = 5.0
+    ):
+        import uuid
+
+        super().__init__(console, label, interval_s, line_every_s)
+        self.sc = sc
+        self.documents = documents
+        self.group = f"curation-{label}-{uuid.uuid4().hex[:12]}"
+
+    def __enter__(self):
+        self.sc.setJobGroup(self.group, self.label)
+        return super().__enter__()
+
+    def __exit__(self, *exc) -> None:
+        super().__exit__(*exc)
+        for key in ("spark.jobGroup.id", "spark.job.description"):
+            self.sc.setLocalProperty(key, None)
+
+    def tasks(self) -> tuple[int, int]:
+        """(finished, all) tasks of the block's jobs so far."""
+        tracker = self.sc.statusTracker()
+        done = total = 0
+        for job_id in tracker.getJobIdsForGroup(self.group):
+            job = tracker.getJobInfo(job_id)
+            for stage_id in job.stageIds if job else []:
+                stage = tracker.getStageInfo(stage_id)
+                if stage:
+                    done, total = done + stage.numCompletedTasks, total + stage.numTasks
+        return done, total
+
+    def _counts(self) -> tuple[int, int, int, int]:
+        try:
+            done, total = self.tasks()
+        except Exception:  # noqa: BLE001 - a progress display must never fail the job (e.g. the context stopped)
+            done, total = 0, 0
+        documents = self.documents * done // total if total and self.documents else 0
+        return done, total, documents, documents
+
+    def _left(self, done: int, total: int, documents: int) -> int:
+        return self.documents - documents if total and self.documents else 0
+
+    def status(self) -> tuple[int, int, str]:
+        if self.documents is not None:
+            return super().status()
+        done, total, _, _ = self._counts()
+        rate = done / max(time.perf_counter() - self.started, 1e-9)
+        return done, 0, f"{rate:,.1f} tasks/s"

@@ -31,3 +31,27 @@ def test_parts_documents_and_rate_come_from_committed_files_and_a_resumed_part_i
     lines = out.getvalue().splitlines()
     assert lines and lines[-1].startswith("signals: 3/4 parts, 600 documents"), lines
     assert all(line.startswith("signals: ") for line in lines)
+
+
+def test_task_progress_counts_the_tasks_of_the_jobs_in_its_block_from_sparks_status_tracker(spark):
+    from curation.progress import TaskProgress
+
+    sc = spark.sparkContext
+    sc.parallelize(range(3), 3).count()  # a job before the block is not counted
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=False, width=200)
+    progress = TaskProgress(console, sc, "select", 800, interval_s=0.01, line_every_s=0.0)
+    with progress:
+        sc.parallelize(range(8), 8).map(lambda x: time.sleep(0.05) or x).collect()
+        done, documents, text = progress.status()
+    assert progress.tasks() == (8, 8) and (done, documents) == (8, 800)
+    assert "docs/s" in text
+    lines = out.getvalue().splitlines()
+    assert lines and all(line.startswith("select: ") and "/8 tasks" in line for line in lines), lines
+    assert sc.getLocalProperty("spark.jobGroup.id") is None  # the block's job group does not outlive it
+    # Without a document count (several jobs whose later stages are not known yet): tasks only.
+    tasks_only = TaskProgress(console, sc, "dedup", None, interval_s=0.01)
+    with tasks_only:
+        sc.parallelize(range(4), 4).count()
+        sc.parallelize(range(2), 2).count()
+        assert tasks_only.status()[:2] == (6, 0) and tasks_only.status()[2].endswith("tasks/s")

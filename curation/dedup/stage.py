@@ -267,55 +267,62 @@ def run_dedup(
             + (f"verified at Jaccard >= {threshold}" if threshold is not None else "no verification"),
             highlight=False,
         )
-        started = time.perf_counter()
-        order = largest_first(corpus)
-        rows = sum(
-            sc.parallelize(order, max(1, len(order)))
-            .map(lambda i: compute_keys(shards[i], keys_paths[i], mh, batch_rows))
-            .collect()
-        )
-        if rows != corpus.num_documents:
-            raise CorpusError(f"dedup: keys for {rows} documents, the corpus has {corpus.num_documents}")
-        seconds_keys = time.perf_counter() - started
+        from curation.progress import TaskProgress
 
-        if "spark.sql.shuffle.partitions" not in (spark_conf or {}):
-            # Spark's default of 200 shuffle partitions is 200 Python tasks per step even for a small corpus.
-            spark.conf.set("spark.sql.shuffle.partitions", str(max(sc.defaultParallelism, len(shards))))
-        keys = spark.read.parquet(*keys_paths)
-        exact_groups: dict[str, tuple[str, int]] = {}  # id -> (smallest id with its key, group size)
-        for row in keys.groupBy("exact_key").agg(F.collect_list("id").alias("ids")).where(F.size("ids") > 1).collect():
-            members = sorted(row["ids"])
-            exact_groups.update((doc_id, (members[0], len(members))) for doc_id in members)
-        # LSH runs on representatives: documents without an exact duplicate and the smallest id of each group.
-        followers = [(doc_id,) for doc_id, (root, _) in exact_groups.items() if doc_id != root]
-        reps = keys
-        if followers:
-            reps = keys.join(F.broadcast(spark.createDataFrame(followers, "id string")), "id", "left_anti")
-        buckets = (
-            reps.select("id", "signature", F.posexplode("bands").alias("band", "key"))
-            .groupBy("band", "key")
-            .agg(F.collect_list(F.struct("id", "signature")).alias("members"))
-            .where(F.size("members") > 1)
-        )
-        checked = (
-            buckets.rdd.flatMap(lambda row: check_bucket(row["members"], max_bucket, threshold))
-            .toDF("a string, b string, duplicate boolean")
-            .distinct()
-            .cache()
-        )
-        n_candidates = checked.count()
-        verified = [(row["a"], row["b"]) for row in checked.where("duplicate").collect()]
-        checked.unpersist()
-        edges = [(doc_id, root) for doc_id, (root, _) in exact_groups.items() if doc_id != root] + verified
-        cluster_of = cluster_map(edges)  # only documents with a duplicate
-        cluster_size = Counter(cluster_of.values())
-        b_groups = sc.broadcast(exact_groups)
-        b_clusters = sc.broadcast((cluster_of, cluster_size))
-        written = sum(
-            sc.parallelize(order, max(1, len(order)))
-            .map(lambda i: write_part(keys_paths[i], part_paths[i], b_groups, b_clusters))
-            .collect()
-        )
+        started = time.perf_counter()
+        # Keys, buckets, verification and the parts are several Spark jobs whose later stages are not known
+        # up front: the bar counts tasks.
+        with TaskProgress(console, sc, "dedup", None):
+            order = largest_first(corpus)
+            rows = sum(
+                sc.parallelize(order, max(1, len(order)))
+                .map(lambda i: compute_keys(shards[i], keys_paths[i], mh, batch_rows))
+                .collect()
+            )
+            if rows != corpus.num_documents:
+                raise CorpusError(f"dedup: keys for {rows} documents, the corpus has {corpus.num_documents}")
+            seconds_keys = time.perf_counter() - started
+
+            if "spark.sql.shuffle.partitions" not in (spark_conf or {}):
+                # Spark's default of 200 shuffle partitions is 200 Python tasks per step even for a small corpus.
+                spark.conf.set("spark.sql.shuffle.partitions", str(max(sc.defaultParallelism, len(shards))))
+            keys = spark.read.parquet(*keys_paths)
+            exact_groups: dict[str, tuple[str, int]] = {}  # id -> (smallest id with its key, group size)
+            for row in (
+                keys.groupBy("exact_key").agg(F.collect_list("id").alias("ids")).where(F.size("ids") > 1).collect()
+            ):
+                members = sorted(row["ids"])
+                exact_groups.update((doc_id, (members[0], len(members))) for doc_id in members)
+            # LSH runs on representatives: documents without an exact duplicate and the smallest id of each group.
+            followers = [(doc_id,) for doc_id, (root, _) in exact_groups.items() if doc_id != root]
+            reps = keys
+            if followers:
+                reps = keys.join(F.broadcast(spark.createDataFrame(followers, "id string")), "id", "left_anti")
+            buckets = (
+                reps.select("id", "signature", F.posexplode("bands").alias("band", "key"))
+                .groupBy("band", "key")
+                .agg(F.collect_list(F.struct("id", "signature")).alias("members"))
+                .where(F.size("members") > 1)
+            )
+            checked = (
+                buckets.rdd.flatMap(lambda row: check_bucket(row["members"], max_bucket, threshold))
+                .toDF("a string, b string, duplicate boolean")
+                .distinct()
+                .cache()
+            )
+            n_candidates = checked.count()
+            verified = [(row["a"], row["b"]) for row in checked.where("duplicate").collect()]
+            checked.unpersist()
+            edges = [(doc_id, root) for doc_id, (root, _) in exact_groups.items() if doc_id != root] + verified
+            cluster_of = cluster_map(edges)  # only documents with a duplicate
+            cluster_size = Counter(cluster_of.values())
+            b_groups = sc.broadcast(exact_groups)
+            b_clusters = sc.broadcast((cluster_of, cluster_size))
+            written = sum(
+                sc.parallelize(order, max(1, len(order)))
+                .map(lambda i: write_part(keys_paths[i], part_paths[i], b_groups, b_clusters))
+                .collect()
+            )
         b_groups.destroy()
         b_clusters.destroy()
         seconds = time.perf_counter() - started

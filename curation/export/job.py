@@ -328,35 +328,39 @@ def run_export(
         write_json_atomic(out / PROGRESS_NAME, {"config_hash": config_hash, "files": committed})
         source_columns = [old for old, _ in pairs]
         files, resumed = [], 0
-        for plan in plans:
-            final = data / plan.name
-            done = committed.get(plan.name)
-            if done and done["rows"] == plan.rows and final.is_file() and file_sha256(final) == done["sha256"]:
-                files.append(done)
-                resumed += 1
-                continue
-            tmp = temporary_path(final)
-            try:
-                rows = _write_file(corpus, plan, tmp, config, source_columns, schema)
-            except BaseException as exc:
-                tmp.unlink(missing_ok=True)
-                if isinstance(exc, OSError) and exc.errno in OutputError.ERRNOS:
-                    raise OutputError.writing(final, exc) from exc
-                raise
-            if rows != plan.rows:
-                tmp.unlink(missing_ok=True)
-                raise CorpusError(f"{plan.name}: read {rows} rows from the corpus, expected {plan.rows}")
-            commit(tmp, final)
-            entry = {
-                "path": f"{DATA_DIR}/{plan.name}",
-                "rows": rows,
-                "bytes": final.stat().st_size,
-                "sha256": file_sha256(final),
-            }
-            files.append(entry)
-            committed[plan.name] = entry
-            write_json_atomic(out / PROGRESS_NAME, {"config_hash": config_hash, "files": committed})
-            console.print(f"export: {entry['path']} {rows:,} rows", highlight=False)
+        from curation.progress import PartProgress
+
+        progress = PartProgress(console, "export", [data / p.name for p in plans], [p.rows for p in plans])
+        with progress:
+            for plan in plans:
+                final = data / plan.name
+                done = committed.get(plan.name)
+                if done and done["rows"] == plan.rows and final.is_file() and file_sha256(final) == done["sha256"]:
+                    files.append(done)
+                    resumed += 1
+                    continue
+                tmp = temporary_path(final)
+                try:
+                    rows = _write_file(corpus, plan, tmp, config, source_columns, schema)
+                except BaseException as exc:
+                    tmp.unlink(missing_ok=True)
+                    if isinstance(exc, OSError) and exc.errno in OutputError.ERRNOS:
+                        raise OutputError.writing(final, exc) from exc
+                    raise
+                if rows != plan.rows:
+                    tmp.unlink(missing_ok=True)
+                    raise CorpusError(f"{plan.name}: read {rows} rows from the corpus, expected {plan.rows}")
+                commit(tmp, final)
+                entry = {
+                    "path": f"{DATA_DIR}/{plan.name}",
+                    "rows": rows,
+                    "bytes": final.stat().st_size,
+                    "sha256": file_sha256(final),
+                }
+                files.append(entry)
+                committed[plan.name] = entry
+                write_json_atomic(out / PROGRESS_NAME, {"config_hash": config_hash, "files": committed})
+                console.print(f"export: {entry['path']} {rows:,} rows", highlight=False)
         total_rows = sum(f["rows"] for f in files)
         if total_rows != corpus.num_documents:
             raise CorpusError(f"export: {total_rows} rows written, the corpus has {corpus.num_documents} documents")

@@ -179,16 +179,18 @@ def run_select(
     }
     with stage_run("select", params, enabled=tracking) as run:
         run.log_inputs([s.root for s in sets])  # params name the sets only
+        from curation.progress import TaskProgress
         from curation.spark import get_spark
 
         sc = get_spark(master, "curation-select", spark_conf).sparkContext
         staging = str(out)
-        results = sorted(
-            sc.parallelize(range(len(shard_paths)), max(1, len(shard_paths)))
-            .map(lambda i: select_part(i, shard_paths[i], parts[i], texts, columns_by_set, staging))
-            .collect(),
-            key=lambda r: r["shard"],
-        )
+        with TaskProgress(console, sc, "select", corpus.num_documents):
+            results = sorted(
+                sc.parallelize(range(len(shard_paths)), max(1, len(shard_paths)))
+                .map(lambda i: select_part(i, shard_paths[i], parts[i], texts, columns_by_set, staging))
+                .collect(),
+                key=lambda r: r["shard"],
+            )
         rows_in = sum(r["rows_in"] for r in results)
         kept = sum(r["rows"] for r in results)
         rejected = sum(r["rejected"] for r in results)
