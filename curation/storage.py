@@ -28,6 +28,7 @@ from curation.errors import ConfigError, InputNotFoundError
 # scheme -> the extra of pyproject.toml that installs its filesystem
 EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "abfs": "azure", "abfss": "azure", "az": "azure"}
 READ_BLOCK_BYTES = 2 << 20  # fsspec read-ahead per request: few requests, little read past a split's end
+PROBE_READ_AHEAD = 64 << 10  # for reads of a few bytes (a magic number, a footer, the line at an offset)
 STORAGE_OPTIONS_ENV = "CURATION_STORAGE_OPTIONS"
 
 _options_cache: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
@@ -179,12 +180,14 @@ class _RemoteRaw(io.RawIOBase):
         super().close()
 
 
-def open_binary(path: str) -> IO[bytes]:
-    """A seekable, buffered binary file object for reading ``path``."""
+def open_binary(path: str, read_ahead: int = READ_BLOCK_BYTES) -> IO[bytes]:
+    """A seekable, buffered binary file object for reading ``path``. For a remote object each request fetches
+    ``read_ahead`` bytes beyond what was asked: a probe of a few bytes passes ``PROBE_READ_AHEAD``, a reader
+    of a byte range at most the range (``benchmarks/object_store.py`` counts the bytes served)."""
     if not is_remote(path):
         return open(local_path(path), "rb")
     fs, inner = filesystem(path)
-    remote = fs.open(inner, "rb", block_size=READ_BLOCK_BYTES, cache_type="readahead")
+    remote = fs.open(inner, "rb", block_size=read_ahead, cache_type="readahead")
     return io.BufferedReader(_RemoteRaw(remote), buffer_size=1 << 16)
 
 

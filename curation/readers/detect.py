@@ -7,7 +7,7 @@ import os
 
 from curation.errors import ConfigError, InputNotFoundError
 from curation.readers.streams import PARQUET_MAGIC, compression_of, decompressed_head
-from curation.storage import is_remote, local_path, open_binary, resolve_remote
+from curation.storage import PROBE_READ_AHEAD, is_remote, local_path, open_binary, resolve_remote
 
 FORMATS = ("warc", "jsonl", "parquet")
 FORMAT_ALIASES = {"wet": "warc", "warc.wet": "warc", "json": "jsonl", "ndjson": "jsonl"}
@@ -68,7 +68,7 @@ def detect_format(path: str) -> str | None:
         return "parquet"
     compression = compression_of(path)
     if compression == "none":
-        with open_binary(path) as fh:
+        with open_binary(path, PROBE_READ_AHEAD) as fh:
             if fh.read(4) == PARQUET_MAGIC:
                 return "parquet"
     head = decompressed_head(path, compression).lstrip()

@@ -15,6 +15,7 @@ from typing import Any
 from curation.readers.records import InputFailed, RawRecord, RecordRejected, Split, one_line
 from curation.readers.streams import open_decompressed
 from curation.schema import sample_of
+from curation.storage import PROBE_READ_AHEAD, READ_BLOCK_BYTES
 from curation.text.normalize import decode_bytes
 
 
@@ -25,7 +26,7 @@ def line_start_offsets(path: str, split_bytes: int) -> list[int]:
 
     size = file_size(path)
     offsets = [0]
-    with open_binary(path) as fh:
+    with open_binary(path, PROBE_READ_AHEAD) as fh:
         target = split_bytes
         while target < size:
             fh.seek(target - 1)
@@ -65,7 +66,10 @@ def read_jsonl(
     split: Split, fields: dict[str, str], max_record_bytes: int
 ) -> Iterator[RawRecord | RecordRejected | InputFailed]:
     seekable = split.layout == "none"
-    fh = open_decompressed(split.path, split.layout)
+    # A byte range reads ahead no further than its end (and the line it ends in, fetched as needed).
+    ranged = seekable and split.unit == "byte" and split.stop is not None
+    read_ahead = min(READ_BLOCK_BYTES, split.stop - split.start + PROBE_READ_AHEAD) if ranged else READ_BLOCK_BYTES
+    fh = open_decompressed(split.path, split.layout, read_ahead)
     position = split.start if (seekable and split.unit == "byte") else 0
     fh.seek(position) if position else None
     line_no = 0

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from curation.parquet_stream import open_parquet_stream
 from curation.readers.jsonl import record_from_mapping
 from curation.readers.records import InputFailed, RawRecord, RecordRejected, Split, one_line
-from curation.storage import open_binary
+from curation.storage import PROBE_READ_AHEAD, open_binary
 
 
 def row_group_sizes(path: str) -> list[int]:
     import pyarrow.parquet as pq
 
-    with open_binary(path) as fh:
+    with open_binary(path, PROBE_READ_AHEAD) as fh:
         meta = pq.ParquetFile(fh).metadata
     return [meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)]
 

@@ -7,7 +7,7 @@ import io
 import re
 import zlib
 
-from curation.storage import is_remote, open_binary, size
+from curation.storage import PROBE_READ_AHEAD, READ_BLOCK_BYTES, is_remote, open_binary, size
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -21,7 +21,7 @@ _CONTENT_LENGTH = re.compile(rb"(?im)^content-length:[ \t]*(\d+)[ \t]*\r?$")
 
 
 def compression_of(path: str) -> str:
-    with open_binary(path) as fh:
+    with open_binary(path, PROBE_READ_AHEAD) as fh:
         head = fh.read(4)
     if head.startswith(GZIP_MAGIC):
         return "gzip"
@@ -74,13 +74,14 @@ def _one_record(head: bytes, total: int) -> bool:
     return total <= end + 4 + int(match.group(1)) + 4 + _SLACK_BYTES
 
 
-def open_decompressed(path: str, compression: str) -> io.BufferedIOBase:
-    """A binary stream of the decompressed content; a cut stream raises EOFError on read (gzip, zstd)."""
+def open_decompressed(path: str, compression: str, read_ahead: int = READ_BLOCK_BYTES) -> io.BufferedIOBase:
+    """A binary stream of the decompressed content; a cut stream raises EOFError on read (gzip, zstd).
+    ``read_ahead``: see ``curation.storage.open_binary`` (plain files only; a compressed stream reads on)."""
     if compression == "gzip":
         return gzip.open(path, "rb") if not is_remote(path) else _ClosingGzip(open_binary(path))
     if compression == "zstd":
         return io.BufferedReader(_CheckedZstd(path), buffer_size=1 << 20)
-    return open_binary(path)
+    return open_binary(path, read_ahead)
 
 
 class _ClosingGzip(gzip.GzipFile):
@@ -128,7 +129,7 @@ def zstd_frames_complete(path: str) -> bool:
 
     total = size(path)
     position = 0
-    with open_binary(path) as fh:
+    with open_binary(path, PROBE_READ_AHEAD) as fh:
         while position < total:
             fh.seek(position)
             head = fh.read(18)
