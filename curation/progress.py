@@ -119,14 +119,20 @@ class _CountingProgress(_Watcher):
     def _left(self, done: int, total: int, documents: int) -> int:
         raise NotImplementedError
 
-    def status(self) -> tuple[int, int, str]:
-        """Units done, documents done, and the rate with the time left, as text."""
+    def _snapshot(self) -> tuple[int, int, int, str]:
+        """Units done, units in all, documents done, and the rate with the time left as text: one reading of
+        ``_counts`` per tick."""
         done, total, documents, new = self._counts()
         elapsed = max(time.perf_counter() - self.started, 1e-9)
         rate = new / elapsed
         left = self._left(done, total, documents)
         eta = f", about {left / rate:,.0f} s left" if rate > 0 and left > 0 else ""
-        return done, documents, f"{documents:,} documents ({rate:,.0f} docs/s{eta})"
+        return done, total, documents, f"{documents:,} documents ({rate:,.0f} docs/s{eta})"
+
+    def status(self) -> tuple[int, int, str]:
+        """Units done, documents done, and the rate with the time left, as text."""
+        done, _, documents, text = self._snapshot()
+        return done, documents, text
 
     def _run(self) -> None:
         if self.console.is_terminal:
@@ -134,20 +140,19 @@ class _CountingProgress(_Watcher):
             return
         last_line, last_done = time.perf_counter(), self._counts()[0]
         while not self._stop.wait(self.interval_s):
-            done, _, text = self.status()
+            done, total, _, text = self._snapshot()
             now = time.perf_counter()
             if done != last_done and now - last_line >= self.line_every_s:
-                total = self._counts()[1]
                 self.console.print(f"{self.label}: {done}/{total} {self.unit}, {text}", highlight=False)
                 last_line, last_done = now, done
 
     def _run_live(self) -> None:
         with live_bar(self.console, transient=True) as bar:
-            task = bar.add_task(f"{self.label} ({self.unit})", total=max(1, self._counts()[1]), rate="")
+            task = bar.add_task(f"{self.label} ({self.unit})", total=1, rate="")
             while True:
                 stopping = self._stop.wait(self.interval_s)
-                done, _, text = self.status()
-                bar.update(task, completed=done, total=max(1, self._counts()[1]), rate=text)
+                done, total, _, text = self._snapshot()
+                bar.update(task, completed=done, total=max(1, total), rate=text)
                 if stopping:
                     return
 
@@ -235,9 +240,9 @@ class TaskProgress(_CountingProgress):
     def _left(self, done: int, total: int, documents: int) -> int:
         return self.documents - documents if total and self.documents else 0
 
-    def status(self) -> tuple[int, int, str]:
+    def _snapshot(self) -> tuple[int, int, int, str]:
         if self.documents is not None:
-            return super().status()
+            return super()._snapshot()
         done, total, _, _ = self._counts()
         rate = done / max(time.perf_counter() - self.started, 1e-9)
-        return done, 0, f"{rate:,.1f} tasks/s"
+        return done, total, 0, f"{rate:,.1f} tasks/s"

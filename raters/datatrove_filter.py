@@ -54,7 +54,9 @@ class RaterFilter(BaseFilter):
             raise ConfigError(f"threshold must be a finite number, not {threshold}")
         self.model = str(Path(model).resolve())
         self.device = device
-        scorer = load_scorer(self.model, device)  # on the driver: a wrong folder fails before any work
+        # Loaded on the driver so a wrong folder fails before any work, then let go: datatrove writes every
+        # step's attributes into its executor.json, which a loaded model cannot be.
+        scorer = load_scorer(self.model, device)
         self.keep = keep or ("at_most" if scorer.lower_is_better else "at_least")
         self.threshold = float(threshold)
         self.score_key = score_key or scorer.column
