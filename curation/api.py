@@ -27,9 +27,10 @@ from curation.errors import ConfigError
 @dataclass(frozen=True)
 class StageResult:
     """What a stage wrote: its output directory, its counts, its MLflow run (None without tracking) and
-    whether the output was already there for the same inputs and settings (nothing recomputed)."""
+    whether the output was already there for the same inputs and settings (nothing recomputed). ``path`` is
+    a ``Path``, or a URL for an output on an object store."""
 
-    path: Path
+    path: Path | str
     counts: dict[str, Any] = field(default_factory=dict)
     run_id: str | None = None
     skipped: bool = False
@@ -40,7 +41,7 @@ def attribute_stage_result(attribute_set, details=None) -> StageResult:
     manifest = attribute_set.manifest
     trues = {name: s["true"] for name, s in manifest["summary"].items() if "true" in s}
     return StageResult(
-        path=Path(attribute_set.root),
+        path=attribute_set.root,
         counts={"documents": manifest["rows"], **{f"{name}.true": n for name, n in trues.items()}},
         run_id=manifest.get("mlflow_run_id"),
         details=details if details is not None else attribute_set,
@@ -48,8 +49,10 @@ def attribute_stage_result(attribute_set, details=None) -> StageResult:
 
 
 def corpus_stage_result(result) -> StageResult:
+    from curation.storage import is_remote
+
     return StageResult(
-        path=Path(result.out),
+        path=result.out if is_remote(str(result.out)) else Path(result.out),
         counts=dict(result.manifest["counts"]),
         run_id=getattr(result, "run_id", None) or result.manifest.get("mlflow_run_id"),
         skipped=result.skipped,

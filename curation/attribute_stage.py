@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from curation.attributes import ATTRIBUTES_FORMAT, AttributeSet, corpus_fingerprint, part_name
-from curation.corpus import MANIFEST_NAME, Corpus, commit, temporary_path, write_json_atomic
+from curation.corpus import MANIFEST_NAME, Corpus, commit, temporary_path
+from curation.destination import Destination
 from curation.errors import ConfigError, CorpusError, InjectedFaultError, OutputError
 from curation.malloc_trim import trim_heap
 from curation.parquet_stream import open_parquet_stream
@@ -70,7 +71,7 @@ def compute_part(
     shard_path: str,
     shard: int,
     producer_blob: bytes,
-    out_dir: str,
+    out_dir: str | Destination,
     batch_rows: int,
     inject_failure: tuple[int, str] | None = None,
 ) -> dict[str, Any]:
@@ -78,12 +79,16 @@ def compute_part(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    final = Path(out_dir) / part_name(shard)
-    if final.is_file():
-        return {"shard": shard, "rows": pq.ParquetFile(final).metadata.num_rows, "seconds": 0.0, "resumed": True}
+    out = out_dir if isinstance(out_dir, Destination) else Destination(out_dir)
+    name = part_name(shard)
+    if out.exists(name):
+        rows = open_parquet_stream(out.url(name)).metadata.num_rows
+        return {"shard": shard, "rows": rows, "seconds": 0.0, "resumed": True}
     started = time.perf_counter()
     producer = _producer_instance(producer_blob)
     schema = pa.schema([pa.field("id", pa.string(), nullable=False), *producer.output_schema()])
+    final = out.staging_path(name)  # local: the part's place; remote: a local file uploaded once complete
+    final.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_path(final)
     rows = 0
     source = open_parquet_stream(shard_path)
@@ -104,6 +109,7 @@ def compute_part(
             if rows == 0:
                 writer.write_table(schema.empty_table())
         commit(tmp, final)
+        out.publish(name)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)  # a retry starts from scratch; nothing half-written stays behind
         if isinstance(exc, OSError) and exc.errno in OutputError.ERRNOS:  # the input shard was opened before
@@ -133,14 +139,15 @@ def _fail_once(shard: int, marker_dir: str) -> None:
     raise InjectedFaultError(f"injected failure of the task for shard {shard} ({INJECT_TASK_FAILURE_ENV}, {marker})")
 
 
-def _summary(attribute_set_dir: Path, n_parts: int, schema) -> dict[str, dict[str, float | None]]:
+def _summary(out: Destination, n_parts: int, schema) -> dict[str, dict[str, float | None]]:
     """Per column: pass counts for booleans; mean/min/max of the defined values for numbers, with the count
     of undefined ones (null or NaN) so the manifest stays strict JSON. All undefined: mean/min/max None."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
-    table = pa.concat_tables([pq.read_table(attribute_set_dir / part_name(i)) for i in range(n_parts)])
+    from curation.corpus import read_parquet
+
+    table = pa.concat_tables([read_parquet(out.url(part_name(i))) for i in range(n_parts)])
     summary: dict[str, dict[str, float | None]] = {}
     for field in schema:
         column = table.column(field.name)
@@ -161,46 +168,54 @@ def _summary(attribute_set_dir: Path, n_parts: int, schema) -> dict[str, dict[st
 
 
 def prepare_attribute_dir(corpus: Corpus, out_dir: str | Path, stage: str, config: dict[str, Any], overwrite: bool):
-    """Fail-fast checks before any work; returns (out, fingerprint, config_hash, finished set or None).
+    """Fail-fast checks before any work; returns (out, fingerprint, config_hash, finished set or None). ``out``
+    is a ``Path``, or the URL of a set written to an object store.
 
     A finished set for the same corpus and config is returned as is (nothing to redo); one for another
     corpus or config is an error unless ``overwrite``, which removes its manifest and parts first.
     """
-    out = Path(out_dir).resolve()
-    if out.exists() and not out.is_dir():
+    directory = Destination(out_dir)
+    out: Path | str = directory.location if directory.remote else Path(directory.location)
+    if not directory.remote and out.exists() and not out.is_dir():
         raise CorpusError(f"--out {out} exists and is not a directory")
     fingerprint = corpus_fingerprint(corpus)
     config_hash = hashlib.sha256(
         json.dumps({"config": config, "corpus": fingerprint}, sort_keys=True).encode()
     ).hexdigest()[:16]
-    if (out / MANIFEST_NAME).is_file():
-        existing = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
+    if directory.remote:
+        directory.check_writable()
+    existing_bytes = directory.read_bytes(MANIFEST_NAME)
+    if existing_bytes is not None:
+        existing = json.loads(existing_bytes)
         if existing.get("config_hash") == config_hash and not overwrite:
             return out, fingerprint, config_hash, AttributeSet(out, existing)
         if not overwrite:
             raise CorpusError(
                 f"{out} holds {stage} attributes of another corpus or config; pass --overwrite or choose another --out"
             )
-        (out / MANIFEST_NAME).unlink()
-        for stale in out.glob("part-*.parquet"):
-            stale.unlink()
+        directory.remove(MANIFEST_NAME)
+        for stale in directory.list(""):
+            if stale.startswith("part-") and stale.endswith(".parquet"):
+                directory.remove(stale)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        directory.make_folder("")
     except OSError as exc:
         raise OutputError.writing(out, exc) from exc
     remove_unfinished_parts(out)  # a killed run's
     return out, fingerprint, config_hash, None
 
 
-def remove_unfinished_parts(out: Path) -> None:
+def remove_unfinished_parts(out: Path | str) -> None:
     """Delete temporary part files of tasks that never committed (a killed run, an executor lost mid-task):
-    readers never see them, but they hold disk. Called before work starts and before the manifest."""
-    for leftover in out.glob(".part-*.tmp"):
-        leftover.unlink(missing_ok=True)
+    readers never see them, but they hold disk. Called before work starts and before the manifest. (On an
+    object store a part appears only once whole, so there are none there.)"""
+    if isinstance(out, Path):
+        for leftover in out.glob(".part-*.tmp"):
+            leftover.unlink(missing_ok=True)
 
 
 def write_attribute_manifest(
-    out: Path,
+    out: Path | str,
     corpus: Corpus,
     *,
     producer: str,
@@ -218,8 +233,9 @@ def write_attribute_manifest(
     if rows != corpus.num_documents:
         raise CorpusError(f"{producer}: {rows} attribute rows for {corpus.num_documents} documents")
     remove_unfinished_parts(out)  # of tasks lost in this run (Spark reran them under another name)
+    directory = Destination(out)
     n_parts = len(corpus.shard_paths)
-    summary = _summary(out, n_parts, schema)
+    summary = _summary(directory, n_parts, schema)
     manifest = {
         "format": ATTRIBUTES_FORMAT,
         "name": f"{producer}-{version}",
@@ -236,18 +252,19 @@ def write_attribute_manifest(
         "mlflow_run_id": run.run_id,
     }
     try:
-        write_json_atomic(out / MANIFEST_NAME, manifest)
+        directory.write_json(MANIFEST_NAME, manifest)
     except OSError as exc:
-        raise OutputError.writing(out / MANIFEST_NAME, exc) from exc
+        raise OutputError.writing(directory.url(MANIFEST_NAME), exc) from exc
     run.log_metrics(
         {f"{name}.true_fraction": s["true"] / max(1, s["rows"]) for name, s in summary.items() if "true" in s}
     )
-    run.log_artifact(out / MANIFEST_NAME)
+    with directory.local_copy(MANIFEST_NAME) as local_manifest:
+        run.log_artifact(local_manifest)
     return AttributeSet(out, manifest)
 
 
 def write_computed_attributes(
-    out: Path,
+    out: Path | str,
     corpus: Corpus,
     *,
     producer: str,
@@ -267,16 +284,19 @@ def write_computed_attributes(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    directory = Destination(out)
     full = pa.schema([pa.field("id", pa.string(), nullable=False), *schema])
     start = 0
     for index, rows in enumerate(shard_rows):
         stop = start + rows
         arrays = [pa.array(ids[start:stop], pa.string())]
         arrays += [pa.array(columns[f.name][start:stop], type=f.type) for f in schema]
-        final = out / part_name(index)
+        final = directory.staging_path(part_name(index))
+        final.parent.mkdir(parents=True, exist_ok=True)
         tmp = temporary_path(final)
         pq.write_table(pa.Table.from_arrays(arrays, schema=full), tmp, compression="zstd")
         commit(tmp, final)
+        directory.publish(part_name(index))
         start = stop
     return write_attribute_manifest(
         out,
@@ -309,7 +329,7 @@ def run_attribute_stage(
 
     from rich.console import Console
 
-    from curation.progress import PartProgress
+    from curation.progress import PartProgress, TaskProgress
     from curation.tracking import stage_run
 
     console = console or Console(stderr=True)
@@ -325,6 +345,7 @@ def run_attribute_stage(
     blob = pickle.dumps(producer)
     shards = [str(p) for p in corpus.shard_paths]
     params = {**config, "corpus": str(corpus.root), "out": str(out), "shards": len(shards)}
+    directory = Destination(out)
     with stage_run(producer.name, params, enabled=tracking) as run:
         from curation.spark import get_spark
 
@@ -334,13 +355,16 @@ def run_attribute_stage(
             highlight=False,
         )
         started = time.perf_counter()
-        target = str(out)
-        parts = [out / part_name(i) for i in range(len(shards))]
         rows = [int(shard["rows"]) for shard in corpus.manifest["shards"]]
-        with PartProgress(console, producer.name, parts, rows):
+        progress = (  # remote: no listing of the store every half second
+            TaskProgress(console, sc, producer.name, corpus.num_documents)
+            if directory.remote
+            else PartProgress(console, producer.name, [out / part_name(i) for i in range(len(shards))], rows)
+        )
+        with progress:
             results = (
                 sc.parallelize(largest_first(corpus), max(1, len(shards)))
-                .map(lambda i: compute_part(shards[i], i, blob, target, batch_rows, inject))
+                .map(lambda i: compute_part(shards[i], i, blob, directory, batch_rows, inject))
                 .collect()
             )
         seconds = time.perf_counter() - started

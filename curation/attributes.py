@@ -13,12 +13,11 @@ its attributes side by side; the ``id`` column lets anyone join them instead.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from curation.corpus import MANIFEST_NAME, Corpus, shard_name
+from curation.corpus import MANIFEST_NAME, Corpus, open_directory, read_parquet, shard_name
 from curation.errors import CorpusError
 
 ATTRIBUTES_FORMAT = "curation.attributes/v1"
@@ -26,7 +25,12 @@ ATTRIBUTES_FORMAT = "curation.attributes/v1"
 
 def corpus_fingerprint(corpus: Corpus) -> str:
     """Checksum of the corpus manifest: attribute sets are valid only for the exact corpus they read."""
-    return hashlib.sha256((corpus.root / MANIFEST_NAME).read_bytes()).hexdigest()
+    from curation.destination import Destination
+
+    data = Destination(corpus.root).read_bytes(MANIFEST_NAME)
+    if data is None:
+        raise CorpusError(f"{corpus.root}: its {MANIFEST_NAME} is gone")
+    return hashlib.sha256(data).hexdigest()
 
 
 def part_name(shard: int) -> str:
@@ -35,18 +39,19 @@ def part_name(shard: int) -> str:
 
 @dataclass(frozen=True)
 class AttributeSet:
-    root: Path
+    """A finished attribute set, opened through its manifest: ``root`` is a ``Path``, or the URL of a set on an
+    object store."""
+
+    root: Path | str
     manifest: dict[str, Any]
 
     @classmethod
     def open(cls, root: str | Path, corpus: Corpus | None = None) -> AttributeSet:
-        root = Path(root)
-        path = root / MANIFEST_NAME
-        if not path.is_file():
-            raise CorpusError(f"{root}: no {MANIFEST_NAME}; not a finished attribute set")
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        root, manifest, directory = open_directory(root, "attribute set")
         if manifest.get("format") != ATTRIBUTES_FORMAT:
-            raise CorpusError(f"{path}: not an attribute set manifest (format={manifest.get('format')!r})")
+            raise CorpusError(
+                f"{directory.url(MANIFEST_NAME)}: not an attribute set manifest (format={manifest.get('format')!r})"
+            )
         if corpus is not None and manifest["corpus"]["fingerprint"] != corpus_fingerprint(corpus):
             raise CorpusError(f"{root} was computed for another version of {corpus.root}; recompute it")
         return cls(root, manifest)
@@ -59,12 +64,11 @@ class AttributeSet:
     def columns(self) -> list[str]:
         return [c["name"] for c in self.manifest["columns"]]
 
-    def part_path(self, shard: int) -> Path:
-        return self.root / part_name(shard)
+    def part_path(self, shard: int) -> Path | str:
+        return self.root / part_name(shard) if isinstance(self.root, Path) else f"{self.root}/{part_name(shard)}"
 
     def read(self, columns: list[str] | None = None):
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        tables = [pq.read_table(self.part_path(i), columns=columns) for i in range(self.manifest["shards"])]
+        tables = [read_parquet(self.part_path(i), columns=columns) for i in range(self.manifest["shards"])]
         return pa.concat_tables(tables)

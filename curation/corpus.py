@@ -13,9 +13,12 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curation.errors import CorpusError
+
+if TYPE_CHECKING:
+    from curation.destination import Destination
 from curation.parquet_stream import open_parquet_stream
 
 MANIFEST_NAME = "manifest.json"
@@ -50,13 +53,18 @@ def commit(tmp: Path, final: Path) -> None:
     os.replace(tmp, final)
 
 
+def json_bytes(payload: dict[str, Any]) -> bytes:
+    """The bytes of a JSON file as every stage writes it (sorted keys, indent 2, a final newline). A lone
+    surrogate (a file name that is not UTF-8) is written as its JSON escape: the same string reads back."""
+    text = json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    return text.encode("utf-8", errors="backslashreplace")
+
+
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_path(path)
-    # A lone surrogate (a file name that is not UTF-8) is written as its JSON escape: the same string reads back.
-    with open(tmp, "w", encoding="utf-8", errors="backslashreplace") as fh:
-        json.dump(payload, fh, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
-        fh.write("\n")
+    with open(tmp, "wb") as fh:
+        fh.write(json_bytes(payload))
         fh.flush()
         os.fsync(fh.fileno())
     commit(tmp, path)
@@ -72,39 +80,85 @@ def write_parquet_atomic(table, path: Path, row_group_rows: int = 8192) -> None:
     commit(tmp, path)
 
 
+def read_parquet(path: str | Path, columns: list[str] | None = None):
+    """One whole Parquet file (a local path or a URL) as an Arrow table."""
+    import pyarrow.parquet as pq
+
+    from curation.storage import is_remote, open_binary
+
+    if not is_remote(str(path)):
+        return pq.read_table(path, columns=columns)
+    with open_binary(str(path)) as fh:
+        return pq.read_table(fh, columns=columns)
+
+
+def open_directory(root: str | os.PathLike, what: str) -> tuple[Path | str, dict[str, Any], Destination]:
+    """A committed directory's location (a ``Path``, or the URL of a remote one), its parsed manifest, and the
+    directory to check the files it lists against. No manifest: a ``CorpusError`` (an unfinished write)."""
+    from curation.destination import Destination
+    from curation.storage import is_remote, mangled_url
+
+    if not is_remote(str(root)):
+        if mangled_url(root):
+            raise CorpusError(
+                f"{mangled_url(root)}: this command reads local directories only; corpora and attribute sets on "
+                "URLs are read by signals and the score commands"
+            )
+        local = Path(root)
+        if not local.is_dir():
+            raise CorpusError(f"{local}: no such {what} directory")
+    directory = Destination(root)
+    location: Path | str = directory.location if directory.remote else Path(root)
+    try:
+        data = directory.read_bytes(MANIFEST_NAME)
+    except OSError as exc:
+        raise CorpusError(f"{location}: cannot read its {MANIFEST_NAME} ({exc})") from exc
+    if data is None:
+        suffix = "the corpus is incomplete (a write did not finish)" if what == "corpus" else f"not a finished {what}"
+        raise CorpusError(f"{location}: no {MANIFEST_NAME}; {suffix}")
+    try:
+        manifest = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise CorpusError(f"{directory.url(MANIFEST_NAME)}: unreadable manifest ({exc})") from exc
+    return location, manifest, directory
+
+
 @dataclass(frozen=True)
 class Corpus:
-    """A committed corpus directory, opened through its manifest."""
+    """A committed corpus directory, opened through its manifest: on local disk (``root`` is a ``Path``) or on
+    an object store (``root`` is its URL)."""
 
-    root: Path
+    root: Path | str
     manifest: dict[str, Any]
 
     @classmethod
     def open(cls, root: str | os.PathLike) -> Corpus:
-        root = Path(root)
-        manifest_path = root / MANIFEST_NAME
-        if not root.is_dir():
-            raise CorpusError(f"{root}: no such corpus directory")
-        if not manifest_path.is_file():
-            raise CorpusError(f"{root}: no {MANIFEST_NAME}; the corpus is incomplete (a write did not finish)")
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise CorpusError(f"{manifest_path}: unreadable manifest ({exc})") from exc
+        root, manifest, directory = open_directory(root, "corpus")
         if manifest.get("format") != MANIFEST_FORMAT:
-            raise CorpusError(f"{manifest_path}: not a curation corpus manifest (format={manifest.get('format')!r})")
-        for shard in manifest.get("shards", []):
-            if not (root / shard["path"]).is_file():
-                raise CorpusError(f"{root}: manifest lists {shard['path']} but the file is missing")
+            raise CorpusError(
+                f"{directory.url(MANIFEST_NAME)}: not a curation corpus manifest (format={manifest.get('format')!r})"
+            )
+        listed = [shard["path"] for shard in manifest.get("shards", [])]
+        if directory.remote:  # one listing, not a request per shard
+            present = {f"{SHARDS_DIR}/{name}" for name in directory.list(SHARDS_DIR)}
+            missing = [path for path in listed if path not in present]
+        else:
+            missing = [path for path in listed if not (root / path).is_file()]
+        if missing:
+            raise CorpusError(f"{root}: manifest lists {missing[0]} but the file is missing")
         return cls(root, manifest)
 
-    @property
-    def shard_paths(self) -> list[Path]:
-        return [self.root / shard["path"] for shard in self.manifest["shards"]]
+    def path(self, relative: str) -> Path | str:
+        """A file of the corpus: a ``Path`` on local disk, a URL on an object store."""
+        return self.root / relative if isinstance(self.root, Path) else f"{self.root}/{relative}"
 
     @property
-    def reject_paths(self) -> list[Path]:
-        return [self.root / entry["path"] for entry in self.manifest.get("rejects", [])]
+    def shard_paths(self) -> list[Path | str]:
+        return [self.path(shard["path"]) for shard in self.manifest["shards"]]
+
+    @property
+    def reject_paths(self) -> list[Path | str]:
+        return [self.path(entry["path"]) for entry in self.manifest.get("rejects", [])]
 
     @property
     def num_documents(self) -> int:
@@ -113,11 +167,10 @@ class Corpus:
     def read_documents(self, columns: list[str] | None = None):
         """All documents as one Arrow table (small corpora and tests; stages stream shards)."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         from curation.schema import DOCUMENT_SCHEMA
 
-        tables = [pq.read_table(path, columns=columns) for path in self.shard_paths]
+        tables = [read_parquet(path, columns=columns) for path in self.shard_paths]
         if not tables:
             schema = DOCUMENT_SCHEMA if columns is None else pa.schema([DOCUMENT_SCHEMA.field(c) for c in columns])
             return schema.empty_table()
@@ -125,11 +178,10 @@ class Corpus:
 
     def read_rejects(self):
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         from curation.schema import REJECT_SCHEMA
 
-        tables = [pq.read_table(path) for path in self.reject_paths]
+        tables = [read_parquet(path) for path in self.reject_paths]
         return pa.concat_tables(tables) if tables else REJECT_SCHEMA.empty_table()
 
     def iter_batches(self, columns: list[str] | None = None, batch_size: int = 4096) -> Iterator:

@@ -50,6 +50,25 @@ def local_path(path: str) -> str:
     return str(path)[len("file://") :] if scheme_of(path) == "file" else str(path)
 
 
+def mangled_url(path: str | os.PathLike) -> str | None:
+    """The URL that ``path`` was before a ``pathlib.Path`` made it a path (``Path("s3://b/x")`` is
+    ``s3:/b/x``), or None when it was a path all along."""
+    scheme, sep, rest = str(path).partition(":/")
+    if sep and scheme.isidentifier() and len(scheme) > 1 and not rest.startswith("/"):
+        return f"{scheme}://{rest}"
+    return None
+
+
+def refuse_url(path: str | os.PathLike, stage: str) -> None:
+    """A stage that writes local directories only, given a URL: one line saying so, before any work."""
+    url = str(path) if is_remote(str(path)) else mangled_url(path)
+    if url:
+        raise ConfigError(
+            f"{redacted(url)}: {stage} writes to local directories only for now "
+            "(URLs are for ingest, signals and the score commands)"
+        )
+
+
 def redacted(url: str) -> str:
     """``url`` with any ``user:secret@`` part of its authority replaced by ``***@``."""
     head, sep, rest = str(url).partition("://")
@@ -144,7 +163,8 @@ def filesystem(url: str) -> tuple[Any, str]:
         raise ConfigError(f"{url}: {exc}") from exc
 
 
-def _remote_error(url: str, exc: BaseException) -> InputNotFoundError:
+def remote_error(url: str, exc: BaseException) -> InputNotFoundError:
+    """One line naming ``url`` for a filesystem's failure: denied access, a missing bucket, no endpoint."""
     detail = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, PermissionError):  # s3fs, gcsfs and adlfs map "access denied" / 403 to it
         return InputNotFoundError(
@@ -244,11 +264,11 @@ def resolve_remote(pattern: str) -> list[str]:
             else:
                 files.append(match)
     except (OSError, PermissionError) as exc:
-        raise _remote_error(pattern, exc) from exc
+        raise remote_error(pattern, exc) from exc
     except Exception as exc:  # noqa: BLE001 - botocore and friends raise their own types (no credentials, ...)
         if isinstance(exc, ConfigError | InputNotFoundError):
             raise
-        raise _remote_error(pattern, exc) from exc
+        raise remote_error(pattern, exc) from exc
     if not files:
         raise InputNotFoundError(f"input not found: {pattern}")
     return sorted(fs.unstrip_protocol(f) for f in files)

@@ -182,18 +182,23 @@ def input_dataset(path: str | Path):
     import hashlib
     import warnings
 
-    root = Path(path).resolve()
-    manifest = root / "manifest.json"
-    if not manifest.is_file():
+    from curation.destination import Destination
+
+    try:
+        directory = Destination(path)
+        manifest = directory.read_bytes("manifest.json")
+    except Exception:  # noqa: BLE001 - tracking never fails a stage (a store that cannot be read: no dataset)
+        return None
+    if manifest is None:
         return None
     from mlflow.data.dataset_source_registry import resolve_dataset_source
     from mlflow.data.meta_dataset import MetaDataset
 
-    digest = hashlib.sha256(manifest.read_bytes()).hexdigest()[:DIGEST_CHARS]
+    digest = hashlib.sha256(manifest).hexdigest()[:DIGEST_CHARS]
     with warnings.catch_warnings():  # a local path resolves to MLflow's local source, which warns it is ambiguous
         warnings.simplefilter("ignore", UserWarning)
-        source = resolve_dataset_source(str(root))
-    return MetaDataset(source, name=root.name, digest=digest)
+        source = resolve_dataset_source(directory.location)  # an s3:// URL: MLflow's S3 source
+    return MetaDataset(source, name=directory.location.rpartition("/")[2], digest=digest)
 
 
 def _scalar_params(params: dict[str, Any]) -> dict[str, str]:
@@ -246,7 +251,9 @@ def _read_directories(params: dict[str, Any]) -> list[str]:
     """The corpus and attribute sets a stage's params name (``corpus``, ``attributes``)."""
     attributes = params.get("attributes")
     named = [params.get("corpus"), *(attributes if isinstance(attributes, list | tuple) else [])]
-    return [p for p in named if isinstance(p, str) and Path(p).is_dir()]
+    from curation.storage import is_remote
+
+    return [p for p in named if isinstance(p, str) and (is_remote(p) or Path(p).is_dir())]
 
 
 @contextmanager

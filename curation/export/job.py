@@ -286,6 +286,9 @@ def run_export(
     started = time.perf_counter()
     corpus = Corpus.open(corpus_dir)
     root = corpus.root.resolve()
+    from curation.storage import refuse_url
+
+    refuse_url(out_dir, "export")
     out = Path(out_dir).resolve()
     if out == root or root in out.parents:
         raise ConfigError(f"--out {out} is inside the input corpus {root}; choose a directory outside it")

@@ -8,24 +8,14 @@ so a rerun after a crash redoes only unfinished splits and writes byte-identical
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curation.corpus import (
-    MANIFEST_FORMAT,
-    MANIFEST_NAME,
-    REJECTS_DIR,
-    SHARDS_DIR,
-    WORK_DIR,
-    commit,
-    file_sha256,
-    shard_name,
-    write_json_atomic,
-)
+from curation.corpus import MANIFEST_FORMAT, MANIFEST_NAME, REJECTS_DIR, SHARDS_DIR, WORK_DIR
+from curation.destination import Destination
 from curation.errors import AccountingError, ConfigError, CorpusError
 from curation.ingest.config import IngestConfig, MiB
 from curation.readers import Split
@@ -62,24 +52,10 @@ def code_version() -> str:
     return f"{__version__}+g{sha}" if sha else __version__
 
 
-def _check_output(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} exists and is not a directory")
+def _existing_manifest(out: Destination) -> dict[str, Any] | None:
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".write-probe-{id(out)}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"--out {out} is not writable: {exc.strerror or exc}") from exc
-
-
-def _existing_manifest(out: Path) -> dict[str, Any] | None:
-    path = out / MANIFEST_NAME
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = out.read_bytes(MANIFEST_NAME)
+        return json.loads(data) if data is not None else None
     except (OSError, json.JSONDecodeError):
         return None
 
@@ -117,8 +93,8 @@ def run_ingest(
     console = console or Console(stderr=True)
     started = time.perf_counter()
     files = resolve_inputs(cfg.inputs)
-    out = Path(cfg.out).resolve()
-    _check_output(out)
+    out = Destination(cfg.out)
+    out.check_writable("--out")
     from curation.text.extract import HtmlExtractor
 
     HtmlExtractor(cfg.extractor, cfg.extraction_timeout_s).check()
@@ -129,7 +105,12 @@ def run_ingest(
     if cfg.lid_model and not cfg.langid:
         raise ConfigError("--lid-model given together with --no-langid")
 
-    params = {**cfg.output_affecting(), "out": str(out), "n_input_files": len(files), "master": master or "local[*]"}
+    params = {
+        **cfg.output_affecting(),
+        "out": out.location,
+        "n_input_files": len(files),
+        "master": master or "local[*]",
+    }
     with stage_run("ingest", params, enabled=tracking) as run:
         from curation.spark import get_spark
 
@@ -157,17 +138,17 @@ def run_ingest(
                 f"ingest: {out} is already complete for this config ({config_hash}); nothing to do", highlight=False
             )
             run.log_metrics({"skipped": 1})
-            return IngestResult(out, existing, True, time.perf_counter() - started, run.run_id)
+            return IngestResult(_shown(out), existing, True, time.perf_counter() - started, run.run_id)
         if existing and not overwrite:
             raise CorpusError(
                 f"{out} holds a corpus made with another config ({existing.get('config_hash')}); pass --overwrite or choose another --out"
             )
-        (out / MANIFEST_NAME).unlink(missing_ok=True)  # from here on the directory is not a corpus
+        out.remove(MANIFEST_NAME)  # from here on the directory is not a corpus
 
-        work = out / WORK_DIR / config_hash
+        work = out.sub(f"{WORK_DIR}/{config_hash}")
         splits = _splits_from_plan(plans)
         plan_by_path = {p["path"]: p for p in plans}
-        write_json_atomic(work / "plan.json", {"config_hash": config_hash, "plans": plans})
+        work.write_json("plan.json", {"config_hash": config_hash, "plans": plans})
         sizes = [_estimated_size(s, plan_by_path[s.path]) for s in splits]
         tasks = pack(splits, sizes, task_count(len(splits), sum(sizes), split_bytes, sc.defaultParallelism))
         console.print(
@@ -177,15 +158,18 @@ def run_ingest(
         )
 
         from curation.ingest.process import process_split, split_paths
-        from curation.progress import SplitProgress
+        from curation.progress import SplitProgress, TaskProgress
 
         process_started = time.perf_counter()
-        work_dir = str(work)
-        monitor = SplitProgress(console, work / "splits", {s.key: s.path for s in splits})
+        monitor = (  # remote: no listing of the store every half second
+            TaskProgress(console, sc, "ingest", None)
+            if work.remote
+            else SplitProgress(console, Path(work.url("splits")), {s.key: s.path for s in splits})
+        )
         with monitor:
             stats = (
                 sc.parallelize(tasks, max(1, len(tasks)))
-                .flatMap(lambda group: [process_split(s, cfg, work_dir) for s in group])
+                .flatMap(lambda group: [process_split(s, cfg, work) for s in group])
                 .collect()
             )
         process_seconds = time.perf_counter() - process_started
@@ -193,12 +177,12 @@ def run_ingest(
 
         from curation.ingest.shards import write_shards
 
-        doc_files = [str(split_paths(work, s)["docs"]) for s in splits if stats_by_key[s.key]["documents"]]
+        doc_files = [work.url(split_paths(s)["docs"]) for s in splits if stats_by_key[s.key]["documents"]]
         shard_started = time.perf_counter()
         shard_results = write_shards(sc, doc_files, out, cfg.shards, cfg.row_group_rows)
         shard_seconds = time.perf_counter() - shard_started
 
-        manifest = _commit(cfg, out, work, plans, splits, stats_by_key, shard_results, config_hash)
+        manifest = _commit(cfg, out, plans, splits, stats_by_key, shard_results, config_hash)
         seconds = time.perf_counter() - started
         counts = manifest["counts"]
         run.log_metrics(
@@ -215,13 +199,14 @@ def run_ingest(
                 **{f"rejected.{k}": v for k, v in counts["rejected"].items()},
             }
         )
-        run.log_artifact(out / MANIFEST_NAME)
-        shutil.rmtree(out / WORK_DIR, ignore_errors=True)
+        with out.local_copy(MANIFEST_NAME) as local_manifest:
+            run.log_artifact(local_manifest)
+        out.remove_tree(WORK_DIR)
         input_seconds: Counter[str] = Counter()
         for split in splits:
             input_seconds[split.path] += stats_by_key[split.key]["seconds"]
         problems = _problems(splits, stats_by_key) + _duplicate_problems(out, manifest)
-        return IngestResult(out, manifest, False, seconds, run.run_id, dict(input_seconds), problems)
+        return IngestResult(_shown(out), manifest, False, seconds, run.run_id, dict(input_seconds), problems)
 
 
 def _problems(splits: list[Split], stats_by_key: dict[str, dict]) -> list[tuple[str, str, int, str, str]]:
@@ -235,22 +220,29 @@ def _problems(splits: list[Split], stats_by_key: dict[str, dict]) -> list[tuple[
     return [(path, reason, n, locator, detail) for (path, reason), (n, locator, detail) in found.items()]
 
 
-def _duplicate_problems(out: Path, manifest: dict[str, Any]) -> list[tuple[str, str, int, str, str]]:
+def _shown(out: Destination) -> Path | str:
+    """The output as results give it: a path for a local directory, the URL for a remote one."""
+    return out.location if out.remote else Path(out.location)
+
+
+def _duplicate_problems(out: Destination, manifest: dict[str, Any]) -> list[tuple[str, str, int, str, str]]:
     """(input, "duplicate_id", count, first locator, its detail) per input with duplicate ids. They are found
     when the shards are written, after the splits' own problems, so they are read back from rejects/."""
-    import pyarrow.parquet as pq
+    from curation.parquet_stream import open_parquet_stream
 
     found: dict[str, list] = {}
     for entry in manifest["rejects"]:
         if not entry["path"].startswith(f"{REJECTS_DIR}/duplicates-"):
             continue
-        for row in pq.read_table(out / entry["path"], columns=["source_file", "locator", "detail"]).to_pylist():
+        rows = open_parquet_stream(out.url(entry["path"])).read(columns=["source_file", "locator", "detail"])
+        for row in rows.to_pylist():
             found.setdefault(row["source_file"], [0, row["locator"], row["detail"]])[0] += 1
     return [(path, "duplicate_id", n, locator, detail) for path, (n, locator, detail) in sorted(found.items())]
 
 
-def _commit(cfg, out: Path, work: Path, plans, splits, stats_by_key, shard_results, config_hash) -> dict[str, Any]:
-    """Reconcile every count, move outputs into place, then write the manifest (last)."""
+def _commit(cfg, out: Destination, plans, splits, stats_by_key, shard_results, config_hash) -> dict[str, Any]:
+    """Reconcile every count, commit the rejects, remove strays, then write the manifest (last). The shards
+    are already committed under their final names by their tasks."""
     from curation import __version__
     from curation.ingest.process import split_paths
     from curation.schema import DOCUMENT_SCHEMA_VERSION, REJECT_SCHEMA_VERSION
@@ -294,41 +286,22 @@ def _commit(cfg, out: Path, work: Path, plans, splits, stats_by_key, shard_resul
             f"{totals['records_read']} records read != {documents} documents + {sum(rejected.values())} rejected"
         )
 
-    (out / SHARDS_DIR).mkdir(exist_ok=True)
-    (out / REJECTS_DIR).mkdir(exist_ok=True)
-    shards = []
-    for shard in range(cfg.shards):
-        result = shard_results[shard]
-        final = out / SHARDS_DIR / shard_name(shard)
-        commit(Path(result["path"]), final)
-        shards.append(
-            {
-                "path": f"{SHARDS_DIR}/{final.name}",
-                "rows": result["rows"],
-                "bytes": result["bytes"],
-                "sha256": file_sha256(final),
-            }
-        )
-    reject_files = []
+    shards = [
+        {key: shard_results[shard][key] for key in ("path", "rows", "bytes", "sha256")} for shard in range(cfg.shards)
+    ]
+    rejects = []  # (path, rows)
     for split in splits:
-        source = split_paths(work, split)["rejects"]
-        if source.is_file():
-            final = out / REJECTS_DIR / f"input-{split.key}.parquet"
-            shutil.copyfile(source, final.with_name(f".{final.name}.tmp"))
-            commit(final.with_name(f".{final.name}.tmp"), final)
-            reject_files.append(final)
+        stats = stats_by_key[split.key]
+        rows = sum(stats["rejected"].values()) + sum(stats["input_errors"].values())
+        if rows:  # a split writes its rejects file exactly when it has rows
+            final = f"{REJECTS_DIR}/input-{split.key}.parquet"
+            out.copy(f"{WORK_DIR}/{config_hash}/{split_paths(split)['rejects']}", final)
+            rejects.append((final, rows))
     for shard in range(cfg.shards):
         if shard_results[shard]["dup_path"]:
-            final = out / REJECTS_DIR / f"duplicates-{shard:05d}.parquet"
-            commit(Path(shard_results[shard]["dup_path"]), final)
-            reject_files.append(final)
-    _remove_strays(
-        out,
-        {f"{SHARDS_DIR}/{s['path'].split('/')[-1]}" for s in shards}
-        | {f"{REJECTS_DIR}/{p.name}" for p in reject_files},
-    )
-
-    import pyarrow.parquet as pq
+            rejects.append((shard_results[shard]["dup_path"], shard_results[shard]["dups"]))
+    out.make_folder(REJECTS_DIR)  # present even when empty, where folders exist
+    _remove_strays(out, {s["path"] for s in shards} | {path for path, _ in rejects})
 
     manifest = {
         "format": MANIFEST_FORMAT,
@@ -339,9 +312,7 @@ def _commit(cfg, out: Path, work: Path, plans, splits, stats_by_key, shard_resul
         "config_hash": config_hash,
         "inputs": inputs,
         "shards": shards,
-        "rejects": [
-            {"path": f"{REJECTS_DIR}/{p.name}", "rows": pq.ParquetFile(p).metadata.num_rows} for p in reject_files
-        ],
+        "rejects": [{"path": path, "rows": rows} for path, rows in rejects],
         "counts": {
             "records_read": totals["records_read"],
             "documents": documents,
@@ -351,13 +322,14 @@ def _commit(cfg, out: Path, work: Path, plans, splits, stats_by_key, shard_resul
         },
         "reconciled": True,
     }
-    write_json_atomic(out / MANIFEST_NAME, manifest)
+    out.write_json(MANIFEST_NAME, manifest)
     return manifest
 
 
-def _remove_strays(out: Path, keep: set[str]) -> None:
-    """Files in shards/ or rejects/ from an older, different run would confuse a directory reader."""
+def _remove_strays(out: Destination, keep: set[str]) -> None:
+    """Files in shards/ or rejects/ from an older, different run (or a killed task's temporary) would confuse
+    a directory reader."""
     for folder in (SHARDS_DIR, REJECTS_DIR):
-        for path in (out / folder).iterdir():
-            if f"{folder}/{path.name}" not in keep:
-                path.unlink()
+        for name in out.list(folder):
+            if f"{folder}/{name}" not in keep:
+                out.remove(f"{folder}/{name}")

@@ -1,7 +1,7 @@
 """One split of one input → documents + rejects, cached under the work directory.
 
-Runs inside a Spark task. Its outputs are committed by rename and the stats file last, so a split
-whose stats file exists is complete: a rerun after a crash skips it (resume) and re-reads only the
+Runs inside a Spark task. Its outputs are committed (``curation.destination``: by rename, or uploaded
+whole to an object store) and the stats file last, so a split whose stats file exists is complete: a rerun after a crash skips it (resume) and re-reads only the
 splits that had not finished.
 """
 
@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from curation.destination import Destination
 from curation.ids import content_id, shard_of
 from curation.ingest.config import IngestConfig, MiB
 from curation.readers import InputFailed, RawRecord, RecordRejected, Split, read_split
@@ -24,12 +25,12 @@ ORDER_COLUMN = "_order"
 SHARD_COLUMN = "_shard"
 
 
-def split_paths(work_dir: str | Path, split: Split) -> dict[str, Path]:
-    base = Path(work_dir) / "splits"
+def split_paths(split: Split) -> dict[str, str]:
+    """The split's cached files, relative to the work directory."""
     return {
-        "docs": base / f"{split.key}.docs.parquet",
-        "rejects": base / f"{split.key}.rejects.parquet",
-        "stats": base / f"{split.key}.json",
+        "docs": f"splits/{split.key}.docs.parquet",
+        "rejects": f"splits/{split.key}.rejects.parquet",
+        "stats": f"splits/{split.key}.json",
     }
 
 
@@ -173,21 +174,21 @@ class _RowWriter:
             commit(self._tmp, self.path)
 
 
-def process_split(split: Split, cfg: IngestConfig, work_dir: str) -> dict[str, Any]:
-    """Read, convert and cache one split; return its counts (from the cache if already done)."""
+def process_split(split: Split, cfg: IngestConfig, work: Destination) -> dict[str, Any]:
+    """Read, convert and cache one split in ``work``; return its counts (from the cache if already done)."""
     import pyarrow as pa
 
-    from curation.corpus import write_json_atomic
     from curation.schema import DOCUMENT_SCHEMA, REJECT_SCHEMA
 
-    paths = split_paths(work_dir, split)
-    if paths["stats"].is_file():
-        return json.loads(paths["stats"].read_text(encoding="utf-8"))
+    paths = split_paths(split)
+    cached = work.read_bytes(paths["stats"])
+    if cached is not None:
+        return json.loads(cached)
     started = time.perf_counter()
     builder = DocumentBuilder(cfg)
     split_schema = DOCUMENT_SCHEMA.append(pa.field(SHARD_COLUMN, pa.int32())).append(pa.field(ORDER_COLUMN, pa.int64()))
-    docs = _RowWriter(paths["docs"], split_schema, cfg.row_group_rows, shard_column=SHARD_COLUMN)
-    rejects = _RowWriter(paths["rejects"], REJECT_SCHEMA, cfg.row_group_rows)
+    docs = _RowWriter(work.staging_path(paths["docs"]), split_schema, cfg.row_group_rows, shard_column=SHARD_COLUMN)
+    rejects = _RowWriter(work.staging_path(paths["rejects"]), REJECT_SCHEMA, cfg.row_group_rows)
     rejected: Counter[str] = Counter()
     input_errors: Counter[str] = Counter()
     examples: dict[str, list[str]] = {}  # reason -> [locator, detail] of its first occurrence
@@ -212,8 +213,10 @@ def process_split(split: Split, cfg: IngestConfig, work_dir: str) -> dict[str, A
         result[ORDER_COLUMN] = (split.index << 32) | docs.rows
         bytes_out += result["n_bytes"]
         docs.add(result)
-    docs.close()
-    rejects.close()
+    for name, writer in (("docs", docs), ("rejects", rejects)):
+        writer.close()
+        if writer.rows:
+            work.publish(paths[name])
     stats = {
         "split": split.key,
         "path": split.path,
@@ -231,5 +234,5 @@ def process_split(split: Split, cfg: IngestConfig, work_dir: str) -> dict[str, A
         raise AccountingError(
             f"split {split.key} of {split.path}: {records_read} read != {docs.rows} kept + {sum(rejected.values())} rejected"
         )
-    write_json_atomic(paths["stats"], stats)
+    work.write_json(paths["stats"], stats)  # last: a split with stats is complete
     return stats

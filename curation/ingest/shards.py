@@ -12,19 +12,27 @@ the others go to ``rejects/`` with the reason.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from curation.corpus import shard_name, temporary_path
+from curation.corpus import REJECTS_DIR, SHARDS_DIR, shard_name
+from curation.destination import Destination
 from curation.ingest.process import ORDER_COLUMN, SHARD_COLUMN
+
+
+def _parquet_file(path: str, read_ahead: int):
+    import pyarrow.parquet as pq
+
+    from curation.storage import is_remote, open_binary
+
+    return pq.ParquetFile(open_binary(path, read_ahead) if is_remote(path) else path)
 
 
 def row_groups_by_shard(doc_files: list[str]) -> dict[int, list[tuple[str, list[int]]]]:
     """shard -> [(split file, [row group indexes])], from the files' footers (statistics of _shard)."""
-    import pyarrow.parquet as pq
+    from curation.storage import PROBE_READ_AHEAD
 
     plan: dict[int, list[tuple[str, list[int]]]] = {}
     for path in doc_files:
-        meta = pq.ParquetFile(path).metadata
+        meta = _parquet_file(path, PROBE_READ_AHEAD).metadata
         column = meta.schema.names.index(SHARD_COLUMN)
         groups: dict[int, list[int]] = {}
         for index in range(meta.num_row_groups):
@@ -62,23 +70,24 @@ def _duplicate_rejects(duplicates) -> list[dict[str, str]]:
     return rows
 
 
-def write_shard(shard: int, pieces: list[tuple[str, list[int]]], staging: str, row_group_rows: int) -> dict:
-    """Read a shard's row groups, sort, split off duplicate ids, write it under a temporary name."""
+def write_shard(shard: int, pieces: list[tuple[str, list[int]]], dest: Destination, row_group_rows: int) -> dict:
+    """Read a shard's row groups, sort, split off duplicate ids, commit the shard (and its duplicates) under
+    their final names in ``dest``. Every attempt writes the same bytes, so a retried task changes nothing."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from curation.corpus import write_parquet_atomic
     from curation.schema import DOCUMENT_SCHEMA, REJECT_SCHEMA
+    from curation.storage import READ_BLOCK_BYTES
 
-    tables = [pq.ParquetFile(path).read_row_groups(groups) for path, groups in pieces]
+    tables = [_parquet_file(path, READ_BLOCK_BYTES).read_row_groups(groups) for path, groups in pieces]
     table = pa.concat_tables(tables) if tables else None
     tag = _attempt_tag()
-    tmp = temporary_path(Path(staging) / "shards" / shard_name(shard), tag)
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    result = {"shard": shard, "path": str(tmp), "rows": 0, "bytes": 0, "dup_path": "", "dups": 0}
+    relative = f"{SHARDS_DIR}/{shard_name(shard)}"
+    result = {"shard": shard, "path": relative, "rows": 0, "bytes": 0, "dup_path": "", "dups": 0}
     if table is None or table.num_rows == 0:
-        pq.write_table(DOCUMENT_SCHEMA.empty_table(), tmp, compression="zstd")
+        empty = DOCUMENT_SCHEMA.empty_table()
+        result["sha256"] = dest.commit_file(relative, lambda p: pq.write_table(empty, p, compression="zstd"), tag)
         return result
     table = table.sort_by([("id", "ascending"), (ORDER_COLUMN, "ascending")])
     ids = table.column("id")
@@ -87,26 +96,29 @@ def write_shard(shard: int, pieces: list[tuple[str, list[int]]], staging: str, r
     if pc.any(is_dup).as_py():
         duplicates = table.filter(is_dup)
         table = table.filter(pc.invert(is_dup))
-        final = Path(staging) / "rejects" / f"duplicates-{shard:05d}.parquet"
-        dup_tmp = temporary_path(final, tag)
-        write_parquet_atomic(
-            pa.Table.from_pylist(_duplicate_rejects(duplicates), schema=REJECT_SCHEMA), dup_tmp, row_group_rows
+        rejects = pa.Table.from_pylist(_duplicate_rejects(duplicates), schema=REJECT_SCHEMA)
+        dup_relative = f"{REJECTS_DIR}/duplicates-{shard:05d}.parquet"
+        dest.commit_file(
+            dup_relative,
+            lambda p: pq.write_table(rejects, p, compression="zstd", row_group_size=row_group_rows),
+            tag,
         )
-        result.update(dup_path=str(dup_tmp), dups=duplicates.num_rows)
+        result.update(dup_path=dup_relative, dups=duplicates.num_rows)
     table = table.drop_columns([SHARD_COLUMN, ORDER_COLUMN]).cast(DOCUMENT_SCHEMA)
-    pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_rows)
+    result["sha256"] = dest.commit_file(
+        relative, lambda p: pq.write_table(table, p, compression="zstd", row_group_size=row_group_rows), tag
+    )
     result.update(rows=table.num_rows, bytes=pc.sum(table.column("n_bytes")).as_py() or 0)
     return result
 
 
-def write_shards(sc, doc_files: list[str], staging: Path, n_shards: int, row_group_rows: int) -> dict[int, dict]:
-    """Every shard 0..n_shards-1 written (empty ones too), one Spark task each; results by shard."""
+def write_shards(sc, doc_files: list[str], dest: Destination, n_shards: int, row_group_rows: int) -> dict[int, dict]:
+    """Every shard 0..n_shards-1 committed in ``dest`` (empty ones too), one Spark task each; results by shard."""
     plan = row_groups_by_shard(doc_files)
     work = [(shard, plan.get(shard, [])) for shard in range(n_shards)]
     # The biggest shards first, so the slowest tasks start early.
     work.sort(key=lambda item: -sum(len(groups) for _, groups in item[1]))
-    target = str(staging)
     results = sc.parallelize(work, max(1, len(work))).map(
-        lambda item: write_shard(item[0], item[1], target, row_group_rows)
+        lambda item: write_shard(item[0], item[1], dest, row_group_rows)
     )
     return {result["shard"]: result for result in results.collect()}

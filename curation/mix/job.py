@@ -197,6 +197,9 @@ def run_mix(
     if not _is_text(column.type):
         raise ConfigError(f"--column {column.name!r} is {column.type}; a mixture needs a string column (e.g. source)")
     counter = token_counter(cfg.tokenizer)
+    from curation.storage import refuse_url
+
+    refuse_url(out_dir, "mix")
     out = Path(out_dir).resolve()
     if out == corpus.root:
         raise ConfigError("--out must differ from the input corpus")

@@ -16,24 +16,22 @@ from pathlib import Path
 from typing import Any
 
 from curation.attributes import AttributeSet, corpus_fingerprint
-from curation.corpus import (
-    MANIFEST_FORMAT,
-    MANIFEST_NAME,
-    REJECTS_DIR,
-    SHARDS_DIR,
-    Corpus,
-    commit,
-    file_sha256,
-    shard_name,
-    temporary_path,
-    write_json_atomic,
-)
+from curation.corpus import MANIFEST_FORMAT, MANIFEST_NAME, REJECTS_DIR, SHARDS_DIR, Corpus, read_parquet, shard_name
+from curation.destination import Destination
 from curation.errors import ConfigError, CorpusError
+
+
+def _attempt_tag(shard: int) -> str:
+    """A temporary-name tag unique to this task attempt, so two attempts never write the same temporary."""
+    from pyspark import TaskContext
+
+    context = TaskContext.get()
+    return f"s{shard}a{context.taskAttemptId()}" if context else f"s{shard}"
 
 
 @dataclass
 class SelectResult:
-    out: Path
+    out: Path | str
     manifest: dict[str, Any]
     skipped: bool
     seconds: float
@@ -56,9 +54,15 @@ def _available_columns(corpus: Corpus, sets: list[AttributeSet]) -> dict[str, in
 
 
 def select_part(
-    shard: int, shard_path: str, part_paths: list[str], rule: list[str], columns_by_set: list[list[str]], staging: str
+    shard: int,
+    shard_path: str,
+    part_paths: list[str],
+    rule: list[str],
+    columns_by_set: list[list[str]],
+    out: Destination,
 ) -> dict:
-    """Evaluate the rule on one shard; write kept rows and rejects under temporary names."""
+    """Evaluate the rule on one shard; commit the kept rows and the rejects under their final names in ``out``
+    (the same bytes on every attempt)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -67,10 +71,10 @@ def select_part(
     from curation.select.rules import evaluate, parse_rule
 
     clauses = parse_rule(rule)
-    documents = pq.read_table(shard_path)
+    documents = read_parquet(shard_path)
     table = documents.drop_columns(["text"])
     for path, columns in zip(part_paths, columns_by_set, strict=True):
-        part = pq.read_table(path, columns=["id", *columns])
+        part = read_parquet(path, columns=["id", *columns])
         if not part.column("id").equals(documents.column("id")):
             raise CorpusError(f"{path} is not aligned with {shard_path} (ids differ); recompute the attribute set")
         for column in columns:
@@ -84,12 +88,13 @@ def select_part(
         dropped_by = [index if hit else prior for hit, prior in zip(newly, dropped_by, strict=True)]
         alive = pc.and_(alive, passed)
         funnel.append([int(pc.sum(alive).as_py() or 0), int(pc.sum(pc.if_else(alive, n_bytes, 0)).as_py() or 0)])
-    tag = f"s{shard}"
-    tmp = temporary_path(Path(staging) / SHARDS_DIR / shard_name(shard), tag)
-    tmp.parent.mkdir(parents=True, exist_ok=True)
+    tag = _attempt_tag(shard)
     kept = documents.filter(alive)
-    pq.write_table(kept, tmp, compression="zstd", row_group_size=4096)
-    rejects_tmp = ""
+    shard_file = f"{SHARDS_DIR}/{shard_name(shard)}"
+    digest = out.commit_file(
+        shard_file, lambda p: pq.write_table(kept, p, compression="zstd", row_group_size=4096), tag
+    )
+    rejects_file = ""
     dropped = documents.filter(pc.invert(alive))
     if dropped.num_rows:
         reasons = [dropped_by[i] for i, ok in enumerate(alive.to_pylist()) if not ok]
@@ -105,19 +110,19 @@ def select_part(
                 dropped.column("id").to_pylist(), dropped.column("text").to_pylist(), reasons, strict=True
             )
         ]
-        final = Path(staging) / REJECTS_DIR / f"select-{shard:05d}.parquet"
-        rejects_tmp = str(temporary_path(final, tag))
-        Path(rejects_tmp).parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist(rows, schema=REJECT_SCHEMA), rejects_tmp, compression="zstd")
+        rejects = pa.Table.from_pylist(rows, schema=REJECT_SCHEMA)
+        rejects_file = f"{REJECTS_DIR}/select-{shard:05d}.parquet"
+        out.commit_file(rejects_file, lambda p: pq.write_table(rejects, p, compression="zstd"), tag)
     return {
         "shard": shard,
-        "path": str(tmp),
+        "path": shard_file,
+        "sha256": digest,
         "rows_in": documents.num_rows,
         "bytes_in": int(pc.sum(n_bytes).as_py() or 0),
         "rows": kept.num_rows,
         "bytes": int(pc.sum(kept.column("n_bytes")).as_py() or 0),
         "funnel": funnel,
-        "rejects_path": rejects_tmp,
+        "rejects_path": rejects_file,
         "rejected": dropped.num_rows,
     }
 
@@ -149,8 +154,9 @@ def run_select(
     needed = set().union(*(c.columns for c in clauses))
     columns_by_set = [[c for c in s.columns if c in needed] for s in sets]
     texts = [c.text for c in clauses]
-    out = Path(out_dir).resolve()
-    if out == corpus.root:
+    directory = Destination(out_dir)
+    out: Path | str = directory.location if directory.remote else Path(directory.location)
+    if str(out) == str(corpus.root if directory.remote else Path(corpus.root).resolve()):
         raise ConfigError("--out must differ from the input corpus")
     lineage = {
         "corpus": {"path": str(corpus.root), "fingerprint": corpus_fingerprint(corpus)},
@@ -160,15 +166,18 @@ def run_select(
         "rule": texts,
     }
     config_hash = hashlib.sha256(json.dumps(lineage, sort_keys=True).encode()).hexdigest()[:16]
-    if (out / MANIFEST_NAME).is_file():
-        existing = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
+    if directory.remote:
+        directory.check_writable()
+    existing_bytes = directory.read_bytes(MANIFEST_NAME)
+    if existing_bytes is not None:
+        existing = json.loads(existing_bytes)
         if existing.get("config_hash") == config_hash and not overwrite:
             console.print(f"select: {out} is already complete for this rule and input; nothing to do", highlight=False)
             return SelectResult(out, existing, True, time.perf_counter() - started)
         if not overwrite:
             raise CorpusError(f"{out} holds another corpus; pass --overwrite or choose another --out")
-        (out / MANIFEST_NAME).unlink()
-    out.mkdir(parents=True, exist_ok=True)
+        directory.remove(MANIFEST_NAME)
+    directory.make_folder("")
     shard_paths = [str(p) for p in corpus.shard_paths]
     parts = [[str(s.part_path(i)) for s in sets] for i in range(len(shard_paths))]
     params = {
@@ -183,11 +192,10 @@ def run_select(
         from curation.spark import get_spark
 
         sc = get_spark(master, "curation-select", spark_conf).sparkContext
-        staging = str(out)
         with TaskProgress(console, sc, "select", corpus.num_documents):
             results = sorted(
                 sc.parallelize(range(len(shard_paths)), max(1, len(shard_paths)))
-                .map(lambda i: select_part(i, shard_paths[i], parts[i], texts, columns_by_set, staging))
+                .map(lambda i: select_part(i, shard_paths[i], parts[i], texts, columns_by_set, directory))
                 .collect(),
                 key=lambda r: r["shard"],
             )
@@ -198,24 +206,14 @@ def run_select(
             raise CorpusError(
                 f"select: {rows_in} documents in, {kept} kept + {rejected} rejected; expected {corpus.num_documents} in"
             )
-        (out / SHARDS_DIR).mkdir(exist_ok=True)
-        (out / REJECTS_DIR).mkdir(exist_ok=True)
-        shards, reject_files = [], []
-        for result in results:
-            final = out / SHARDS_DIR / shard_name(result["shard"])
-            commit(Path(result["path"]), final)
-            shards.append(
-                {
-                    "path": f"{SHARDS_DIR}/{final.name}",
-                    "rows": result["rows"],
-                    "bytes": result["bytes"],
-                    "sha256": file_sha256(final),
-                }
-            )
-            if result["rejects_path"]:
-                final = out / REJECTS_DIR / f"select-{result['shard']:05d}.parquet"
-                commit(Path(result["rejects_path"]), final)
-                reject_files.append({"path": f"{REJECTS_DIR}/{final.name}", "rows": result["rejected"]})
+        directory.make_folder(REJECTS_DIR)  # present even when empty, where folders exist
+        shards = [{key: r[key] for key in ("path", "rows", "bytes", "sha256")} for r in results]
+        reject_files = [{"path": r["rejects_path"], "rows": r["rejected"]} for r in results if r["rejects_path"]]
+        keep = {s["path"] for s in shards} | {r["path"] for r in reject_files}
+        for folder in (SHARDS_DIR, REJECTS_DIR):  # files of an older run that this one does not list
+            for name in directory.list(folder):
+                if f"{folder}/{name}" not in keep:
+                    directory.remove(f"{folder}/{name}")
         bytes_in = sum(r["bytes_in"] for r in results)
         funnel = [{"clause": "input", "documents": rows_in, "bytes": bytes_in}]
         for index, text in enumerate(texts):
@@ -248,13 +246,14 @@ def run_select(
             "reconciled": True,
             "mlflow_run_id": run.run_id,
         }
-        write_json_atomic(out / MANIFEST_NAME, manifest)
+        directory.write_json(MANIFEST_NAME, manifest)
         for index, step in enumerate(funnel):
             run.log_metrics(
                 {f"funnel.{index:02d}.documents": step["documents"], f"funnel.{index:02d}.bytes": step["bytes"]}
             )
         run.log_dict({"funnel": funnel}, "funnel.json")
-        run.log_artifact(out / MANIFEST_NAME)
+        with directory.local_copy(MANIFEST_NAME) as local_manifest:
+            run.log_artifact(local_manifest)
         return SelectResult(out, manifest, False, time.perf_counter() - started)
 
 

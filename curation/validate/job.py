@@ -200,6 +200,9 @@ def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = F
 
     console = console or Console(stderr=True)
     cfg.check()
+    from curation.storage import refuse_url
+
+    refuse_url(cfg.out, "validate")
     out = Path(cfg.out)
     if cfg.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda: no CUDA device is available")

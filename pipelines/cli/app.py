@@ -65,7 +65,10 @@ def ingest(
             help="Input files, directories or globs (WARC, WET, JSONL[.gz|.zst], Parquet).", show_default=False
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output corpus directory.")],
+    out: Annotated[
+        str,
+        typer.Option("--out", "-o", help="Output corpus directory: a path, or a URL (s3://, gs://, abfs://, hdfs://)."),
+    ],
     fmt: Annotated[
         str, typer.Option("--format", help="auto (extension + magic bytes), warc, wet, jsonl or parquet.")
     ] = "auto",
@@ -129,7 +132,7 @@ def ingest(
     try:
         cfg = IngestConfig(
             inputs=inputs,
-            out=str(out),
+            out=out,
             format=fmt,
             extractor=extractor,
             shards=shards,
@@ -163,11 +166,18 @@ def ingest(
 @app.command()
 def signals(
     corpus: Annotated[
-        Path, typer.Argument(help="A corpus directory written by `curate ingest` (or select).", show_default=False)
+        str,
+        typer.Argument(
+            help="A corpus directory written by `curate ingest` (or select): a path or a URL.", show_default=False
+        ),
     ],
     out: Annotated[
-        Path,
-        typer.Option("--out", "-o", help="Attribute set directory to write (e.g. CORPUS/../attributes/signals-v1)."),
+        str,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Attribute set directory to write (e.g. CORPUS/../attributes/signals-v1): a path or a URL.",
+        ),
     ],
     master: SparkMaster = None,
     conf: SparkConf = None,
@@ -250,8 +260,8 @@ def dedup(
 
 @app.command()
 def select(
-    corpus: Annotated[Path, typer.Argument(help="The corpus to select from.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the new corpus.")],
+    corpus: Annotated[str, typer.Argument(help="The corpus to select from: a path or a URL.", show_default=False)],
+    out: Annotated[str, typer.Option("--out", "-o", help="Directory of the new corpus: a path or a URL.")],
     rule: Annotated[
         str,
         typer.Option(
@@ -259,8 +269,10 @@ def select(
         ),
     ],
     attributes: Annotated[
-        Optional[list[Path]],
-        typer.Option("--attributes", "-a", help="Attribute set directories the rule reads (repeatable)."),
+        Optional[list[str]],
+        typer.Option(
+            "--attributes", "-a", help="Attribute set directories the rule reads (repeatable): paths or URLs."
+        ),
     ] = None,
     master: SparkMaster = None,
     conf: SparkConf = None,

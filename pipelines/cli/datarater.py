@@ -69,9 +69,11 @@ def datarater_train(
 
 @datarater_app.command("score")
 def datarater_score(
-    corpus: Annotated[Path, typer.Argument(help="The corpus to score.", show_default=False)],
+    corpus: Annotated[str, typer.Argument(help="The corpus to score: a path or a URL.", show_default=False)],
     model: Annotated[Path, typer.Option(help="A model directory written by `curate datarater train`.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Attribute set directory for datarater_score.")],
+    out: Annotated[
+        str, typer.Option("--out", "-o", help="Attribute set directory for datarater_score: a path or a URL.")
+    ],
     batch_size: Annotated[int, typer.Option(help="Rater windows per forward pass.")] = 64,
     device: Annotated[str, typer.Option(help="auto (the task's GPU when present), or cpu.")] = "auto",
     master: SparkMaster = None,

@@ -38,8 +38,12 @@ WIKIPEDIA = "../shared/data/reference/enwiki-6514-articles.jsonl.gz"
 SPEC = "a corpus directory, Parquet or JSONL(.gz/.zst) file with a 'text' field, or plain text (NAME=PATH or PATH)"
 
 # Options shared by the commands below.
-Corpus = Annotated[Path, typer.Argument(help="The corpus to score (a directory written by `curate ingest`).")]
-AttributesOut = Annotated[Path, typer.Option("--out", "-o", help="Attribute set directory for the scores.")]
+Corpus = Annotated[
+    str, typer.Argument(help="The corpus to score (a directory written by `curate ingest`): a path or a URL.")
+]
+AttributesOut = Annotated[
+    str, typer.Option("--out", "-o", help="Attribute set directory for the scores: a path or a URL.")
+]
 ModelOut = Annotated[Path, typer.Option("--out", "-o", help="Model directory to write.")]
 OverwriteModel = Annotated[bool, typer.Option("--overwrite", help="Replace a model already in --out.")]
 Seed = Annotated[int, typer.Option(help="Seed of the held-out split and the training.")]
@@ -56,7 +60,7 @@ Threads = Annotated[
 ]
 
 
-def _score(corpus: Path, producer, out: Path, master, conf, tracking: bool, overwrite: bool) -> None:
+def _score(corpus: str, producer, out: str, master, conf, tracking: bool, overwrite: bool) -> None:
     from curation.attribute_stage import run_attribute_stage
     from curation.spark import parse_conf
 

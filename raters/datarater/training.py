@@ -112,6 +112,9 @@ def run_datarater_train(
     console = console or Console(stderr=True)
     if checkpoint_every < 1:
         raise ConfigError("--checkpoint-every must be at least 1")
+    from curation.storage import refuse_url
+
+    refuse_url(out, "datarater train")
     out = Path(out)
     source = read_text_source(train_spec, MAX_TRAIN_BYTES, seed=cfg.seed)
     if heldout_spec:

@@ -72,6 +72,9 @@ def run_dimension_train(
     check_dimension_name(dimension)
     if not 0 < heldout_fraction < 1:
         raise ConfigError("--heldout-fraction must be between 0 and 1")
+    from curation.storage import refuse_url
+
+    refuse_url(out, "dimension train")
     out = Path(out).resolve()
     check_model_dir(out, CONFIG_FILE, "a dimension rater", overwrite)
     annotations = read_annotations(annotations_path, label_field, report=lambda line: console.print(line, markup=False))

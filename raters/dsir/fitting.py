@@ -86,6 +86,9 @@ def run_dsir_fit(
         raise ConfigError("--heldout-fraction must be in [0, 1)")
     if max_bytes is not None and max_bytes < 1:
         raise ConfigError("--max-bytes must be positive")
+    from curation.storage import refuse_url
+
+    refuse_url(out, "dsir fit")
     out = Path(out).resolve()
     check_model_dir(out, CONFIG_FILE, "a DSIR model", overwrite)
 

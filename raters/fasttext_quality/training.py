@@ -68,6 +68,9 @@ def run_fasttext_train(
         raise ConfigError("--heldout-fraction must be between 0 and 1")
     if max_bytes is not None and max_bytes < 1:
         raise ConfigError("--max-bytes must be positive")
+    from curation.storage import refuse_url
+
+    refuse_url(out, "fasttext train")
     out = Path(out).resolve()
     check_model_dir(out, CONFIG_FILE, "a quality classifier", overwrite)
 

@@ -405,6 +405,9 @@ def run_metarater_fit(
     data_fingerprint = inputs.data_fingerprint
     if removed:
         console.print(f"warning: left out {removed} sampled documents that are also held out", highlight=False)
+    from curation.storage import refuse_url
+
+    refuse_url(out_dir, "metarater fit")
     out = Path(out_dir).resolve()
     finished_path = out / WEIGHTS_FILE
     if finished_path.is_file() and not overwrite:

@@ -78,6 +78,9 @@ def run_perplexity_train(
         raise ConfigError(f"--device {device!r}: choose auto, cpu or cuda")
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda: no CUDA device is available")
+    from curation.storage import refuse_url
+
+    refuse_url(out, "perplexity train")
     out = Path(out).resolve()
     check_model_dir(out, CONFIG_FILE, "a model", overwrite)
     torch_device = default_device() if device == "auto" else torch.device(device)

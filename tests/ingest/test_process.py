@@ -2,6 +2,7 @@
 
 import json
 
+from curation.destination import Destination
 from curation.ingest.config import IngestConfig
 from curation.ingest.process import DocumentBuilder, process_split
 from curation.readers import Split
@@ -19,10 +20,10 @@ def test_unexpected_error_rejects_only_that_record(tmp_path, monkeypatch):
 
     monkeypatch.setattr(DocumentBuilder, "build", flaky_build)
     cfg = IngestConfig(inputs=[str(source)], out=str(tmp_path / "out"), langid=False)
-    stats = process_split(Split(0, str(source), "jsonl", "none"), cfg, str(tmp_path / "work"))
+    stats = process_split(Split(0, str(source), "jsonl", "none"), cfg, Destination(tmp_path / "work"))
     assert stats["records_read"] == 5 and stats["documents"] == 4
     assert stats["rejected"] == {"processing_failed": 1}
     assert stats["examples"]["processing_failed"][1] == "RuntimeError: simulated bug"
     # the cached result is reused on a rerun (resume), without processing again
     monkeypatch.setattr(DocumentBuilder, "build", lambda *a: (_ for _ in ()).throw(AssertionError("reprocessed")))
-    assert process_split(Split(0, str(source), "jsonl", "none"), cfg, str(tmp_path / "work")) == stats
+    assert process_split(Split(0, str(source), "jsonl", "none"), cfg, Destination(tmp_path / "work")) == stats

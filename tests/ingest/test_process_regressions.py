@@ -10,6 +10,7 @@ import time
 
 import pyarrow.parquet as pq
 
+from curation.destination import Destination
 from curation.ingest.config import IngestConfig
 from curation.ingest.process import process_split, split_paths
 from curation.readers import Split, plan_file
@@ -20,8 +21,8 @@ def _process(path, tmp_path):
     cfg = IngestConfig(inputs=[str(path)], out=str(tmp_path / "out"), langid=False)
     plan = plan_file(str(path), "auto", 1 << 30, None)
     split = Split(0, plan["path"], plan["format"], plan["layout"], *plan["ranges"][0], plan["source"])
-    stats = process_split(split, cfg, str(tmp_path / "work"))
-    paths = split_paths(tmp_path / "work", split)
+    stats = process_split(split, cfg, Destination(tmp_path / "work"))
+    paths = {name: tmp_path / "work" / relative for name, relative in split_paths(split).items()}
     docs = pq.read_table(paths["docs"]).to_pylist() if paths["docs"].is_file() else []
     docs.sort(key=lambda doc: doc["_order"])  # input order (the file is grouped by shard)
     rejects = pq.read_table(paths["rejects"]).to_pylist() if paths["rejects"].is_file() else []

@@ -33,6 +33,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from curation.destination import Destination
 from curation.ingest.config import IngestConfig
 from curation.ingest.process import process_split
 from curation.readers import InputFailed, RawRecord, RecordRejected, Split, plan_file, read_split
@@ -170,7 +171,7 @@ def _read(path: Path, split_bytes: int) -> list[tuple[str, str]]:
             elif isinstance(item, InputFailed):
                 assert item.reason in INPUT_FAILURES, item
             assert "\n" not in getattr(item, "detail", ""), item  # one line per problem
-        stats = process_split(split, cfg, str(path.parent / f"work-{split_bytes}"))
+        stats = process_split(split, cfg, Destination(path.parent / f"work-{split_bytes}"))
         assert stats["records_read"] == stats["documents"] + sum(stats["rejected"].values())
         assert stats["records_read"] == sum(1 for item in items if not isinstance(item, InputFailed))
         assert "processing_failed" not in stats["rejected"], stats["examples"]

@@ -237,6 +237,7 @@ def test_select_on_the_verdicts_reconciles(corpus, stage, joined, tmp_path):
 def test_summary_ignores_undefined_values(tmp_path):
     from curation.attribute_stage import _summary
     from curation.attributes import part_name
+    from curation.destination import Destination
 
     # "||" is a real page line (487 of them in labels/line-quality-en): ingest keeps it, it has no words.
     texts = ["||", "Don’t let the name fool you – these Acuras are practically brand new."]
@@ -246,7 +247,7 @@ def test_summary_ignores_undefined_values(tmp_path):
     schema = producer.output_schema()
     columns = [pa.array(["a", "b"])] + [pa.array(values[f.name], type=f.type) for f in schema]
     pq.write_table(pa.Table.from_arrays(columns, names=["id", *schema.names]), tmp_path / part_name(0))
-    summary = _summary(tmp_path, 1, schema)
+    summary = _summary(Destination(tmp_path), 1, schema)
     json.dumps(summary, allow_nan=False)  # manifest.json must stay strict JSON
     assert summary["doc_unigram_entropy"]["mean"] == pytest.approx(values["doc_unigram_entropy"][1])
     assert summary["doc_unigram_entropy"]["undefined"] == 1

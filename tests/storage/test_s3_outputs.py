@@ -1,0 +1,212 @@
+"""Ingest writes its corpus to an S3-protocol server (``--out s3://...``) with no rename: the shards and
+rejects under their final names, the manifest last in one PUT. The objects are byte for byte the files of
+the same ingest into a local directory; a SIGKILL during the ingest resumes to the same objects; a bad
+output location fails before any work with one line naming it."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import time
+
+import pytest
+
+from tests.conftest import shared
+from tests.helpers import curate_cmd, curate_env, run_curate
+from tests.reliability.kill_points import kill_session
+
+INPUTS = "s3://ingest-out-inputs/crawl/"
+
+
+@pytest.fixture(scope="module")
+def inputs(s3_client):
+    """Plain JSON Lines (split by byte ranges: a kill can land between splits) and a WARC file, as objects."""
+    s3_client.create_bucket(Bucket="ingest-out-inputs")
+    s3_client.create_bucket(Bucket="corpora")
+    c4 = gzip.decompress(shared("web/c4-en-sample-1000.jsonl.gz").read_bytes())
+    s3_client.put_object(Bucket="ingest-out-inputs", Key="crawl/c4.jsonl", Body=c4)
+    s3_client.put_object(Bucket="ingest-out-inputs", Key="crawl/pages.warc.gz",
+                         Body=shared("web/cc-sample-a.warc.gz").read_bytes())  # fmt: skip
+    # The same record twice, so the corpus has duplicate-id rejects too
+    s3_client.put_object(Bucket="ingest-out-inputs", Key="crawl/repeat.jsonl",
+                         Body=c4.splitlines(keepends=True)[0] * 2 + b"not json\n")  # fmt: skip
+    return INPUTS
+
+
+def objects(s3_client, bucket: str, prefix: str) -> dict[str, bytes]:
+    """Every object under ``prefix``, by its name relative to it."""
+    found = {}
+    for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for entry in page.get("Contents", []):
+            body = s3_client.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
+            found[entry["Key"][len(prefix) :]] = body
+    return found
+
+
+def files(root) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+OPTIONS = ["--shards", "3", "--split-mb", "0.2", "--no-langid", "--no-tracking"]
+
+
+@pytest.fixture(scope="module")
+def local_corpus(inputs, s3_server, tmp_path_factory):
+    """The corpus ingested from the objects into a local directory: (its path, its files' bytes)."""
+    out = tmp_path_factory.mktemp("local-out") / "corpus"
+    proc = run_curate("ingest", inputs, "--out", str(out), *OPTIONS, cwd=out.parent, **s3_server)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, files(out)
+
+
+@pytest.fixture(scope="module")
+def remote_corpus(inputs, s3_server, tmp_path_factory):
+    """The same ingest into ``s3://corpora/run-a``: the finished process."""
+    proc = run_curate("ingest", inputs, "--out", "s3://corpora/run-a", *OPTIONS, cwd=tmp_path_factory.mktemp("a"),
+                      **s3_server)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def test_a_corpus_on_s3_is_byte_for_byte_the_local_one(inputs, local_corpus, remote_corpus, s3_server, s3_client,
+                                                       tmp_path):  # fmt: skip
+    remote = objects(s3_client, "corpora", "run-a/")
+    assert remote == local_corpus[1]
+    assert {"manifest.json", "shards/part-00000.parquet", "shards/part-00002.parquet"} <= set(remote)
+    assert any(name.startswith("rejects/duplicates-") for name in remote)  # the repeated record
+    assert any(name.startswith("rejects/input-") for name in remote)  # the line that is not JSON
+    assert not any(name.startswith("_work") for name in remote)  # the split cache is removed at the end
+    assert "s3://corpora/run-a" in remote_corpus.stdout  # the summary names the URL
+
+    again = run_curate("ingest", inputs, "--out", "s3://corpora/run-a", *OPTIONS, cwd=tmp_path, **s3_server)
+    assert again.returncode == 0 and "already complete" in again.stderr, again.stderr[-3000:]
+
+
+def test_signals_scores_and_select_read_and_write_s3(local_corpus, remote_corpus, s3_server, s3_client, tmp_path):
+    """Attribute stages read the corpus on S3 and write their sets there: the same parts as from and to local
+    disk, and the manifest differs only in the corpus path it names. Select then reads both from S3 and writes
+    the same shards there."""
+    from raters.datarater.meta import DataRaterConfig
+    from raters.datarater.training import run_datarater_train
+    from tests.helpers import write_corrupted_articles
+
+    write_corrupted_articles(tmp_path / "mixed.jsonl", seed=11, count=20)
+    tiny = {"seq_len": 64, "population": 2, "inner_batch": 8, "outer_batch": 8, "rater_d_model": 32, "rater_layers": 1,
+            "outer_warmup": 1, "lifetime": 4, "outer_steps": 2}  # fmt: skip
+    run_datarater_train(str(tmp_path / "mixed.jsonl"), tmp_path / "rater", DataRaterConfig(**tiny), tracking=False)
+    local_dir = local_corpus[0]
+    for name, args in {
+        "signals": ["signals"],
+        "datarater": ["datarater", "score", "--model", str(tmp_path / "rater")],
+    }.items():
+        local = run_curate(*args, str(local_dir), "--out", str(tmp_path / name), "--no-tracking", cwd=tmp_path)
+        assert local.returncode == 0, local.stderr[-3000:]
+        remote = run_curate(*args, "s3://corpora/run-a", "--out", f"s3://corpora/attributes/{name}", "--no-tracking",
+                            cwd=tmp_path, **s3_server)  # fmt: skip
+        assert remote.returncode == 0, remote.stderr[-3000:]
+        assert f"attributes: s3://corpora/attributes/{name}" in remote.stdout
+        written = objects(s3_client, "corpora", f"attributes/{name}/")
+        expected = files(tmp_path / name)
+        assert sorted(written) == sorted(expected) and len(written) == 4  # 3 parts + the manifest
+        for part in (n for n in expected if n != "manifest.json"):
+            assert written[part] == expected[part], part
+        remote_manifest, local_manifest = (json.loads(m["manifest.json"]) for m in (written, expected))
+        assert remote_manifest.pop("corpus")["path"] == "s3://corpora/run-a"
+        assert local_manifest.pop("corpus")["path"] == str(local_dir)
+        assert remote_manifest == local_manifest
+
+        again = run_curate(*args, "s3://corpora/run-a", "--out", f"s3://corpora/attributes/{name}", "--no-tracking",
+                           cwd=tmp_path, **s3_server)  # fmt: skip
+        assert again.returncode == 0 and "already complete" in again.stderr, again.stderr[-2000:]
+
+    # select reads the corpus and the signals from the store and writes the kept documents there
+    rule = ["--rule", "gopher_quality.pass and fineweb_quality.pass", "--no-tracking"]
+    local = run_curate("select", str(local_dir), "-a", str(tmp_path / "signals"), "--out", str(tmp_path / "kept"),
+                       *rule, cwd=tmp_path)  # fmt: skip
+    assert local.returncode == 0, local.stderr[-3000:]
+    remote = run_curate("select", "s3://corpora/run-a", "-a", "s3://corpora/attributes/signals", "--out",
+                        "s3://corpora/kept", *rule, cwd=tmp_path, **s3_server)  # fmt: skip
+    assert remote.returncode == 0, remote.stderr[-3000:]
+    written, expected = objects(s3_client, "corpora", "kept/"), files(tmp_path / "kept")
+    assert sorted(written) == sorted(expected)
+    shards = [n for n in expected if n.startswith("shards/")]
+    assert len(shards) == 3 and all(written[n] == expected[n] for n in shards)  # rejects name their shard's path
+    remote_manifest, local_manifest = (json.loads(m["manifest.json"]) for m in (written, expected))
+    assert (
+        remote_manifest["shards"] == local_manifest["shards"] and remote_manifest["counts"] == local_manifest["counts"]
+    )
+    assert 0 < remote_manifest["counts"]["documents"] < remote_manifest["counts"]["records_read"]
+    assert remote_manifest["lineage"]["corpus"]["path"] == "s3://corpora/run-a"
+
+
+def test_overwrite_with_fewer_shards_leaves_no_stray_objects(inputs, s3_server, s3_client, tmp_path):
+    first = run_curate("ingest", inputs, "--out", "s3://corpora/run-b", *OPTIONS, cwd=tmp_path, **s3_server)
+    assert first.returncode == 0, first.stderr[-3000:]
+    options = [*OPTIONS[2:], "--shards", "2"]
+    refused = run_curate("ingest", inputs, "--out", "s3://corpora/run-b", *options, cwd=tmp_path, **s3_server)
+    assert refused.returncode != 0 and "--overwrite" in refused.stderr
+    second = run_curate("ingest", inputs, "--out", "s3://corpora/run-b", *options, "--overwrite", cwd=tmp_path,
+                        **s3_server)  # fmt: skip
+    assert second.returncode == 0, second.stderr[-3000:]
+    shards = sorted(name for name in objects(s3_client, "corpora", "run-b/") if name.startswith("shards/"))
+    assert shards == ["shards/part-00000.parquet", "shards/part-00001.parquet"]
+
+
+def test_killed_ingest_to_s3_resumes_to_the_same_objects(inputs, local_corpus, s3_server, s3_client, tmp_path):
+    env = curate_env(**s3_server, CURATION_SPARK_MASTER="local[1]")  # one split at a time: kills land between them
+    args = ["ingest", inputs, "--out", "s3://corpora/run-c", *OPTIONS]
+    proc = subprocess.Popen(curate_cmd(*args), cwd=tmp_path, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 240
+    done_splits: list[str] = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        done_splits = [k for k in objects_keys(s3_client, "corpora", "run-c/_work/") if k.endswith(".json")]
+        if len([k for k in done_splits if "/splits/" in k]) >= 2:
+            break
+        time.sleep(0.2)
+    kill_session(proc.pid)
+    proc.wait()
+    assert len([k for k in done_splits if "/splits/" in k]) >= 2, "the ingest ended before the kill"
+    assert "manifest.json" not in objects_keys(s3_client, "corpora", "run-c/")  # not a corpus yet
+
+    resumed = run_curate(*args, cwd=tmp_path, **s3_server)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert objects(s3_client, "corpora", "run-c/") == local_corpus[1]
+
+
+def objects_keys(s3_client, bucket: str, prefix: str) -> list[str]:
+    response = s3_client.list_objects_v2(Bucket=bucket, Prefix=prefix)
+    return [entry["Key"][len(prefix.rpartition("/")[0]) + 1 :] for entry in response.get("Contents", [])]
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        ("s3://no-such-bucket/corpus", "--out s3://no-such-bucket/corpus: cannot reach it"),
+        ("s3://KEY:s3cr3t@corpora/x", "refused"),
+    ],
+)
+def test_a_bad_output_location_is_one_line_before_any_work(inputs, s3_server, tmp_path, out, message):
+    proc = run_curate("ingest", inputs, "--out", out, "--no-tracking", cwd=tmp_path, timeout=120, **s3_server)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr[-2000:]
+    assert "s3cr3t" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("corpus", "s3://corpora/run-a: this command reads local directories only"),
+        ("out", "s3://corpora/exported: export writes to local directories only"),
+    ],
+)
+def test_a_stage_without_url_support_says_so_in_one_line(local_corpus, s3_server, tmp_path, where, message):
+    corpus = "s3://corpora/run-a" if where == "corpus" else str(local_corpus[0])
+    out = "s3://corpora/exported" if where == "out" else str(tmp_path / "exported")
+    proc = run_curate("export", corpus, "--out", out, "--no-tracking", cwd=tmp_path, **s3_server)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr[-2000:]
+    assert not (tmp_path / "s3:").exists()  # no local directory named after the URL
