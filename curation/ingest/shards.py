@@ -18,21 +18,26 @@ from curation.destination import Destination
 from curation.ingest.process import ORDER_COLUMN, SHARD_COLUMN
 
 
-def _parquet_file(path: str, read_ahead: int):
+def _parquet_file(path: str, metadata=None):
+    """A split file to read row groups from. On a store, reads fetch little beyond what Arrow asks for (the
+    byte ranges of the column chunks), and a footer the driver already read is not fetched again."""
     import pyarrow.parquet as pq
 
-    from curation.storage import is_remote, open_binary
+    from curation.storage import PROBE_READ_AHEAD, is_remote, open_binary
 
-    return pq.ParquetFile(open_binary(path, read_ahead) if is_remote(path) else path)
+    if not is_remote(path):
+        return pq.ParquetFile(path)
+    return pq.ParquetFile(open_binary(path, PROBE_READ_AHEAD), metadata=metadata)
 
 
-def row_groups_by_shard(doc_files: list[str]) -> dict[int, list[tuple[str, list[int]]]]:
-    """shard -> [(split file, [row group indexes])], from the files' footers (statistics of _shard)."""
-    from curation.storage import PROBE_READ_AHEAD
+def row_groups_by_shard(doc_files: list[str]) -> dict[int, list[tuple[str, list[int], object]]]:
+    """shard -> [(split file, [row group indexes], its footer for a remote file else None)], from the files'
+    footers (statistics of _shard)."""
+    from curation.storage import is_remote
 
-    plan: dict[int, list[tuple[str, list[int]]]] = {}
+    plan: dict[int, list[tuple[str, list[int], object]]] = {}
     for path in doc_files:
-        meta = _parquet_file(path, PROBE_READ_AHEAD).metadata
+        meta = _parquet_file(path).metadata
         column = meta.schema.names.index(SHARD_COLUMN)
         groups: dict[int, list[int]] = {}
         for index in range(meta.num_row_groups):
@@ -41,7 +46,7 @@ def row_groups_by_shard(doc_files: list[str]) -> dict[int, list[tuple[str, list[
                 raise ValueError(f"{path}: row group {index} is not confined to one shard")
             groups.setdefault(int(stats.min), []).append(index)
         for shard, indexes in groups.items():
-            plan.setdefault(shard, []).append((path, indexes))
+            plan.setdefault(shard, []).append((path, indexes, meta if is_remote(path) else None))
     return plan
 
 
@@ -70,7 +75,9 @@ def _duplicate_rejects(duplicates) -> list[dict[str, str]]:
     return rows
 
 
-def write_shard(shard: int, pieces: list[tuple[str, list[int]]], dest: Destination, row_group_rows: int) -> dict:
+def write_shard(
+    shard: int, pieces: list[tuple[str, list[int], object]], dest: Destination, row_group_rows: int
+) -> dict:
     """Read a shard's row groups, sort, split off duplicate ids, commit the shard (and its duplicates) under
     their final names in ``dest``. Every attempt writes the same bytes, so a retried task changes nothing."""
     import pyarrow as pa
@@ -78,9 +85,8 @@ def write_shard(shard: int, pieces: list[tuple[str, list[int]]], dest: Destinati
     import pyarrow.parquet as pq
 
     from curation.schema import DOCUMENT_SCHEMA, REJECT_SCHEMA
-    from curation.storage import READ_BLOCK_BYTES
 
-    tables = [_parquet_file(path, READ_BLOCK_BYTES).read_row_groups(groups) for path, groups in pieces]
+    tables = [_parquet_file(path, meta).read_row_groups(groups) for path, groups, meta in pieces]
     table = pa.concat_tables(tables) if tables else None
     tag = _attempt_tag()
     relative = f"{SHARDS_DIR}/{shard_name(shard)}"
@@ -117,7 +123,7 @@ def write_shards(sc, doc_files: list[str], dest: Destination, n_shards: int, row
     plan = row_groups_by_shard(doc_files)
     work = [(shard, plan.get(shard, [])) for shard in range(n_shards)]
     # The biggest shards first, so the slowest tasks start early.
-    work.sort(key=lambda item: -sum(len(groups) for _, groups in item[1]))
+    work.sort(key=lambda item: -sum(len(groups) for _, groups, _ in item[1]))
     results = sc.parallelize(work, max(1, len(work))).map(
         lambda item: write_shard(item[0], item[1], dest, row_group_rows)
     )
