@@ -102,7 +102,7 @@ def open_directory(root: str | os.PathLike, what: str) -> tuple[Path | str, dict
         if mangled_url(root):
             raise CorpusError(
                 f"{mangled_url(root)}: this command reads local directories only; corpora and attribute sets on "
-                "URLs are read by signals and the score commands"
+                "URLs are read by signals, select and the score commands"
             )
         local = Path(root)
         if not local.is_dir():

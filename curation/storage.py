@@ -65,7 +65,7 @@ def refuse_url(path: str | os.PathLike, stage: str) -> None:
     if url:
         raise ConfigError(
             f"{redacted(url)}: {stage} writes to local directories only for now "
-            "(URLs are for ingest, signals and the score commands)"
+            "(URLs are for ingest, signals, select and the score commands)"
         )
 
 

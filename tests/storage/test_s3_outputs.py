@@ -210,3 +210,17 @@ def test_a_stage_without_url_support_says_so_in_one_line(local_corpus, s3_server
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], proc.stderr[-2000:]
     assert not (tmp_path / "s3:").exists()  # no local directory named after the URL
+
+
+def test_a_corpus_on_s3_is_logged_as_an_mlflow_input_dataset(remote_corpus, s3_server, s3_client, monkeypatch):
+    import hashlib
+
+    from curation.tracking import DIGEST_CHARS, input_dataset
+
+    for key, value in s3_server.items():
+        monkeypatch.setenv(key, value)
+    dataset = input_dataset("s3://corpora/run-a")
+    manifest = s3_client.get_object(Bucket="corpora", Key="run-a/manifest.json")["Body"].read()
+    assert dataset.digest == hashlib.sha256(manifest).hexdigest()[:DIGEST_CHARS]
+    assert dataset.source.to_dict() == {"uri": "s3://corpora/run-a"} and dataset.name == "run-a"
+    assert input_dataset("s3://corpora/no-such-corpus") is None  # no manifest: not a dataset
