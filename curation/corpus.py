@@ -92,6 +92,18 @@ def read_parquet(path: str | Path, columns: list[str] | None = None):
         return pq.read_table(fh, columns=columns)
 
 
+def read_parquet_schema(path: str | Path):
+    """The Arrow schema in a Parquet file's footer (a local path or a URL)."""
+    import pyarrow.parquet as pq
+
+    from curation.storage import PROBE_READ_AHEAD, is_remote, open_binary
+
+    if not is_remote(str(path)):
+        return pq.read_schema(path)
+    with open_binary(str(path), read_ahead=PROBE_READ_AHEAD) as fh:
+        return pq.read_schema(fh)
+
+
 def open_directory(root: str | os.PathLike, what: str) -> tuple[Path | str, dict[str, Any], Destination]:
     """A committed directory's location (a ``Path``, or the URL of a remote one), its parsed manifest, and the
     directory to check the files it lists against. No manifest: a ``CorpusError`` (an unfinished write)."""

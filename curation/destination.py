@@ -47,6 +47,16 @@ class Destination:
     def __str__(self) -> str:
         return self.location
 
+    @property
+    def path(self) -> Path | str:
+        """The location as stages report it: a ``Path`` for a local directory, the URL of a remote one."""
+        return self.location if self.remote else Path(self.location)
+
+    def is_location_of(self, root: Path | str) -> bool:
+        """Whether ``root`` (an input's directory: a path or a URL) is this directory."""
+        other = str(root).rstrip("/") if self.remote else str(Path(local_path(str(root))).resolve())
+        return other == self.location
+
     def sub(self, relative: str) -> Destination:
         """The directory ``relative`` inside this one."""
         return Destination(self.url(relative))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curation.attributes import AttributeSet
-from curation.corpus import Corpus
+from curation.corpus import Corpus, read_parquet, read_parquet_schema
 from curation.errors import ConfigError, CorpusError
 
 
@@ -37,8 +37,6 @@ class ColumnSource:
 
 def find_column(corpus: Corpus, sets: list[AttributeSet], name: str, option: str) -> ColumnSource:
     """The one input holding ``name`` (``a.b`` also finds ``a_b``, as in select rules), with its Arrow type."""
-    import pyarrow.parquet as pq
-
     from curation.schema import DOCUMENT_SCHEMA
     from curation.select.job import _available_columns  # the same lookup (and clash check) as select
 
@@ -51,23 +49,21 @@ def find_column(corpus: Corpus, sets: list[AttributeSet], name: str, option: str
     if owner is None:
         return ColumnSource(name, DOCUMENT_SCHEMA.field(name).type, None)
     attribute_set = sets[owner]
-    column_type = pq.read_schema(attribute_set.part_path(0)).field(name).type
+    column_type = read_parquet_schema(attribute_set.part_path(0)).field(name).type
     return ColumnSource(name, column_type, attribute_set)
 
 
 def read_shard_columns(corpus: Corpus, shard: int, corpus_columns: list[str], extra: list[ColumnSource]):
     """Shard ``shard``'s ``id`` + ``corpus_columns`` + each attribute column, as one Arrow table."""
-    import pyarrow.parquet as pq
-
     wanted = ["id", *[c for c in corpus_columns if c != "id"]]
     wanted += [c.name for c in extra if c.attributes is None and c.name not in wanted]
     shard_path = corpus.shard_paths[shard]
-    table = pq.read_table(shard_path, columns=wanted)
+    table = read_parquet(shard_path, columns=wanted)
     for source in extra:
         if source.attributes is None:
             continue
         path = source.attributes.part_path(shard)
-        part = pq.read_table(path, columns=["id", source.name])
+        part = read_parquet(path, columns=["id", source.name])
         if not part.column("id").equals(table.column("id")):
             raise CorpusError(f"{path} is not aligned with {shard_path} (ids differ); recompute the attribute set")
         table = table.append_column(source.name, part.column(source.name))

@@ -26,11 +26,10 @@ from curation.corpus import (
     MANIFEST_NAME,
     REJECTS_DIR,
     SHARDS_DIR,
-    file_sha256,
+    read_parquet,
     shard_name,
-    write_json_atomic,
-    write_parquet_atomic,
 )
+from curation.destination import Destination
 from curation.errors import AccountingError, ConfigError, CorpusError
 from curation.mix.config import OTHERS, MixConfig
 
@@ -40,7 +39,7 @@ REPEAT_MARK = "#r"
 
 @dataclass
 class MixResult:
-    out: Path
+    out: Path | str
     manifest: dict[str, Any]
     skipped: bool
     seconds: float
@@ -95,8 +94,8 @@ def _with_ids(table, ids: list[str]):
     return table.set_column(position, DOCUMENT_SCHEMA.field("id"), pa.array(ids, pa.string()))
 
 
-def _write_shard(corpus, shard: int, copies: np.ndarray, details: list[str | None], out: Path, taken: set[str]):
-    """Write one output shard (chosen rows + repeats, sorted by id) and its rejects; return its counts."""
+def _write_shard(corpus, shard: int, copies: np.ndarray, details: list[str | None], out: Destination, taken: set[str]):
+    """Commit one output shard (chosen rows + repeats, sorted by id) and its rejects; return its counts."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -104,7 +103,7 @@ def _write_shard(corpus, shard: int, copies: np.ndarray, details: list[str | Non
     from curation.schema import REJECT_SCHEMA, sample_of
 
     shard_path = corpus.shard_paths[shard]
-    documents = pq.read_table(shard_path)
+    documents = read_parquet(shard_path)
     if documents.num_rows != len(copies):
         raise CorpusError(f"{shard_path}: {documents.num_rows} rows, the manifest-time read saw {len(copies)}")
     ids = documents.column("id").to_pylist()
@@ -117,10 +116,12 @@ def _write_shard(corpus, shard: int, copies: np.ndarray, details: list[str | Non
             raise CorpusError(f"{shard_path}: the repeat id {clash!r} is already a document id; cannot repeat")
         pieces.append(_with_ids(documents.take(pa.array(rows)), new_ids))
     kept = pa.concat_tables(pieces).sort_by("id")
-    final = out / SHARDS_DIR / shard_name(shard)
-    write_parquet_atomic(kept, final, row_group_rows=4096)
+    shard_file = f"{SHARDS_DIR}/{shard_name(shard)}"
+    digest = out.commit_file(
+        shard_file, lambda p: pq.write_table(kept, p, compression="zstd", row_group_size=4096), "mix"
+    )
     dropped = np.flatnonzero(copies == 0)
-    rejects_path = None
+    rejects_file = None
     if len(dropped):
         texts = documents.column("text").take(pa.array(dropped)).to_pylist()
         rows = [
@@ -133,16 +134,19 @@ def _write_shard(corpus, shard: int, copies: np.ndarray, details: list[str | Non
             }
             for i, text in zip(dropped, texts, strict=True)
         ]
-        rejects_path = out / REJECTS_DIR / f"mix-{shard:05d}.parquet"
-        write_parquet_atomic(pa.Table.from_pylist(rows, schema=REJECT_SCHEMA), rejects_path)
+        rejects = pa.Table.from_pylist(rows, schema=REJECT_SCHEMA)
+        rejects_file = f"{REJECTS_DIR}/mix-{shard:05d}.parquet"
+        out.commit_file(
+            rejects_file, lambda p: pq.write_table(rejects, p, compression="zstd", row_group_size=8192), "mix"
+        )
     return {
         "shard": {
-            "path": f"{SHARDS_DIR}/{final.name}",
+            "path": shard_file,
             "rows": kept.num_rows,
             "bytes": int(pc.sum(kept.column("n_bytes")).as_py() or 0),
-            "sha256": file_sha256(final),
+            "sha256": digest,
         },
-        "rejects": {"path": f"{REJECTS_DIR}/{rejects_path.name}", "rows": len(dropped)} if rejects_path else None,
+        "rejects": {"path": rejects_file, "rows": len(dropped)} if rejects_file else None,
         "kept": int((copies >= 1).sum()),
         "repeats": int((copies - 1).clip(min=0).sum()),
         "rejected": len(dropped),
@@ -167,12 +171,12 @@ def _reject_details(plan, column: str, values: list[str | None], codes: np.ndarr
     ]
 
 
-def _remove_strays(out: Path, keep: set[str]) -> None:
+def _remove_strays(out: Destination, keep: set[str]) -> None:
     """Parquet files in shards/ or rejects/ from an earlier, different mix would confuse a directory reader."""
     for folder in (SHARDS_DIR, REJECTS_DIR):
-        for path in (out / folder).glob("*.parquet"):
-            if f"{folder}/{path.name}" not in keep:
-                path.unlink()
+        for name in out.list(folder):
+            if name.endswith(".parquet") and f"{folder}/{name}" not in keep:
+                out.remove(f"{folder}/{name}")
 
 
 def run_mix(
@@ -197,11 +201,9 @@ def run_mix(
     if not _is_text(column.type):
         raise ConfigError(f"--column {column.name!r} is {column.type}; a mixture needs a string column (e.g. source)")
     counter = token_counter(cfg.tokenizer)
-    from curation.storage import refuse_url
-
-    refuse_url(out_dir, "mix")
-    out = Path(out_dir).resolve()
-    if out == corpus.root:
+    directory = Destination(out_dir)
+    out = directory.path
+    if directory.is_location_of(corpus.root):
         raise ConfigError("--out must differ from the input corpus")
     lineage = {
         "corpus": {"path": str(corpus.root), "fingerprint": corpus_fingerprint(corpus)},
@@ -216,9 +218,12 @@ def run_mix(
         "tokenizer": counter.describe(),
     }
     config_hash = hashlib.sha256(json.dumps(lineage, sort_keys=True).encode()).hexdigest()[:16]
+    if directory.remote:
+        directory.check_writable()
     existing = None
-    if (out / MANIFEST_NAME).is_file():
-        existing = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
+    existing_bytes = directory.read_bytes(MANIFEST_NAME)
+    if existing_bytes is not None:
+        existing = json.loads(existing_bytes)
         if existing.get("config_hash") == config_hash and not overwrite:
             console.print(f"mix: {out} is already complete for this mixture and input; nothing to do", highlight=False)
             return MixResult(out, existing, True, time.perf_counter() - started)
@@ -241,17 +246,17 @@ def run_mix(
     params["tokenizer"] = counter.name
     with stage_run("mix", params, enabled=tracking) as run:
         if existing is not None:
-            (out / MANIFEST_NAME).unlink()  # overwrite: the old corpus stops being one before any file changes
-        (out / SHARDS_DIR).mkdir(parents=True, exist_ok=True)
-        (out / REJECTS_DIR).mkdir(parents=True, exist_ok=True)
+            directory.remove(MANIFEST_NAME)  # overwrite: the old corpus stops being one before any file changes
+        directory.make_folder(SHARDS_DIR)
+        directory.make_folder(REJECTS_DIR)
         taken = set(ids)
         results = []
         for shard in range(len(shard_rows)):
             lo, hi = starts[shard], starts[shard + 1]
-            results.append(_write_shard(corpus, shard, plan.copies[lo:hi], details[lo:hi], out, taken))
+            results.append(_write_shard(corpus, shard, plan.copies[lo:hi], details[lo:hi], directory, taken))
         shards = [r["shard"] for r in results]
         reject_files = [r["rejects"] for r in results if r["rejects"]]
-        _remove_strays(out, {s["path"] for s in shards} | {r["path"] for r in reject_files})
+        _remove_strays(directory, {s["path"] for s in shards} | {r["path"] for r in reject_files})
         kept = sum(r["kept"] for r in results)
         repeats = sum(r["repeats"] for r in results)
         rejected = sum(r["rejected"] for r in results)
@@ -295,7 +300,7 @@ def run_mix(
             "reconciled": True,
             "mlflow_run_id": run.run_id,
         }
-        write_json_atomic(out / MANIFEST_NAME, manifest)
+        directory.write_json(MANIFEST_NAME, manifest)
         metrics = {"documents": documents, "kept": kept, "repeats": repeats, "rejected": rejected}
         metrics["tokens_output"] = total_output
         for name, entry in mixture["values"].items():
@@ -303,7 +308,8 @@ def run_mix(
             for field in ("tokens_output", "achieved_share", "documents_selected", "documents_repeated"):
                 metrics[f"{key}.{field}"] = entry[field]
         run.log_metrics(metrics)
-        run.log_artifact(out / MANIFEST_NAME)
+        with directory.local_copy(MANIFEST_NAME) as local_manifest:
+            run.log_artifact(local_manifest)
         return MixResult(out, manifest, False, time.perf_counter() - started)
 
 

@@ -155,8 +155,8 @@ def run_select(
     columns_by_set = [[c for c in s.columns if c in needed] for s in sets]
     texts = [c.text for c in clauses]
     directory = Destination(out_dir)
-    out: Path | str = directory.location if directory.remote else Path(directory.location)
-    if str(out) == str(corpus.root if directory.remote else Path(corpus.root).resolve()):
+    out = directory.path
+    if directory.is_location_of(corpus.root):
         raise ConfigError("--out must differ from the input corpus")
     lineage = {
         "corpus": {"path": str(corpus.root), "fingerprint": corpus_fingerprint(corpus)},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -10,8 +9,10 @@ import typer
 from pipelines.cli.options import OverwriteAttributes, Tracking, one_line_errors
 
 Attributes = Annotated[
-    Optional[list[Path]],
-    typer.Option("--attributes", "-a", help="Attribute set directories holding the column (repeatable)."),
+    Optional[list[str]],
+    typer.Option(
+        "--attributes", "-a", help="Attribute set directories (paths or URLs) holding the column (repeatable)."
+    ),
 ]
 Tokenizer = Annotated[
     str,
@@ -22,8 +23,8 @@ Tokenizer = Annotated[
 
 
 def mix_command(
-    corpus: Annotated[Path, typer.Argument(help="The corpus to draw the mixture from.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the new corpus.")],
+    corpus: Annotated[str, typer.Argument(help="The corpus to draw the mixture from.", show_default=False)],
+    out: Annotated[str, typer.Option("--out", "-o", help="Directory of the new corpus (a path or a URL).")],
     target: Annotated[
         list[str],
         typer.Option(
@@ -77,11 +78,13 @@ def mix_command(
 
 
 def top_command(
-    corpus: Annotated[Path, typer.Argument(help="The corpus whose documents are ranked.", show_default=False)],
+    corpus: Annotated[str, typer.Argument(help="The corpus whose documents are ranked.", show_default=False)],
     score: Annotated[
         str, typer.Option(help="Numeric column to rank by: the corpus's (e.g. lang_score) or an attribute set's.")
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Attribute set directory for top_keep and top_rank.")],
+    out: Annotated[
+        str, typer.Option("--out", "-o", help="Attribute set directory (a path or a URL) for top_keep and top_rank.")
+    ],
     attributes: Attributes = None,
     fraction: Annotated[Optional[float], typer.Option(help="Keep this fraction of the documents, best first.")] = None,
     k: Annotated[Optional[int], typer.Option("--k", help="Keep this many documents, best first.")] = None,
