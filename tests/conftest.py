@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.s3_server import s3_client, s3_server  # noqa: F401 - the S3 server's fixtures, for every test
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("CURATION_SHARED_DATA", REPO.parent / "shared" / "data"))
 WEB = SHARED_DATA / "web"

@@ -9,18 +9,16 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from curation.mix.config import MixConfig, TopConfig, parse_targets
+from curation.mix.config import MixConfig, parse_targets
 from curation.mix.job import run_mix
-from curation.mix.top import run_top
 from tests.helpers import run_curate
-from tests.storage.conftest import s3_client, s3_server  # noqa: F401 - the S3 server fixtures
 from tests.storage.test_s3_outputs import objects
 
 BUCKET = "mixes"
 
 
 @pytest.fixture(scope="module")
-def remote_corpus(sources_corpus, s3_client, s3_server):  # noqa: F811
+def remote_corpus(sources_corpus, s3_client, s3_server):
     """The local test corpus copied to the store file by file, as `aws s3 sync` would."""
     s3_client.create_bucket(Bucket=BUCKET)
     root = sources_corpus.root
@@ -31,7 +29,7 @@ def remote_corpus(sources_corpus, s3_client, s3_server):  # noqa: F811
 
 
 @pytest.fixture
-def on_s3(s3_server, monkeypatch):  # noqa: F811
+def on_s3(s3_server, monkeypatch):
     for name, value in s3_server.items():
         monkeypatch.setenv(name, value)
 
@@ -46,7 +44,7 @@ def _rejects(body: bytes) -> list[dict]:
     return [{key: value for key, value in row.items() if key != "source_file"} for row in rows]
 
 
-def test_mix_from_s3_to_s3_writes_what_a_local_mix_writes(sources_corpus, remote_corpus, on_s3, s3_client, tmp_path):  # noqa: F811
+def test_mix_from_s3_to_s3_writes_what_a_local_mix_writes(sources_corpus, remote_corpus, on_s3, s3_client, tmp_path):
     cfg = MixConfig(targets=parse_targets(["c4=0.5", "wiki=0.3", "web=0.2"]), tokens="150k", seed=3)
     local = run_mix(sources_corpus.root, tmp_path / "mix", cfg, tracking=False)
     remote = run_mix(remote_corpus, f"s3://{BUCKET}/mix", cfg, tracking=False)
@@ -72,7 +70,11 @@ def test_mix_from_s3_to_s3_writes_what_a_local_mix_writes(sources_corpus, remote
 
 
 def test_top_from_s3_writes_the_same_flags_and_select_applies_them(
-    sources_corpus, remote_corpus, s3_server, s3_client, tmp_path  # noqa: F811
+    sources_corpus,
+    remote_corpus,
+    s3_server,
+    s3_client,
+    tmp_path,
 ):
     """Through the CLI, as a user runs it: top on the store, then select with its flags."""
     args = ["--score", "n_bytes", "--fraction", "0.4", "--no-tracking"]

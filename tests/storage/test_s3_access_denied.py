@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import run_curate
-from tests.storage.conftest import free_port
+from tests.s3_server import free_port
 
 SETUP_REQUESTS = 4  # create bucket, put object, create user, create access key: unauthenticated, then IAM applies
 

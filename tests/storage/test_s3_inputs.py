@@ -110,7 +110,7 @@ def test_missing_remote_input_fails_fast_with_one_line(s3_server, tmp_path, url,
 
 
 def test_unreachable_endpoint_is_one_line_naming_the_url(s3_server, tmp_path):
-    from tests.storage.conftest import free_port
+    from tests.s3_server import free_port
 
     env = dict(s3_server, AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}", AWS_MAX_ATTEMPTS="1")
     proc = run_curate("ingest", "s3://web-inputs/crawl/", "--out", str(tmp_path / "out"), "--no-tracking",

@@ -1,4 +1,5 @@
-"""A real S3-protocol server on 127.0.0.1 (moto's threaded server, from PyPI), started once per session."""
+"""A real S3-protocol server on 127.0.0.1 (moto's threaded server, from PyPI), started once per session; its
+fixtures are registered for every test by tests/conftest.py."""
 
 from __future__ import annotations
 
