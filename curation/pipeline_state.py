@@ -14,7 +14,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from curation.corpus import write_json_atomic
 from curation.errors import ConfigError
 
 STATE_NAME = "pipeline.json"
@@ -31,30 +30,44 @@ COMMIT_MARKERS = {
 }
 
 
-def marker(kind: str, path: str | Path) -> Path:
-    return Path(path) / COMMIT_MARKERS[kind]
+def committed(kind: str, path: str | Path) -> bool:
+    """Whether the output at ``path`` (a local directory or a URL) holds its commit marker."""
+    from curation.destination import Destination
+
+    return Destination(path).exists(COMMIT_MARKERS[kind])
 
 
 def fingerprint(kind: str, path: str | Path) -> str | None:
     """Checksum of an output's commit marker (its manifest): equal fingerprints, equal outputs."""
-    from curation.corpus import file_sha256
+    import hashlib
 
-    file = marker(kind, path)
-    return file_sha256(file) if file.is_file() else None
+    from curation.destination import Destination
+
+    data = Destination(path).read_bytes(COMMIT_MARKERS[kind])
+    return hashlib.sha256(data).hexdigest() if data is not None else None
 
 
-def read_state(workdir: Path) -> dict[str, Any] | None:
-    path = workdir / STATE_NAME
-    if not path.is_file():
+def read_state(workdir: str | Path) -> dict[str, Any] | None:
+    """The work directory's pipeline.json (a local directory or a URL), or None when there is none."""
+    from curation.destination import Destination
+
+    where = Destination(workdir)
+    data = where.read_bytes(STATE_NAME)
+    if data is None:
         return None
     try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path}: unreadable pipeline state ({exc}); remove it to start over") from None
+        state = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{where.url(STATE_NAME)}: unreadable pipeline state ({exc}); remove it to start over"
+        ) from None
     if state.get("format") != STATE_FORMAT:
-        raise ConfigError(f"{path}: not a pipeline state file (format={state.get('format')!r})")
+        raise ConfigError(f"{where.url(STATE_NAME)}: not a pipeline state file (format={state.get('format')!r})")
     return state
 
 
-def write_state(workdir: Path, state: dict[str, Any]) -> None:
-    write_json_atomic(workdir / STATE_NAME, state)
+def write_state(workdir: str | Path, state: dict[str, Any]) -> None:
+    """Commit pipeline.json: by rename locally, in one PUT on an object store."""
+    from curation.destination import Destination
+
+    Destination(workdir).write_json(STATE_NAME, state)

@@ -19,15 +19,15 @@ def run(
     """Run the stages ``config`` names, skipping those already done with the same settings and inputs and
     resuming an interrupted one (as ``curate run``). Counts: the stages that ``ran`` this time, each
     stage's status, and the ``final_corpus``; ``run_id`` is the pipeline's parent MLflow run."""
+    from curation.storage import is_remote
     from pipelines.config import load_pipeline_config
     from pipelines.runner import run_pipeline
 
-    config = Path(config)
-    result = run_pipeline(load_pipeline_config(config), config.resolve(),
-                          workdir=Path(workdir) if workdir else None, from_stage=from_stage,
-                          tracking=tracking)  # fmt: skip
+    config_path = str(config) if is_remote(str(config)) else Path(config).resolve()
+    result = run_pipeline(load_pipeline_config(config_path), config_path, workdir=workdir or None,
+                          from_stage=from_stage, tracking=tracking)  # fmt: skip
     return StageResult(
-        path=Path(result.workdir),
+        path=result.workdir,
         counts={
             "ran": list(result.ran),
             "stages": {stage["name"]: stage["status"] for stage in result.state["stages"]},

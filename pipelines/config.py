@@ -190,18 +190,23 @@ def located(error: dict, path: Path | None) -> str:
     return f"{path}: {where}: {error['msg'].removeprefix('Value error, ')}"
 
 
-def parse_pipeline_config(payload: Any, path: Path) -> PipelineConfig:
-    """Validate a loaded mapping; relative inputs become relative to the config file's folder."""
+def parse_pipeline_config(payload: Any, path: Path | str) -> PipelineConfig:
+    """Validate a loaded mapping; relative inputs become relative to the config file's folder (or its URL's)."""
+    from curation.storage import is_remote
+
     if not isinstance(payload, dict):
         raise ConfigError(f"{path}: a pipeline config is a mapping of sections (name, ingest, ...)")
     try:
         cfg = PipelineConfig.model_validate(payload)
     except ValidationError as exc:
         raise ConfigError(located(exc.errors()[0], path)) from None
-    base = path.resolve().parent
+    remote = is_remote(str(path))
+    base = str(path).rpartition("/")[0] if remote else Path(path).resolve().parent
 
     def resolve(spec: str) -> str:
-        return spec if "://" in spec or Path(spec).is_absolute() else str(base / spec)
+        if "://" in spec or Path(spec).is_absolute():
+            return spec
+        return f"{base}/{spec}" if remote else str(base / spec)
 
     updates: dict[str, Any] = {
         "ingest": cfg.ingest.model_copy(update={"inputs": [resolve(i) for i in cfg.ingest.inputs]})
@@ -220,13 +225,30 @@ def parse_pipeline_config(payload: Any, path: Path) -> PipelineConfig:
 
 
 def load_pipeline_config(path: str | Path) -> PipelineConfig:
+    """Read and validate a pipeline YAML file: a local path or a URL (``s3://bucket/pipelines/x.yaml``)."""
     import yaml
 
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such pipeline config")
+    from curation.storage import is_remote, open_binary, refuse_credentials, remote_error
+
+    if not is_remote(str(path)):
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such pipeline config")
+        raw = path.read_bytes
+    else:
+        refuse_credentials(str(path))
+
+        def raw() -> bytes:
+            try:
+                with open_binary(str(path)) as fh:
+                    return fh.read()
+            except FileNotFoundError:
+                raise ConfigError(f"{path}: no such pipeline config") from None
+            except OSError as exc:
+                raise remote_error(str(path), exc) from None
+
     try:
-        payload = yaml.safe_load(path.read_text(encoding="utf-8"))
+        payload = yaml.safe_load(raw().decode("utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: not readable YAML ({str(exc).splitlines()[0]})") from None
     return parse_pipeline_config(payload, path)

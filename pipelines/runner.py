@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from curation.destination import Destination
 from curation.errors import ConfigError
-from curation.pipeline_state import STATE_FORMAT, fingerprint, marker, read_state, write_state
+from curation.pipeline_state import STATE_FORMAT, STATE_NAME, committed, fingerprint, read_state, write_state
 from pipelines.config import PipelineConfig
 from pipelines.stage_names import STAGES  # noqa: F401 - the runner's order, re-exported
 
@@ -31,8 +31,8 @@ class Stage:
 
     name: str
     settings: dict[str, Any]
-    reads: list[tuple[str, Path]]
-    writes: dict[str, tuple[str, Path]]  # output key -> (marker kind, path)
+    reads: list[tuple[str, Path | str]]
+    writes: dict[str, tuple[str, Path | str]]  # output key -> (marker kind, path or URL)
     run: Callable[[bool], Any]  # overwrite -> result (with .skipped when the stage itself found it done)
     always_run: bool = False  # the stage checks its own inputs (ingest: the input files' checksums)
 
@@ -42,56 +42,67 @@ class Stage:
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def committed(self) -> bool:
-        return all(marker(kind, path).is_file() for kind, path in self.writes.values())
+        return all(committed(kind, path) for kind, path in self.writes.values())
 
 
 @dataclass
 class PipelineResult:
-    workdir: Path
+    workdir: Path | str
     state: dict[str, Any]
-    final_corpus: Path
+    final_corpus: Path | str
     report: Any = None
     seconds: float = 0.0
     ran: list[str] = field(default_factory=list)
 
 
+# Stages that write local directories only: a work directory on a URL refuses a config that has them
+LOCAL_ONLY_STAGES = ("metarater_fit", "metarater_keep", "validate")
+
+
 class PipelineRunner:
-    def __init__(self, cfg: PipelineConfig, config_path: Path | None, workdir: Path, tracking: bool, console):
+    def __init__(
+        self, cfg: PipelineConfig, config_path: Path | str | None, workdir: Path | str, tracking: bool, console
+    ):
         self.cfg = cfg
         self.config_path = config_path
-        self.workdir = workdir
+        self.root = Destination(workdir)  # the work directory: a local directory or a URL on an object store
+        self.workdir = self.root.path
         self.tracking = tracking
         self.console = console
         self.master = cfg.spark.master
         self.spark_conf = dict(cfg.spark.conf)
-        self.corpus = workdir / "corpus"
-        self.attributes: list[Path] = []  # every attribute set so far, in stage order
+        self.corpus = self._at("corpus")
+        self.attributes: list[Path | str] = []  # every attribute set so far, in stage order
         self.final = self.corpus  # the corpus later stages read: the select, then the mix output
+
+    def _at(self, relative: str) -> Path | str:
+        """An output's place in the work directory: a ``Path`` locally, a URL on an object store."""
+        return self.root.url(relative) if self.root.remote else self.workdir / relative
 
     # ------------------------------------------------------------------ the stage list
     def stages(self) -> list[Stage]:
-        cfg, w = self.cfg, self.workdir
+        cfg, at = self.cfg, self._at
         out: list[Stage] = [self._ingest()]
         if cfg.signals is not None:
             signals = self._signals_producer()
             identity = {"producer": signals.name, "version": signals.version, "config": signals.config()}
-            out.append(self._attributes("signals", w / "attributes" / "signals", self._signals_producer, identity))
+            out.append(self._attributes("signals", at("attributes/signals"), self._signals_producer, identity))
         if cfg.dedup is not None:
             out.append(self._dedup())
-        keep_sets: list[tuple[str, Path]] = []
+        keep_sets: list[tuple[str, Path | str]] = []
         if cfg.datarater is not None:
             out.extend(self._datarater())
-            keep_sets.append(("datarater_keep", w / "attributes" / "datarater-keep"))
+            keep_sets.append(("datarater_keep", at("attributes/datarater-keep")))
         if cfg.metarater is not None:
             out.extend(self._metarater())
-            keep_sets.append(("metarater_keep", w / "attributes" / "metarater-keep"))
+            keep_sets.append(("metarater_keep", at("attributes/metarater-keep")))
         rule = list(cfg.select.rule if cfg.select else []) + [column for column, _ in keep_sets]
         if rule:
-            out.append(self._select("select", w / "curated", rule, list(self.attributes)))
-            self.final = w / "curated"
+            out.append(self._select("select", at("curated"), rule, list(self.attributes)))
+            self.final = at("curated")
         datarater_only = None
         if cfg.datarater is not None and cfg.validate_ is not None and cfg.validate_.datarater_only:
-            datarater_only = w / "datarater-filtered"
+            datarater_only = at("datarater-filtered")
             out.append(self._select("datarater_only", datarater_only, ["datarater_keep"], [keep_sets[0][1]]))
         if cfg.mix is not None:
             out.append(self._mix())
@@ -99,6 +110,12 @@ class PipelineRunner:
             out.append(self._validate(datarater_only))
         if cfg.export is not None:
             out.append(self._export())
+        local_only = [stage.name for stage in out if stage.name in LOCAL_ONLY_STAGES]
+        if self.root.remote and local_only:
+            raise ConfigError(
+                f"--workdir {self.root}: {', '.join(local_only)} write to local directories only for now; "
+                "use a local work directory for a config with them"
+            )
         return out
 
     def _ingest(self) -> Stage:
@@ -128,7 +145,7 @@ class PipelineRunner:
         # replaces the corpus (overwrite) only when this pipeline made it.
         return Stage("ingest", section, [], {"corpus": ("corpus", self.corpus)}, run, always_run=True)
 
-    def _attributes(self, name: str, out: Path, producer: Callable[[], Any], settings: dict, reads=()) -> Stage:
+    def _attributes(self, name: str, out: Path | str, producer: Callable[[], Any], settings: dict, reads=()) -> Stage:
         """An attribute set; ``settings`` must name the producer and its version (they are in the stage's hash)."""
 
         def run(overwrite: bool):
@@ -158,7 +175,7 @@ class PipelineRunner:
         from curation.dedup.stage import DedupConfig
 
         section = self.cfg.dedup.model_dump()
-        out = self.workdir / "attributes" / "dedup"
+        out = self._at("attributes/dedup")
         params = {k: v for k, v in section.items() if k != "max_bucket"}
         config = DedupConfig(params=MinHashParams(**params), max_bucket=section["max_bucket"])  # checked before work
 
@@ -186,9 +203,9 @@ class PipelineRunner:
         section = self.cfg.datarater
         rater_cfg = load_config(None, section.train.settings)  # a bad setting fails here, before any work
         filter_cfg = FilterConfig(**section.filter.model_dump())
-        model = self.workdir / "models" / "datarater"
-        scores = self.workdir / "attributes" / "datarater"
-        keep = self.workdir / "attributes" / "datarater-keep"
+        model = self._at("models/datarater")
+        scores = self._at("attributes/datarater")
+        keep = self._at("attributes/datarater-keep")
 
         def train(overwrite: bool):
             from raters.datarater.training import run_datarater_train
@@ -255,8 +272,8 @@ class PipelineRunner:
 
         section = self.cfg.metarater
         meta_cfg = metarater_config(section.settings)  # a bad setting fails here, before any work
-        fit_dir = self.workdir / "models" / "metarater"
-        keep = self.workdir / "attributes" / "metarater-keep"
+        fit_dir = self._at("models/metarater")
+        keep = self._at("attributes/metarater-keep")
         sources = list(self.attributes)  # the scores: every attribute set computed before this stage
 
         def fit(overwrite: bool):
@@ -310,7 +327,7 @@ class PipelineRunner:
             ),
         ]
 
-    def _select(self, name: str, out: Path, rule: list[str], sets: list[Path]) -> Stage:
+    def _select(self, name: str, out: Path | str, rule: list[str], sets: list[Path | str]) -> Stage:
         from curation.select.rules import parse_rule
 
         parse_rule(rule)  # a syntax error fails here, before any work
@@ -338,7 +355,7 @@ class PipelineRunner:
 
         section = self.cfg.mix.model_dump()
         mix_cfg = MixConfig(**section)
-        source, out = self.final, self.workdir / "mixed"
+        source, out = self.final, self._at("mixed")
 
         def run(overwrite: bool):
             from curation.mix.job import run_mix
@@ -349,13 +366,13 @@ class PipelineRunner:
         settings = {**section, "tokenizer_digest": _file_digest(section["tokenizer"])}
         return Stage("mix", settings, [("corpus", source)], {"corpus": ("corpus", out)}, run)
 
-    def _validate(self, datarater_only: Path | None) -> Stage:
+    def _validate(self, datarater_only: Path | str | None) -> Stage:
         from curation.proxy.config import parse_token_count
         from curation.validate.job import ValidateConfig
 
         section = self.cfg.validate_
         train = [f"curated={self.final}"] + ([f"datarater={datarater_only}"] if datarater_only else [])
-        out = self.workdir / "validation"
+        out = self._at("validation")
         validate_cfg = ValidateConfig(
             train=train,
             heldout=[f"{name}={path}" for name, path in section.heldout.items()],
@@ -388,7 +405,7 @@ class PipelineRunner:
 
         section = self.cfg.export.model_dump()
         export_cfg = ExportConfig(**section)
-        source, out = self.final, self.workdir / "export"
+        source, out = self.final, self._at("export")
 
         def run(overwrite: bool):
             from curation.export import run_export
@@ -419,7 +436,7 @@ class PipelineRunner:
             )
         # The last record of every stage, from this run or an earlier one that got further.
         previous = {**(before or {}).get("known", {}), **{s["name"]: s for s in (before or {}).get("stages", [])}}
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.root.check_writable("--workdir")
         state = {
             "format": STATE_FORMAT,
             "name": self.cfg.name,
@@ -449,13 +466,20 @@ class PipelineRunner:
             state["finished"] = True
             write_state(self.workdir, state)
             report = None
-            if self.cfg.report:
+            if self.cfg.report and self.root.remote:
+                self.console.print(
+                    "report: not built for a work directory on a URL yet; the stages' manifests and "
+                    "MLflow runs hold the figures",
+                    highlight=False,
+                )
+            elif self.cfg.report:
                 from curation.report import build_report
 
                 self.console.rule("[bold]report")
                 # into the pipeline's run, unless its store was lost during this run (warned once already)
                 report = build_report(self.workdir, log_to_mlflow=self.tracking and tracking_lost() is None)
-            parent.log_artifact(self.workdir / "pipeline.json")
+            with self.root.local_copy(STATE_NAME) as state_file:
+                parent.log_artifact(state_file)
         return PipelineResult(self.workdir, state, self.final, report, time.perf_counter() - started, ran)
 
     def _run_stage(self, stage: Stage, before: dict | None, forced: bool, state: dict, parent) -> dict[str, Any]:
@@ -482,7 +506,7 @@ class PipelineRunner:
         else:
             if forced or (before is not None and not same):
                 for _, path in stage.writes.values():  # this pipeline's own outputs, made with other settings or inputs
-                    _discard(path, self.workdir)
+                    _discard(path, self.root)
             overwrite = False  # same settings: a stage interrupted earlier resumes from its checkpoints
         self.console.rule(f"[bold]{stage.name}")
         record = {
@@ -556,26 +580,25 @@ def _file_digest(path: str | None) -> str | None:
     return file_sha256(path)[:16] if path and Path(path).is_file() else None
 
 
-def _discard(path: Path, workdir: Path) -> None:
+def _discard(path: Path | str, workdir: Destination) -> None:
     """Remove a stage's output before a forced rerun; only ever inside the pipeline's work directory."""
-    path = path.resolve()
-    if workdir.resolve() not in path.parents:
-        raise ConfigError(f"refusing to remove {path}: it is outside the work directory {workdir}")
-    if path.is_dir():
-        shutil.rmtree(path)
+    output = Destination(path)
+    if not output.location.startswith(workdir.location + "/"):
+        raise ConfigError(f"refusing to remove {output}: it is outside the work directory {workdir}")
+    output.remove_tree("")
 
 
 def run_pipeline(
     cfg: PipelineConfig,
-    config_path: Path | None = None,
+    config_path: Path | str | None = None,
     *,
-    workdir: Path | None = None,
+    workdir: Path | str | None = None,
     from_stage: str | None = None,
     tracking: bool = True,
     console=None,
 ) -> PipelineResult:
     from rich.console import Console
 
-    workdir = (workdir or Path(cfg.workdir or f"runs/{cfg.name}")).resolve()
+    workdir = workdir or cfg.workdir or f"runs/{cfg.name}"
     runner = PipelineRunner(cfg, config_path, workdir, tracking, console or Console(stderr=True))
     return runner.run(from_stage)

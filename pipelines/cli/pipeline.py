@@ -13,9 +13,13 @@ from pipelines.stage_names import STAGES
 
 
 def run_command(
-    config: Annotated[Path, typer.Argument(help="A pipeline config, e.g. pipelines/laptop.yaml.", show_default=False)],
+    config: Annotated[
+        str,
+        typer.Argument(help="A pipeline config (a path or a URL), e.g. pipelines/laptop.yaml.", show_default=False),
+    ],
     workdir: Annotated[
-        Optional[Path], typer.Option("--workdir", "-w", help="Where outputs go (default: the config's workdir).")
+        Optional[str],
+        typer.Option("--workdir", "-w", help="Where outputs go: a directory or a URL (default: the config's workdir)."),
     ] = None,
     from_stage: Annotated[
         Optional[str],
@@ -37,11 +41,13 @@ def run_command(
     with the key and file named. See pipelines/README.md for the sections and their settings.
     """
     with one_line_errors():
+        from curation.storage import is_remote
         from pipelines.config import load_pipeline_config
         from pipelines.runner import run_pipeline
 
         cfg = load_pipeline_config(config)
-        result = run_pipeline(cfg, config.resolve(), workdir=workdir, from_stage=from_stage, tracking=tracking)
+        config_path = config if is_remote(config) else Path(config).resolve()
+        result = run_pipeline(cfg, config_path, workdir=workdir, from_stage=from_stage, tracking=tracking)
         print_pipeline_summary(result, tracking)
 
 
@@ -64,12 +70,15 @@ def print_pipeline_summary(result, tracking: bool, console=None) -> None:
     console.print(table)
     outputs = {stage["name"]: stage["outputs"] for stage in state["stages"] if stage["status"] in ("done", "skipped")}
 
-    def output(stage: str, key: str, name: str) -> Path | None:
-        path = Path(outputs[stage][key]) / name if stage in outputs else None
-        return path if path is not None and path.is_file() else None
+    def output(stage: str, key: str, name: str) -> str | None:
+        """The text of file ``name`` in a finished stage's output (a directory or a URL), if it is there."""
+        from curation.destination import Destination
+
+        data = Destination(outputs[stage][key]).read_bytes(name) if stage in outputs else None
+        return data.decode("utf-8") if data is not None else None
 
     if ingested := output("ingest", "corpus", "manifest.json"):
-        counts = json.loads(ingested.read_text(encoding="utf-8"))["counts"]
+        counts = json.loads(ingested)["counts"]
         reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(counts.get("rejected", {}).items()) if n)
         console.print(
             f"\ningest: {counts['records_read']:,} records read, {counts['documents']:,} documents"
@@ -77,7 +86,7 @@ def print_pipeline_summary(result, tracking: bool, console=None) -> None:
             highlight=False,
         )
     if curated := output("select", "corpus", "manifest.json"):
-        funnel = json.loads(curated.read_text(encoding="utf-8")).get("funnel") or []
+        funnel = json.loads(curated).get("funnel") or []
         if funnel:
             console.print("\nfunnel (documents kept after each clause):")
             first = max(1, funnel[0]["documents"])
@@ -90,24 +99,25 @@ def print_pipeline_summary(result, tracking: bool, console=None) -> None:
         from curation.mix.job import MixResult, print_mixture
 
         stage = next(s for s in state["stages"] if s["name"] == "mix")
-        manifest = json.loads(mixed.read_text(encoding="utf-8"))
-        print_mixture(MixResult(mixed.parent, manifest, stage["status"] == "skipped", stage["seconds"]), console)
+        manifest = json.loads(mixed)
+        print_mixture(
+            MixResult(outputs["mix"]["corpus"], manifest, stage["status"] == "skipped", stage["seconds"]), console
+        )
     if validation := output("validate", "validation", "table.md"):
         console.print("\nproxy validation (held-out bits per byte, lower is better; equal training tokens):")
-        console.print(validation.read_text(encoding="utf-8"), highlight=False, markup=False)
-    if exported := output("export", "export", "manifest.json"):
-        console.print(f"exported:  {exported.parent}", highlight=False)
+        console.print(validation, highlight=False, markup=False)
+    if output("export", "export", "manifest.json"):
+        console.print(f"exported:  {outputs['export']['export']}", highlight=False)
     if result.report is not None:
         console.print(f"report:    {result.report.html_path}", highlight=False)
     if tracking:
         uri = state.get("tracking_uri") or os.environ.get("MLFLOW_TRACKING_URI", "")
         console.print(f"MLflow:    run {state['mlflow_run_id']} in {uri}", highlight=False)
         console.print(f"           browse with: mlflow ui --backend-store-uri {uri}", highlight=False)
-    console.print(f"state:     {result.workdir / 'pipeline.json'} ({result.seconds:,.0f} s)", highlight=False)
+    console.print(f"state:     {result.workdir}/pipeline.json ({result.seconds:,.0f} s)", highlight=False)
 
 
-def _relative(path: str, root: Path) -> str:
-    try:
-        return str(Path(path).relative_to(root))
-    except ValueError:
-        return path
+def _relative(path: str, root: Path | str) -> str:
+    """``path`` inside the work directory, relative to it (a path or a URL)."""
+    prefix = f"{str(root).rstrip('/')}/"
+    return path[len(prefix) :] if path.startswith(prefix) else path

@@ -1,0 +1,95 @@
+"""`curate run` with its config, its inputs and its work directory on an S3-protocol server (moto on 127.0.0.1):
+every stage's data files byte for byte those of the same pipeline run locally, pipeline.json on the store, a
+rerun that skips every stage, and a config whose stages need a local directory refused before any work."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from tests.conftest import SHARED_DATA
+from tests.helpers import run_curate
+from tests.reliability.kill_points import pipeline_config, write_inputs
+from tests.storage.test_s3_outputs import objects
+
+BUCKET = "pipelines"
+
+
+@pytest.fixture(scope="module")
+def remote_config(s3_client, tmp_path_factory):
+    """The pipeline's config and inputs as objects (the config names its inputs relative to itself), and the
+    local folder they were written in."""
+    root = tmp_path_factory.mktemp("s3-pipeline")
+    write_inputs(root, SHARED_DATA, duplicates=10)
+    pipeline_config(root, dedup=True, export_rows=60)
+    s3_client.create_bucket(Bucket=BUCKET)
+    for name in ("pipeline.yaml", "inputs/c4.jsonl", "inputs/wiki.jsonl"):
+        s3_client.put_object(Bucket=BUCKET, Key=f"config/{name}", Body=(root / name).read_bytes())
+    return f"s3://{BUCKET}/config/pipeline.yaml", root
+
+
+@pytest.fixture(scope="module")
+def local_run(remote_config, s3_server):
+    """The same pipeline into a local work directory (its inputs read from the store, as the remote run's
+    are: documents record where they were read from): the work's files by relative name."""
+    config, root = remote_config
+    work = root / "work"
+    proc = run_curate("run", config, "--workdir", str(work), "--no-tracking", cwd=root, timeout=900, **s3_server)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return {str(p.relative_to(work)): p.read_bytes() for p in sorted(work.rglob("*")) if p.is_file()}
+
+
+def _data_files(files: dict[str, bytes]) -> dict[str, bytes]:
+    """Shards, attribute parts and export files: the bytes a trainer or a later stage reads. Rejects and
+    manifests name their inputs' paths (a local path in one run, a URL in the other), so they are compared
+    by their counts instead."""
+    return {
+        name: data
+        for name, data in files.items()
+        if (name.endswith(".parquet") and "/rejects/" not in name) or name.endswith(".jsonl.zst")
+    }
+
+
+def test_a_pipeline_on_s3_writes_what_the_local_pipeline_writes(local_run, remote_config, s3_server, s3_client,
+                                                                tmp_path):  # fmt: skip
+    work = f"s3://{BUCKET}/work"
+    tracking = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    proc = run_curate("run", remote_config[0], "--workdir", work, cwd=tmp_path, timeout=900, **s3_server, **tracking)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"{work}/pipeline.json" in proc.stdout
+    written, expected = objects(s3_client, BUCKET, "work/"), local_run
+    assert sorted(_data_files(written)) == sorted(_data_files(expected))
+    assert len(_data_files(expected)) > 10
+    for name, data in _data_files(expected).items():
+        assert written[name] == data, name
+    assert not any("/_work/" in name or name.endswith(".tmp") for name in written)  # nothing left behind
+    for manifest in ("corpus/manifest.json", "curated/manifest.json", "mixed/manifest.json", "export/manifest.json"):
+        assert json.loads(written[manifest])["counts"] == json.loads(expected[manifest])["counts"], manifest
+    state = json.loads(written["pipeline.json"])
+    assert state["finished"] and state["workdir"] == work
+    stages = {stage["name"]: stage for stage in state["stages"]}
+    assert list(stages) == ["ingest", "signals", "dedup", "select", "mix", "export"]
+    assert stages["export"]["outputs"]["export"] == f"{work}/export"
+
+    again = run_curate("run", remote_config[0], "--workdir", work, "--no-tracking", cwd=tmp_path, **s3_server)
+    assert again.returncode == 0, again.stderr[-3000:]
+    state = json.loads(objects(s3_client, BUCKET, "work/")["pipeline.json"])
+    assert {stage["status"] for stage in state["stages"]} == {"skipped"}
+
+
+def test_stages_that_need_a_local_directory_are_refused_before_any_work(remote_config, s3_server, s3_client,
+                                                                        tmp_path):  # fmt: skip
+    root = remote_config[1]
+    config = yaml.safe_load((root / "pipeline.yaml").read_text())
+    config["ingest"]["inputs"] = [str(root / "inputs" / "c4.jsonl")]
+    config["validate"] = {"heldout": {"wiki": str(root / "inputs" / "wiki.jsonl")}, "tokens": "10k"}
+    (tmp_path / "validate.yaml").write_text(yaml.safe_dump(config))
+    work = f"s3://{BUCKET}/validate-work"
+    proc = run_curate("run", str(tmp_path / "validate.yaml"), "--workdir", work, "--no-tracking", cwd=tmp_path,
+                      **s3_server)  # fmt: skip
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "validate write to local directories only" in lines[0], proc.stderr[-2000:]
+    assert objects(s3_client, BUCKET, "validate-work/") == {}
