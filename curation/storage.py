@@ -163,6 +163,19 @@ def filesystem(url: str) -> tuple[Any, str]:
         raise ConfigError(f"{url}: {exc}") from exc
 
 
+def as_path(location: str | os.PathLike):
+    """A pathlib-style path for ``location``: a ``Path`` for a local one, a ``upath.UPath`` over the fsspec
+    filesystem of a URL (with the storage-options file's arguments), for code that walks a directory tree."""
+    from pathlib import Path
+
+    if not is_remote(str(location)):
+        return Path(local_path(str(location)))
+    from upath import UPath
+
+    filesystem(str(location))  # a missing extra or a URL with credentials: one line, as for every other read
+    return UPath(str(location), **storage_options(scheme_of(str(location)) or "file"))
+
+
 def remote_error(url: str, exc: BaseException) -> InputNotFoundError:
     """One line naming ``url`` for a filesystem's failure: denied access, a missing bucket, no endpoint."""
     detail = " ".join(str(exc).split()) or type(exc).__name__

@@ -466,13 +466,7 @@ class PipelineRunner:
             state["finished"] = True
             write_state(self.workdir, state)
             report = None
-            if self.cfg.report and self.root.remote:
-                self.console.print(
-                    "report: not built for a work directory on a URL yet; the stages' manifests and "
-                    "MLflow runs hold the figures",
-                    highlight=False,
-                )
-            elif self.cfg.report:
+            if self.cfg.report:
                 from curation.report import build_report
 
                 self.console.rule("[bold]report")

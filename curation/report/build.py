@@ -1,7 +1,8 @@
 """``build_report``: read a pipeline's state and outputs, write report.html and report.md (with its chart
 PNGs), and log them to the pipeline's parent MLflow run.
 
-Files are written under temporary names and committed by rename, report.html last; chart PNGs an earlier
+Files are written under temporary names and committed by rename (on an object store: uploaded whole under
+their final names), report.html last; chart PNGs an earlier
 report left and this one does not draw are removed. A section whose stage is missing or unfinished shows
 a note instead; a report never fails because of one stage's output.
 """
@@ -9,9 +10,11 @@ a note instead; a report never fails because of one stage's output.
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from curation.destination import Destination
 from curation.errors import TrackingError
 from curation.report.document import Note, Report, Section
 from curation.report.outputs import READ_ERRORS
@@ -42,9 +45,9 @@ SECTIONS = (
 
 @dataclass(frozen=True)
 class ReportResult:
-    html_path: Path
-    md_path: Path
-    chart_paths: tuple[Path, ...] = ()
+    html_path: Path | str  # a URL for a report on an object store
+    md_path: Path | str
+    chart_paths: tuple[Path | str, ...] = ()
     mlflow_run_id: str | None = None  # the run the report was logged to; None when it was not logged
 
 
@@ -72,34 +75,38 @@ def build_report(
 
     state = load_state(workdir_or_state_path)
     report = assemble(state)
-    out = Path(out_dir) if out_dir is not None else state.workdir / REPORT_DIR
-    out.mkdir(parents=True, exist_ok=True)
+    out = Destination(out_dir if out_dir is not None else f"{state.workdir}/{REPORT_DIR}")
+    out.make_folder("")
     charts = []
     for chart in report.charts:
-        _write_atomic(out / chart.png_name, chart.png)
-        charts.append(out / chart.png_name)
-    for stale in out.glob("chart-*.png"):
-        if stale not in charts:
-            stale.unlink()
-    md_path, html_path = out / MD_NAME, out / HTML_NAME
-    _write_atomic(md_path, render_markdown(report).encode("utf-8"))
-    _write_atomic(html_path, render_html(report).encode("utf-8"))
+        _commit(out, chart.png_name, chart.png)
+        charts.append(chart.png_name)
+    for name in out.list(""):
+        if name.startswith("chart-") and name.endswith(".png") and name not in charts:
+            out.remove(name)
+    _commit(out, MD_NAME, render_markdown(report).encode("utf-8"))
+    _commit(out, HTML_NAME, render_html(report).encode("utf-8"))
     logged = None
     if log_to_mlflow and state.mlflow_run_id:
-        log_report(state, [html_path, md_path, *charts])
+        with ExitStack() as copies:  # MLflow logs local files: an object store's are downloaded for it
+            local = [copies.enter_context(out.local_copy(name)) for name in (HTML_NAME, MD_NAME, *charts)]
+            log_report(state, local, where=out.path)
         logged = state.mlflow_run_id
-    return ReportResult(html_path, md_path, tuple(charts), logged)
+    where = out.path
+    return ReportResult(
+        _inside(where, HTML_NAME), _inside(where, MD_NAME), tuple(_inside(where, n) for n in charts), logged
+    )
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    from curation.corpus import commit, temporary_path
-
-    tmp = temporary_path(path)
-    tmp.write_bytes(data)
-    commit(tmp, path)
+def _commit(out: Destination, name: str, data: bytes) -> None:
+    out.commit_file(name, lambda path: path.write_bytes(data), "report")
 
 
-def log_report(state: PipelineState, paths: list[Path]) -> None:
+def _inside(folder: Path | str, name: str) -> Path | str:
+    return folder / name if isinstance(folder, Path) else f"{folder}/{name}"
+
+
+def log_report(state: PipelineState, paths: list[Path], where: Path | str | None = None) -> None:
     """Attach the report to the parent run (finished by now; artifacts can still be added to it). The store:
     MLFLOW_TRACKING_URI if set, else the one pipeline.json records, else the default ./mlflow.db."""
     from curation.tracking import tracking_uri
@@ -107,7 +114,7 @@ def log_report(state: PipelineState, paths: list[Path]) -> None:
     uri = os.environ.get("MLFLOW_TRACKING_URI") or state.tracking_uri or tracking_uri()
     if missing_sqlite_store(uri):
         raise TrackingError(
-            f"report written to {paths[0].parent}, but the MLflow store {uri} of run {state.mlflow_run_id} does not "
+            f"report written to {where or paths[0].parent}, but the MLflow store {uri} of run {state.mlflow_run_id} does not "
             "exist (set MLFLOW_TRACKING_URI, or use --no-tracking)"
         )
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
@@ -124,6 +131,6 @@ def log_report(state: PipelineState, paths: list[Path]) -> None:
             client.log_artifact(state.mlflow_run_id, str(path), artifact_path=ARTIFACT_PATH)
     except Exception as exc:  # noqa: BLE001 - MLflow raises many types for a missing run or an unreachable store
         raise TrackingError(
-            f"report written to {paths[0].parent}, but logging it to MLflow run {state.mlflow_run_id} at {uri} "
+            f"report written to {where or paths[0].parent}, but logging it to MLflow run {state.mlflow_run_id} at {uri} "
             f"failed: {str(exc).splitlines()[0][:200]} (use --no-tracking to skip logging)"
         ) from exc

@@ -35,14 +35,12 @@ def number(value, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
-def relative(path: Path | None, root: Path) -> str:
-    """A path under the workdir as a relative one (shorter tables); any other path whole."""
+def relative(path: Path | str | None, root: Path | str) -> str:
+    """A path under the workdir as a relative one (shorter tables); any other path whole. Paths and URLs alike."""
     if path is None:
         return "–"
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
+    prefix = f"{str(root).rstrip('/')}/"
+    return str(path)[len(prefix) :] if str(path).startswith(prefix) else str(path)
 
 
 def excerpt(text: str | None, limit: int = 300) -> str:

@@ -72,8 +72,11 @@ class PipelineState:
 
 
 def load_state(workdir_or_state_path: str | os.PathLike) -> PipelineState:
-    """The pipeline state of a workdir (or of a pipeline.json given directly); one-line errors otherwise."""
-    given = Path(workdir_or_state_path)
+    """The pipeline state of a workdir (or of a pipeline.json given directly), a local path or a URL; one-line
+    errors otherwise."""
+    from curation.storage import as_path, is_remote
+
+    given = as_path(workdir_or_state_path)
     path = given if given.name == STATE_FILE or given.is_file() else given / STATE_FILE
     if not given.exists():
         raise InputNotFoundError(f"{given}: no such pipeline work directory")
@@ -86,7 +89,8 @@ def load_state(workdir_or_state_path: str | os.PathLike) -> PipelineState:
     if not isinstance(payload, dict) or payload.get("format") != STATE_FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise ConfigError(f"{path}: not a pipeline state file (format={found!r}, expected {STATE_FORMAT!r})")
-    path = path.resolve()
+    if not is_remote(str(given)):
+        path = path.resolve()
     stages = []
     for index, entry in enumerate(payload.get("stages") or []):
         if not isinstance(entry, dict):
@@ -100,7 +104,9 @@ def load_state(workdir_or_state_path: str | os.PathLike) -> PipelineState:
                 seconds=entry.get("seconds") if isinstance(entry.get("seconds"), int | float) else None,
                 mlflow_run_id=entry.get("mlflow_run_id") or None,
                 # Paths are absolute in files `curate run` writes; a relative one is read against the workdir.
-                outputs={str(k): path.parent / str(v) for k, v in outputs.items() if v},
+                outputs={
+                    str(k): as_path(v) if is_remote(str(v)) else path.parent / str(v) for k, v in outputs.items() if v
+                },
             )
         )
     return PipelineState(path, payload, stages)
@@ -115,6 +121,10 @@ def resolve_run(run: str) -> Path:
     """A workdir, a pipeline.json, or the id of a pipeline's parent MLflow run (its workdir tag is followed).
 
     The run is looked up in the tracking store at ``MLFLOW_TRACKING_URI`` (default ``./mlflow.db``)."""
+    from curation.storage import as_path, is_remote
+
+    if is_remote(run):
+        return as_path(run)
     if Path(run).exists() or not _RUN_ID.match(run):
         return Path(run)
     from curation.tracking import tracking_uri
@@ -139,4 +149,4 @@ def resolve_run(run: str) -> Path:
     workdir = tags.get(WORKDIR_TAG)
     if not workdir:
         raise ConfigError(f"MLflow run {run} has no {WORKDIR_TAG} tag; is it the parent run of `curate run`?")
-    return Path(workdir)
+    return as_path(workdir)

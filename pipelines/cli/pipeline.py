@@ -59,13 +59,15 @@ def print_pipeline_summary(result, tracking: bool, console=None) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from curation.report.formatting import relative
+
     console = console or Console(width=None if sys.stdout.isatty() else 110)
     state = result.state
     table = Table(title=f"pipeline {state['name']} → {result.workdir}", title_justify="left")
     for name, justify in (("stage", "left"), ("status", "left"), ("seconds", "right"), ("output", "left")):
         table.add_column(name, justify=justify, overflow="fold")
     for stage in state["stages"]:
-        output = ", ".join(_relative(path, result.workdir) for path in stage["outputs"].values())
+        output = ", ".join(relative(path, result.workdir) for path in stage["outputs"].values())
         table.add_row(stage["name"], stage["status"], f"{stage['seconds']:,.1f}", output)
     console.print(table)
     outputs = {stage["name"]: stage["outputs"] for stage in state["stages"] if stage["status"] in ("done", "skipped")}
@@ -115,9 +117,3 @@ def print_pipeline_summary(result, tracking: bool, console=None) -> None:
         console.print(f"MLflow:    run {state['mlflow_run_id']} in {uri}", highlight=False)
         console.print(f"           browse with: mlflow ui --backend-store-uri {uri}", highlight=False)
     console.print(f"state:     {result.workdir}/pipeline.json ({result.seconds:,.0f} s)", highlight=False)
-
-
-def _relative(path: str, root: Path | str) -> str:
-    """``path`` inside the work directory, relative to it (a path or a URL)."""
-    prefix = f"{str(root).rstrip('/')}/"
-    return path[len(prefix) :] if path.startswith(prefix) else path

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -14,16 +13,18 @@ def report_command(
     run: Annotated[
         str,
         typer.Argument(
-            help="A pipeline work directory (holding pipeline.json), or the MLflow run id of a pipeline's parent "
+            help="A pipeline work directory holding pipeline.json (a path or a URL), or the MLflow run id of a pipeline's parent "
             "run: its tag curation.workdir names the directory (looked up at MLFLOW_TRACKING_URI, default ./mlflow.db).",
             show_default=False,
             metavar="RUN",
         ),
     ],
     out: Annotated[
-        Optional[Path],
+        Optional[str],
         typer.Option(
-            "--out", "-o", help="Directory for report.html, report.md and its charts (default: WORKDIR/report)."
+            "--out",
+            "-o",
+            help="Directory (a path or a URL) for report.html, report.md and its charts (default: WORKDIR/report).",
         ),
     ] = None,
     tracking: Annotated[

@@ -23,7 +23,8 @@ def remote_config(s3_client, tmp_path_factory):
     local folder they were written in."""
     root = tmp_path_factory.mktemp("s3-pipeline")
     write_inputs(root, SHARED_DATA, duplicates=10)
-    pipeline_config(root, dedup=True, export_rows=60)
+    config = pipeline_config(root, dedup=True, export_rows=60)
+    config.write_text(config.read_text().replace("report: false", "report: true"))
     s3_client.create_bucket(Bucket=BUCKET)
     for name in ("pipeline.yaml", "inputs/c4.jsonl", "inputs/wiki.jsonl"):
         s3_client.put_object(Bucket=BUCKET, Key=f"config/{name}", Body=(root / name).read_bytes())
@@ -72,6 +73,12 @@ def test_a_pipeline_on_s3_writes_what_the_local_pipeline_writes(local_run, remot
     stages = {stage["name"]: stage for stage in state["stages"]}
     assert list(stages) == ["ingest", "signals", "dedup", "select", "mix", "export"]
     assert stages["export"]["outputs"]["export"] == f"{work}/export"
+
+    report = written["report/report.html"].decode()
+    assert "Funnel" in report and "Score distributions" in report and "could not be built" not in report
+    markdown = written["report/report.md"].decode()
+    assert "select: is\\_dup\\_keep" in markdown, markdown  # the funnel's clauses, read from the store
+    assert "report/chart-funnel.png" in written and "report/chart-scores-signals.png" in written
 
     again = run_curate("run", remote_config[0], "--workdir", work, "--no-tracking", cwd=tmp_path, **s3_server)
     assert again.returncode == 0, again.stderr[-3000:]

@@ -100,7 +100,7 @@ def _kept(stage: Stage) -> list[Block]:
 
     root = stage_output(stage, "corpus")
     try:
-        corpus = Corpus.open(root)
+        corpus = Corpus.open(str(root))
     except CorpusError as exc:
         raise MissingOutput(str(exc)) from exc
     items: list[Sample] = []

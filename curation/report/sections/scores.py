@@ -39,9 +39,9 @@ def scores_section(state: PipelineState) -> Section | None:
 
 def _attribute_set(stage: Stage) -> list[Block]:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from curation.attributes import ATTRIBUTES_FORMAT, part_name
+    from curation.corpus import read_parquet_schema
 
     root = stage_output(stage, "attributes")
     manifest = read_json(root / "manifest.json", f"the attribute set {root}")
@@ -51,7 +51,7 @@ def _attribute_set(stage: Stage) -> list[Block]:
     missing = [p.name for p in parts if not p.is_file()]
     if missing or not parts:
         raise MissingOutput(f"{root}: parts missing ({', '.join(missing[:3]) or 'none listed'}); the set is incomplete")
-    schema = pq.read_schema(parts[0])
+    schema = read_parquet_schema(str(parts[0]))
     numeric = [
         f.name for f in schema if f.name != "id" and (pa.types.is_integer(f.type) or pa.types.is_floating(f.type))
     ]
