@@ -156,14 +156,18 @@ class Destination:
     def commit_file(self, relative: str, write: Callable[[Path], object], tag: str) -> str:
         """Write a file through ``write(path)`` and commit it under ``relative``; return its sha256. The file
         is written under a temporary name tagged ``tag`` (the task attempt), renamed into its staging place,
-        then published."""
+        then published. A failed write leaves no temporary file behind."""
         from curation.corpus import commit, file_sha256, temporary_path
 
         staged = self.staging_path(relative)
         tmp = temporary_path(staged, tag)
         tmp.parent.mkdir(parents=True, exist_ok=True)
-        write(tmp)
-        digest = file_sha256(tmp)
+        try:
+            write(tmp)
+            digest = file_sha256(tmp)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a retried task starts from scratch
+            raise
         commit(tmp, staged)
         self.publish(relative)
         return digest

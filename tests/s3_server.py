@@ -43,3 +43,12 @@ def s3_client(s3_server):
         aws_secret_access_key="testing",
         region_name="us-east-1",
     )
+
+
+def upload_tree(s3_client, folder, bucket: str, prefix: str) -> str:
+    """Every file under ``folder`` as an object under ``prefix`` (as ``aws s3 sync`` copies a directory); the
+    prefix's URL."""
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            s3_client.put_object(Bucket=bucket, Key=f"{prefix}/{path.relative_to(folder)}", Body=path.read_bytes())
+    return f"s3://{bucket}/{prefix}"

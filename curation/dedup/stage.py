@@ -15,7 +15,7 @@ Columns written (one part per corpus shard, rows aligned with the shard, keyed b
 Steps (parameters and the similarity threshold they give: ``curation.dedup.minhash``):
 
 1. **Keys**, one Spark task per shard: exact key, MinHash signature and LSH band keys of every document,
-   written under ``OUT/_work/<config hash>/keys/`` (a rerun after a crash reuses finished shards).
+   written by the task under ``OUT/_work/<config hash>/keys/`` (a rerun after a crash reuses finished shards).
 2. **Exact groups**: ``groupBy(exact_key)``. Only one representative per exact group (its smallest id)
    goes on to LSH; the others join its cluster through their exact edge.
 3. **Candidates**: the representatives' ``(band, key, id, signature)`` rows grouped by ``(band, key)``; every
@@ -26,20 +26,30 @@ Steps (parameters and the similarity threshold they give: ``curation.dedup.minha
    several bands is checked in each and counted once.
 5. **Clusters** on the driver (``curation.dedup.clusters.cluster_map``) from exact and verified edges: this
    holds only documents that have a duplicate, which must fit in driver memory (tens of millions do).
-6. **Parts**, one Spark task per shard, committed by rename; the manifest last; ``_work`` removed.
+6. **Parts**, one Spark task per shard, committed under their final names; the manifest last; ``_work`` removed.
+
+``OUT`` is a local directory or a URL (``s3://...``, any fsspec filesystem; ``curation.destination``). Every
+file, the ``_work`` keys included, is written by the task that makes it and committed through a
+``Destination``: by rename locally, uploaded whole under its final name remotely. So executors on other nodes
+need no shared disk when ``OUT`` is on an object store: they read the corpus and the keys from the store too.
+Spark reads local keys files itself; keys on an object store are read by Python tasks through fsspec (Spark's
+own ``s3a://`` reader needs the hadoop-aws jar, which a cluster may lack).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from curation.attributes import part_name
-from curation.corpus import Corpus, commit, temporary_path
+from curation.corpus import WORK_DIR, Corpus
 from curation.dedup.minhash import MinHashParams
+from curation.destination import Destination
 from curation.errors import ConfigError, CorpusError
 from curation.parquet_stream import open_parquet_stream
 
@@ -110,18 +120,13 @@ class DedupResult:
 # ----------------------------------------------------------------------------- per-shard tasks
 
 
-def compute_keys(shard_path: str, keys_path: str, params: MinHashParams, batch_rows: int) -> int:
-    """Step 1 for one shard: id, exact key, signature (uint64 bytes) and band keys; skipped when done."""
+KEYS_SPARK_SCHEMA = "id string, exact_key string, signature binary, bands array<bigint>"
+
+
+def keys_schema():
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    from curation.dedup.exact import exact_keys
-    from curation.dedup.minhash import band_keys, minhash_signatures
-
-    final = Path(keys_path)
-    if final.is_file():
-        return pq.ParquetFile(final).metadata.num_rows
-    schema = pa.schema(
+    return pa.schema(
         [
             pa.field("id", pa.string(), nullable=False),
             pa.field("exact_key", pa.string()),
@@ -129,9 +134,42 @@ def compute_keys(shard_path: str, keys_path: str, params: MinHashParams, batch_r
             pa.field("bands", pa.list_(pa.int64())),
         ]
     )
-    tmp = temporary_path(final)
+
+
+def committed_rows(out: Destination, relative: str) -> int | None:
+    """Rows of the Parquet file ``relative`` when an earlier run committed it, else None."""
+    if not out.exists(relative):
+        return None
+    return open_parquet_stream(out.url(relative)).metadata.num_rows
+
+
+def commit_parquet(out: Destination, relative: str, write: Callable[[Path], int]) -> int:
+    """Write a file through ``write(path)`` (which returns its rows) and commit it under ``relative``."""
+    rows: list[int] = []
+    out.commit_file(relative, lambda path: rows.append(write(path)), str(os.getpid()))
+    return rows[0]
+
+
+def compute_keys(shard_path: str, out: Destination, keys_name: str, params: MinHashParams, batch_rows: int) -> int:
+    """Step 1 for one shard: id, exact key, signature (uint64 bytes) and band keys in ``out``'s file
+    ``keys_name``; skipped when done."""
+    done = committed_rows(out, keys_name)
+    if done is not None:
+        return done
+    return commit_parquet(out, keys_name, lambda path: write_keys(shard_path, path, params, batch_rows))
+
+
+def write_keys(shard_path: str, path: Path, params: MinHashParams, batch_rows: int) -> int:
+    """The keys of one shard as a local Parquet file; returns its rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from curation.dedup.exact import exact_keys
+    from curation.dedup.minhash import band_keys, minhash_signatures
+
+    schema = keys_schema()
     rows = 0
-    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
         for batch in open_parquet_stream(shard_path).iter_batches(batch_size=batch_rows, columns=["id", "text"]):
             texts = batch.column("text").to_pylist()
             signatures = minhash_signatures(texts, params.num_perm, params.seed, params.ngram)
@@ -149,8 +187,22 @@ def compute_keys(shard_path: str, keys_path: str, params: MinHashParams, batch_r
             rows += batch.num_rows
         if rows == 0:
             writer.write_table(schema.empty_table())
-    commit(tmp, final)
     return rows
+
+
+def read_keys(spark, out: Destination, keys_names: list[str], batch_rows: int):
+    """All shards' keys as one DataFrame. Spark reads local files itself; files on an object store are read
+    by one Python task each through fsspec (``mapInArrow``), so the cluster needs no hadoop-aws jar."""
+    urls = [out.url(name) for name in keys_names]
+    if not out.remote:
+        return spark.read.parquet(*urls)
+
+    def read(indices):
+        for batch in indices:
+            for index in batch.column(0).to_pylist():
+                yield from open_parquet_stream(urls[index]).iter_batches(batch_size=batch_rows)
+
+    return spark.range(len(urls), numPartitions=max(1, len(urls))).mapInArrow(read, KEYS_SPARK_SCHEMA)
 
 
 def bucket_pairs(ids: list[str], max_bucket: int) -> list[tuple[int, int]]:
@@ -176,15 +228,23 @@ def check_bucket(members, max_bucket: int, threshold: float | None) -> list[tupl
     return out
 
 
-def write_part(keys_path: str, part_path: str, exact_groups, clusters) -> int:
-    """Step 6 for one shard: the attribute part from the keys and the broadcast duplicate maps."""
+def write_part(out: Destination, keys_name: str, part: str, exact_groups, clusters) -> int:
+    """Step 6 for one shard: the attribute part ``part`` of ``out`` from the keys and the broadcast duplicate
+    maps; skipped when done."""
+    done = committed_rows(out, part)
+    if done is not None:
+        return done
+    return commit_parquet(out, part, lambda path: write_part_file(out.url(keys_name), path, exact_groups, clusters))
+
+
+def write_part_file(keys_path: str, path: Path, exact_groups, clusters) -> int:
+    """The attribute part of one shard as a local Parquet file; returns its rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    final = Path(part_path)
-    if final.is_file():
-        return pq.ParquetFile(final).metadata.num_rows
-    keys = pq.read_table(keys_path, columns=["id", "exact_key"])
+    from curation.corpus import read_parquet
+
+    keys = read_parquet(keys_path, columns=["id", "exact_key"])
     ids = keys.column("id").to_pylist()
     groups = exact_groups.value  # id -> (smallest id with its exact key, group size), duplicates only
     cluster_of, cluster_size = clusters.value  # id -> cluster id (documents with a duplicate), cluster -> size
@@ -210,9 +270,7 @@ def write_part(keys_path: str, part_path: str, exact_groups, clusters) -> int:
         ],
         schema=schema,
     )
-    tmp = temporary_path(final)
-    pq.write_table(table, tmp, compression="zstd")
-    commit(tmp, final)
+    pq.write_table(table, path, compression="zstd")
     return len(ids)
 
 
@@ -230,8 +288,6 @@ def run_dedup(
     overwrite: bool = False,
     console=None,
 ) -> DedupResult:
-    import shutil
-
     from rich.console import Console
 
     from curation.attribute_stage import largest_first, prepare_attribute_dir, write_attribute_manifest
@@ -246,11 +302,11 @@ def run_dedup(
     if finished is not None:
         console.print(f"dedup: {out} is already complete for this corpus and config; nothing to do", highlight=False)
         return DedupResult(finished, finished.manifest.get("counts", {}), 0.0)
-    work = out / "_work" / config_hash / "keys"
-    work.mkdir(parents=True, exist_ok=True)
+    directory = Destination(out)
+    work = f"{WORK_DIR}/{config_hash}/keys"
+    directory.make_folder(work)
     shards = [str(p) for p in corpus.shard_paths]
-    keys_paths = [str(work / part_name(i)) for i in range(len(shards))]
-    part_paths = [str(out / part_name(i)) for i in range(len(shards))]
+    keys_names = [f"{work}/{part_name(i)}" for i in range(len(shards))]
     params = {**described, "corpus": str(corpus.root), "out": str(out), "shards": len(shards)}
     with stage_run(STAGE, params, enabled=tracking) as run:
         from pyspark.sql import functions as F
@@ -276,7 +332,7 @@ def run_dedup(
             order = largest_first(corpus)
             rows = sum(
                 sc.parallelize(order, max(1, len(order)))
-                .map(lambda i: compute_keys(shards[i], keys_paths[i], mh, batch_rows))
+                .map(lambda i: compute_keys(shards[i], directory, keys_names[i], mh, batch_rows))
                 .collect()
             )
             if rows != corpus.num_documents:
@@ -286,7 +342,7 @@ def run_dedup(
             if "spark.sql.shuffle.partitions" not in (spark_conf or {}):
                 # Spark's default of 200 shuffle partitions is 200 Python tasks per step even for a small corpus.
                 spark.conf.set("spark.sql.shuffle.partitions", str(max(sc.defaultParallelism, len(shards))))
-            keys = spark.read.parquet(*keys_paths)
+            keys = read_keys(spark, directory, keys_names, batch_rows)
             exact_groups: dict[str, tuple[str, int]] = {}  # id -> (smallest id with its key, group size)
             for row in (
                 keys.groupBy("exact_key").agg(F.collect_list("id").alias("ids")).where(F.size("ids") > 1).collect()
@@ -320,7 +376,7 @@ def run_dedup(
             b_clusters = sc.broadcast((cluster_of, cluster_size))
             written = sum(
                 sc.parallelize(order, max(1, len(order)))
-                .map(lambda i: write_part(keys_paths[i], part_paths[i], b_groups, b_clusters))
+                .map(lambda i: write_part(directory, keys_names[i], part_name(i), b_groups, b_clusters))
                 .collect()
             )
         b_groups.destroy()
@@ -351,7 +407,7 @@ def run_dedup(
             extra={"counts": counts},
         )
         run.log_metrics({**counts, "seconds": seconds, "seconds_keys": seconds_keys})
-        shutil.rmtree(out / "_work", ignore_errors=True)
+        directory.remove_tree(WORK_DIR)
         console.print(
             f"dedup: {written:,} documents in {seconds:,.1f} s: {counts['exact_duplicate_documents']:,} exact and "
             f"{counts['near_duplicate_documents'] - counts['exact_duplicate_documents']:,} more near duplicates; "

@@ -206,10 +206,16 @@ def signals(
 @app.command()
 def dedup(
     corpus: Annotated[
-        Path, typer.Argument(help="A corpus directory written by `curate ingest` (or select).", show_default=False)
+        str,
+        typer.Argument(
+            help="A corpus directory written by `curate ingest` (or select): a path or a URL.", show_default=False
+        ),
     ],
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Attribute set directory to write (e.g. attributes/dedup-v1).")
+        str,
+        typer.Option(
+            "--out", "-o", help="Attribute set directory to write (e.g. attributes/dedup-v1): a path or a URL."
+        ),
     ],
     ngram: Annotated[int, typer.Option(help="Words per shingle.")] = 5,
     num_perm: Annotated[int, typer.Option(help="MinHash permutations (signature length).")] = 112,

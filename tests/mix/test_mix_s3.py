@@ -12,6 +12,7 @@ import pytest
 from curation.mix.config import MixConfig, parse_targets
 from curation.mix.job import run_mix
 from tests.helpers import run_curate
+from tests.s3_server import upload_tree
 from tests.storage.test_s3_outputs import objects
 
 BUCKET = "mixes"
@@ -21,11 +22,7 @@ BUCKET = "mixes"
 def remote_corpus(sources_corpus, s3_client, s3_server):
     """The local test corpus copied to the store file by file, as `aws s3 sync` would."""
     s3_client.create_bucket(Bucket=BUCKET)
-    root = sources_corpus.root
-    for path in sorted(root.rglob("*")):
-        if path.is_file():
-            s3_client.put_object(Bucket=BUCKET, Key=f"corpus/{path.relative_to(root)}", Body=path.read_bytes())
-    return f"s3://{BUCKET}/corpus"
+    return upload_tree(s3_client, sources_corpus.root, BUCKET, "corpus")
 
 
 @pytest.fixture

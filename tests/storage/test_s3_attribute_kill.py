@@ -16,6 +16,7 @@ from curation.errors import CorpusError
 from tests.conftest import shared
 from tests.helpers import curate_cmd, curate_env, run_curate
 from tests.reliability.kill_points import kill_session
+from tests.s3_server import upload_tree
 from tests.storage.test_s3_outputs import objects, objects_keys
 
 BUCKET = "attribute-kills"
@@ -33,11 +34,7 @@ def corpora(s3_client, tmp_path_factory):
                       "--shards", str(SHARDS), "--no-langid", "--no-tracking", cwd=root)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     s3_client.create_bucket(Bucket=BUCKET)
-    for path in sorted((root / "corpus").rglob("*")):
-        if path.is_file():
-            key = f"corpus/{path.relative_to(root / 'corpus')}"
-            s3_client.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
-    return root / "corpus", f"s3://{BUCKET}/corpus"
+    return root / "corpus", upload_tree(s3_client, root / "corpus", BUCKET, "corpus")
 
 
 def test_killed_signals_on_s3_resume_to_the_local_parts(corpora, s3_server, s3_client, tmp_path, monkeypatch):
