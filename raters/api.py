@@ -36,16 +36,17 @@ def datarater_train(
 ) -> StageResult:
     """Meta-train a DataRater on ``train`` (outer loss on ``heldout``, or a disjoint ``heldout_fraction`` of
     ``train``); ``config`` is a YAML file of ``DataRaterConfig`` settings, the keyword settings override it.
-    Resumes from ``out/checkpoint``. Counts: ``outer_steps``, ``resumed_from``."""
+    Resumes from ``out/checkpoint``. ``out`` may be a URL (give it as a string). Counts: ``outer_steps``,
+    ``resumed_from``."""
     from raters.datarater.training import load_config, run_datarater_train
 
     overrides = {"outer_steps": steps, "population": population, "unroll": unroll, "seed": seed, "remat": remat}
     cfg = load_config(Path(config) if config else None, overrides)
-    result = run_datarater_train(str(train), Path(out), cfg, heldout_spec=str(heldout) if heldout else None,
+    result = run_datarater_train(str(train), str(out), cfg, heldout_spec=str(heldout) if heldout else None,
                                  heldout_fraction=heldout_fraction, checkpoint_every=checkpoint_every,
                                  tracking=tracking, overwrite=overwrite)  # fmt: skip
     return StageResult(
-        path=Path(result.out),
+        path=result.out,
         counts={"outer_steps": result.trainer.step, "resumed_from": result.resumed_from},
         run_id=result.run_id,
         details=result,
@@ -64,11 +65,12 @@ def datarater_score(
     tracking: bool = True,
     overwrite: bool = False,
 ) -> StageResult:
-    """``datarater_score`` for every document of ``corpus`` with the rater in ``model``, as an attribute set."""
+    """``datarater_score`` for every document of ``corpus`` with the rater in ``model`` (a folder or a URL), as
+    an attribute set."""
     from curation.attribute_stage import run_attribute_stage
     from raters.datarater.scoring import DataRaterScores
 
-    result = run_attribute_stage(corpus, DataRaterScores(Path(model), batch_size=batch_size, device=device), out,
+    result = run_attribute_stage(corpus, DataRaterScores(str(model), batch_size=batch_size, device=device), out,
                                  master=master, spark_conf=dict(conf or {}), tracking=tracking,
                                  overwrite=overwrite)  # fmt: skip
     return attribute_stage_result(result)

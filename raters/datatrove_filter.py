@@ -14,7 +14,7 @@ datatrove's ``exclusion_writer`` when one is given).
     ], tasks=2, workers=2).run()
 
 Any model folder ``raters.text_scorer.load_scorer`` reads works (DSIR, fastText quality, dimension,
-perplexity, DataRater). By default a document is kept when its score is at least ``threshold``, or at most
+perplexity, DataRater), local or on a URL. By default a document is kept when its score is at least ``threshold``, or at most
 it for a score where lower is better (perplexity's bits per byte); ``keep`` overrides that. Documents are
 scored ``batch_size`` at a time. The model loads in each worker on first use and is never pickled.
 """
@@ -45,6 +45,7 @@ class RaterFilter(BaseFilter):
         device: str = "cpu",
         exclusion_writer=None,
     ):
+        from raters.model_folder import model_location
         from raters.text_scorer import load_scorer
 
         super().__init__(exclusion_writer, batch_size=batch_size)
@@ -52,7 +53,7 @@ class RaterFilter(BaseFilter):
             raise ConfigError(f"keep must be one of {', '.join(KEEP_RULES)}, not {keep!r}")
         if not math.isfinite(threshold):
             raise ConfigError(f"threshold must be a finite number, not {threshold}")
-        self.model = str(Path(model).resolve())
+        self.model = model_location(model)  # a URL stays one: each worker downloads it once
         self.device = device
         # Loaded on the driver so a wrong folder fails before any work, then let go: datatrove writes every
         # step's attributes into its executor.json, which a loaded model cannot be.

@@ -2,7 +2,8 @@
 
 On the driver the model is loaded once to fail fast (before any Spark work) and its files are checksummed
 (the checksum goes into the attribute set's config, so a retrained model recomputes the scores). The loaded
-model is not pickled: each Python worker loads its own, once. A torch model uses as many threads as its
+model is not pickled: each Python worker loads its own, once. A model folder on a URL is downloaded once per
+process (``raters.model_folder``); the attribute set's config names the URL. A torch model uses as many threads as its
 Spark task has CPUs (Spark already runs a task per core) and the task's GPU when there is one.
 """
 
@@ -59,18 +60,36 @@ class SavedModelScores(AttributeProducer):
     def _open(self, model_dir: str | Path, files: Sequence[str]) -> Any:
         """Resolve ``model_dir``, load the model on the driver (fail fast) and checksum ``files``; returns the
         driver's copy, for the facts the producer needs (it is not kept)."""
-        self.model_dir = str(Path(model_dir).resolve())
-        self._loaded = None
-        model = self.load_model("cpu")
-        self.checksum = model_checksum(self.model_dir, files)
+        from raters.model_folder import model_location
+
+        self.model_dir = model_location(model_dir)
+        self._loaded = self._local = None
+        model = self._load("cpu")
+        self.checksum = model_checksum(self.local_dir(), files)
         return model
+
+    def local_dir(self) -> Path:
+        """The model folder on local disk: ``model_dir`` itself, or this process's download of its URL."""
+        from raters.model_folder import local_model_folder
+
+        if self._local is None:
+            self._local = local_model_folder(self.model_dir)
+        return self._local
+
+    def _load(self, device) -> Any:
+        from raters.model_folder import errors_named
+
+        with errors_named(self.local_dir(), self.model_dir):
+            return self.load_model(device)
 
     @abstractmethod
     def load_model(self, device) -> Any:
-        """The model in ``self.model_dir``; ``device`` is where a torch model goes (models without torch ignore it)."""
+        """The model in ``self.local_dir()``; ``device`` is where a torch model goes (models without torch
+        ignore it)."""
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_loaded": None}  # workers load their own, once (fastText models do not pickle)
+        # Workers load their own, once (fastText models do not pickle), from their own copy of a URL's files
+        return {**self.__dict__, "_loaded": None, "_local": None}
 
     def model(self) -> Any:
         """The loaded model, once per Python worker."""
@@ -79,5 +98,5 @@ class SavedModelScores(AttributeProducer):
             if self.device is not None:
                 use_task_cpus()
                 device = task_device(self.device)
-            self._loaded = self.load_model(device)
+            self._loaded = self._load(device)
         return self._loaded

@@ -4,8 +4,8 @@ The kind of model is read from the folder's config file (written last by every r
 (``dsir.json``), fastText quality (``fasttext_quality.json``), a dimension rater (``dimension.json``, its
 expected class in [0, 5]), a proxy perplexity model (its checkpoint config; bits per byte, lower is better)
 or a DataRater (``rater.json``). Used where a rater scores text outside a corpus, such as a datatrove
-pipeline step (``raters.datatrove_filter``). Weights load from safetensors or fastText files; nothing is
-unpickled and nothing is downloaded.
+pipeline step (``raters.datatrove_filter``). ``folder`` may be a URL: its files are downloaded once per
+process (``raters.model_folder``). Weights load from safetensors or fastText files; nothing is unpickled.
 """
 
 from __future__ import annotations
@@ -32,10 +32,18 @@ class TextScorer:
 
 
 def load_scorer(folder: str | Path, device: str = "cpu", batch_size: int = 32) -> TextScorer:
-    """The rater saved in ``folder``; ``device`` and ``batch_size`` apply to the torch models."""
+    """The rater saved in ``folder`` (a path or a URL); ``device`` and ``batch_size`` apply to the torch models."""
+    from raters.model_folder import errors_named, local_model_folder, model_location
+
+    location = model_location(folder)
+    local = local_model_folder(location)
+    with errors_named(local, location):
+        return _load_local(local, device, batch_size)
+
+
+def _load_local(folder: Path, device: str, batch_size: int) -> TextScorer:
     from curation.proxy.checkpoint import CONFIG_FILE as PROXY_CONFIG
 
-    folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError(f"{folder}: no such model folder")
     if (folder / "dsir.json").is_file():

@@ -17,7 +17,7 @@ datarater_app = typer.Typer(
 @datarater_app.command("train")
 def datarater_train(
     train: Annotated[str, typer.Option("--train", help="Training corpus (corpus dir, Parquet, JSONL or text).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Model directory (rater + checkpoint/).")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Model directory (rater + checkpoint/): a path or a URL.")],
     heldout: Annotated[
         Optional[str],
         typer.Option(help="Held-out corpus for the outer loss (default: a disjoint share of --train's documents)."),
@@ -70,7 +70,7 @@ def datarater_train(
 @datarater_app.command("score")
 def datarater_score(
     corpus: Annotated[str, typer.Argument(help="The corpus to score: a path or a URL.", show_default=False)],
-    model: Annotated[Path, typer.Option(help="A model directory written by `curate datarater train`.")],
+    model: Annotated[str, typer.Option(help="A model directory written by `curate datarater train`: a path or a URL.")],
     out: Annotated[
         str, typer.Option("--out", "-o", help="Attribute set directory for datarater_score: a path or a URL.")
     ],

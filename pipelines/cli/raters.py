@@ -44,7 +44,7 @@ Corpus = Annotated[
 AttributesOut = Annotated[
     str, typer.Option("--out", "-o", help="Attribute set directory for the scores: a path or a URL.")
 ]
-ModelOut = Annotated[Path, typer.Option("--out", "-o", help="Model directory to write.")]
+ModelOut = Annotated[str, typer.Option("--out", "-o", help="Model directory to write: a path or a URL.")]
 OverwriteModel = Annotated[bool, typer.Option("--overwrite", help="Replace a model already in --out.")]
 Seed = Annotated[int, typer.Option(help="Seed of the held-out split and the training.")]
 MaxBytes = Annotated[
@@ -119,7 +119,7 @@ def dsir_fit(
 @dsir_app.command("score")
 def dsir_score(
     corpus: Corpus,
-    model: Annotated[Path, typer.Option(help="A model directory written by `curate raters dsir fit`.")],
+    model: Annotated[str, typer.Option(help="A model directory written by `curate raters dsir fit`: a path or a URL.")],
     out: AttributesOut,
     master: SparkMaster = None,
     conf: SparkConf = None,
@@ -187,7 +187,9 @@ def fasttext_train(
 @fasttext_app.command("score")
 def fasttext_score(
     corpus: Corpus,
-    model: Annotated[Path, typer.Option(help="A model directory written by `curate raters fasttext train`.")],
+    model: Annotated[
+        str, typer.Option(help="A model directory written by `curate raters fasttext train`: a path or a URL.")
+    ],
     out: AttributesOut,
     master: SparkMaster = None,
     conf: SparkConf = None,
@@ -247,7 +249,10 @@ def perplexity_train(
 def perplexity_score(
     corpus: Corpus,
     model: Annotated[
-        Path, typer.Option(help="A model directory written by `curate raters perplexity train` (or any proxy).")
+        str,
+        typer.Option(
+            help="A model directory written by `curate raters perplexity train` (or any proxy): a path or a URL."
+        ),
     ],
     out: AttributesOut,
     batch_size: Annotated[int, typer.Option(help="Windows per forward pass.")] = 32,
@@ -314,7 +319,9 @@ def dimension_train(
 @dimension_app.command("score")
 def dimension_score(
     corpus: Corpus,
-    model: Annotated[Path, typer.Option(help="A model directory written by `curate raters dimension train`.")],
+    model: Annotated[
+        str, typer.Option(help="A model directory written by `curate raters dimension train`: a path or a URL.")
+    ],
     out: AttributesOut,
     master: SparkMaster = None,
     conf: SparkConf = None,

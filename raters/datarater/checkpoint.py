@@ -34,17 +34,25 @@ def save_rater(folder: Path, rater: RaterTransformer, tokenizer: Tokenizer, extr
     write_json_atomic(folder / RATER_CONFIG, payload)
 
 
-def load_rater(folder: Path, device: str | torch.device = "cpu") -> tuple[RaterTransformer, Tokenizer, dict]:
-    config_path = Path(folder) / RATER_CONFIG
+def load_rater(folder: str | Path, device: str | torch.device = "cpu") -> tuple[RaterTransformer, Tokenizer, dict]:
+    """The rater saved in ``folder``: a path or a URL (downloaded once per process)."""
+    from raters.model_folder import opened_model_folder
+
+    with opened_model_folder(folder) as local:
+        return _load_rater(local, device)
+
+
+def _load_rater(folder: Path, device: str | torch.device) -> tuple[RaterTransformer, Tokenizer, dict]:
+    config_path = folder / RATER_CONFIG
     if not config_path.is_file():
         raise ConfigError(f"{folder}: not a trained DataRater (no {RATER_CONFIG}; run `curate datarater train`)")
     payload = json.loads(config_path.read_text(encoding="utf-8"))
     if payload.get("format") != RATER_FORMAT:
         raise ConfigError(f"{config_path}: not a DataRater model (format={payload.get('format')!r})")
-    tokenizer = load_tokenizer(payload["tokenizer"], Path(folder))
+    tokenizer = load_tokenizer(payload["tokenizer"], folder)
     rater = RaterTransformer(ProxyConfig.from_dict(payload["model"]), tokenizer.pad_id)
     try:
-        rater.load_state_dict(load_tensors(Path(folder) / RATER_WEIGHTS))
+        rater.load_state_dict(load_tensors(folder / RATER_WEIGHTS))
     except (OSError, RuntimeError) as exc:
         raise ConfigError(f"{folder / RATER_WEIGHTS}: cannot load weights ({str(exc).splitlines()[0][:200]})") from exc
     return rater.to(device).eval(), tokenizer, payload

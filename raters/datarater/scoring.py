@@ -117,7 +117,7 @@ class DataRaterScores(SavedModelScores):
     def load_model(self, device):
         from raters.datarater.checkpoint import load_rater
 
-        rater, tokenizer, _ = load_rater(Path(self.model_dir), device)
+        rater, tokenizer, _ = load_rater(self.local_dir(), device)
         return rater, tokenizer, device
 
     def output_schema(self):

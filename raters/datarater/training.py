@@ -2,6 +2,11 @@
 
 The held-out split the outer loss uses is disjoint from the training rows: by default a seeded share of the
 training corpus's *documents* (so no document feeds both), or any corpus given with ``--heldout``.
+
+``--out`` may be a URL (``raters.model_folder``): training writes a local staging folder, each checkpoint
+is mirrored to ``URL/checkpoint/`` (``latest.json`` last) and the rater is uploaded at the end,
+``rater.json`` last. A training started again with the same URL, on any machine, downloads the checkpoint
+first and resumes from it, as it does from a local ``--out``.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ MAX_TRAIN_BYTES = 50_000_000  # meta-training reads a seeded sample of at most t
 
 @dataclass
 class DataRaterTrainResult:
-    out: Path
+    out: Path | str  # a URL for a model folder on an object store
     trainer: MetaTrainer
     curve: list[dict[str, float]]
     resumed_from: int
@@ -107,15 +112,16 @@ def run_datarater_train(
     from curation.proxy.text_source import read_text_source
     from curation.proxy.tokenizer import ByteTokenizer
     from curation.tracking import stage_run
-    from raters.datarater.checkpoint import CHECKPOINT_DIR, load_state, save_rater, save_state
+    from raters.datarater.checkpoint import CHECKPOINT_DIR, RATER_CONFIG, load_state, save_rater, save_state
+    from raters.model_folder import ModelOut
 
     console = console or Console(stderr=True)
     if checkpoint_every < 1:
         raise ConfigError("--checkpoint-every must be at least 1")
-    from curation.storage import refuse_url
-
-    refuse_url(out, "datarater train")
-    out = Path(out)
+    folder = ModelOut(out, RATER_CONFIG, "a DataRater")
+    folder.check_writable()
+    shown = folder.location if folder.remote else Path(out)  # --out as the messages and the result name it
+    out = folder.local if folder.remote else Path(out)
     source = read_text_source(train_spec, MAX_TRAIN_BYTES, seed=cfg.seed)
     if heldout_spec:
         train_texts, held_texts = source.texts, read_text_source(heldout_spec, MAX_TRAIN_BYTES, seed=cfg.seed).texts
@@ -135,18 +141,22 @@ def run_datarater_train(
     trainer = MetaTrainer(cfg, train, heldout, tokenizer.vocab_size)
     checkpoint = out / CHECKPOINT_DIR
     curve: list[dict[str, float]] = []
-    saved = load_state(checkpoint) if checkpoint.exists() else None
+    folder.pull(CHECKPOINT_DIR)  # a URL: its checkpoint, to resume from
+    with folder.errors_named():
+        saved = load_state(checkpoint) if checkpoint.exists() else None
     if saved is not None and saved[1].get("identity") != identity:
         if not overwrite:
             raise ConfigError(
-                f"{out}: holds meta-training for another corpus or config; use --overwrite or another --out"
+                f"{shown}: holds meta-training for another corpus or config; use --overwrite or another --out"
             )
         shutil.rmtree(checkpoint)
+        folder.remove_tree(CHECKPOINT_DIR)
         saved = None
     if saved is not None:
         trainer.restore(saved[0], saved[1]["trainer"])
         curve = saved[1]["curve"]
-        console.print(f"resuming meta-training at outer step {trainer.step} from {checkpoint}", highlight=False)
+        resumed = f"{folder.location}/{CHECKPOINT_DIR}" if folder.remote else checkpoint
+        console.print(f"resuming meta-training at outer step {trainer.step} from {resumed}", highlight=False)
     resumed_from = trainer.step
 
     params = {
@@ -162,6 +172,7 @@ def run_datarater_train(
     def commit_state() -> None:
         tensors, facts = trainer.state()
         save_state(checkpoint, tensors, {"identity": identity, "trainer": facts, "curve": curve})
+        folder.mirror(CHECKPOINT_DIR, last=f"{CHECKPOINT_DIR}/latest.json")
 
     with stage_run("datarater-train", params, enabled=tracking) as run:
         for point in curve:
@@ -196,5 +207,6 @@ def run_datarater_train(
                 "deviations": DEVIATIONS,
             },
         )
+        folder.publish(skip=(f"{CHECKPOINT_DIR}/",))  # mirrored at each commit already
         run.log_dict({"deviations": DEVIATIONS, "config": cfg.to_dict()}, "datarater.json")
-    return DataRaterTrainResult(out, trainer, curve, resumed_from, run.run_id)
+    return DataRaterTrainResult(shown, trainer, curve, resumed_from, run.run_id)

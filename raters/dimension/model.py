@@ -106,9 +106,12 @@ class DimensionRater:
 
     @classmethod
     def load(cls, folder: str | Path) -> DimensionRater:
-        folder = Path(folder)
-        payload = read_model_config(folder, CONFIG_FILE, DIMENSION_FORMAT, "curate raters dimension train")
-        skip = ("format", "dimension", "labels", "columns", "settings")
-        info = {k: v for k, v in payload.items() if k not in skip}
-        model = load_fasttext(folder / MODEL_FILE)
-        return cls(payload["dimension"], model, FastTextSettings(**payload["settings"]), info)
+        """The rater saved in ``folder``: a path or a URL (downloaded once per process)."""
+        from raters.model_folder import opened_model_folder
+
+        with opened_model_folder(folder) as folder:
+            payload = read_model_config(folder, CONFIG_FILE, DIMENSION_FORMAT, "curate raters dimension train")
+            skip = ("format", "dimension", "labels", "columns", "settings")
+            info = {k: v for k, v in payload.items() if k not in skip}
+            model = load_fasttext(folder / MODEL_FILE)
+            return cls(payload["dimension"], model, FastTextSettings(**payload["settings"]), info)

@@ -27,7 +27,7 @@ class DimensionScores(SavedModelScores):
     def load_model(self, device):
         from raters.dimension.model import DimensionRater
 
-        return DimensionRater.load(self.model_dir)
+        return DimensionRater.load(self.local_dir())
 
     def output_schema(self):
         import pyarrow as pa

@@ -18,7 +18,7 @@ from curation.errors import ConfigError
 from raters.dimension.annotations import read_annotations
 from raters.dimension.model import CONFIG_FILE, MODEL_FILE, DimensionRater, check_dimension_name
 from raters.fasttext_quality.supervised import FastTextSettings, require_fasttext, stratified_split
-from raters.model_dir import check_model_dir
+from raters.model_folder import ModelOut
 from raters.training_run import METRICS_FILE, save_trained
 
 MIN_ANNOTATIONS = 20  # below this a held-out share says nothing
@@ -26,7 +26,7 @@ MIN_ANNOTATIONS = 20  # below this a held-out share says nothing
 
 @dataclass
 class DimensionTrainResult:
-    out: Path
+    out: Path | str  # a URL for a model folder on an object store
     rater: DimensionRater
     metrics: dict[str, float]
     skipped: int
@@ -72,11 +72,9 @@ def run_dimension_train(
     check_dimension_name(dimension)
     if not 0 < heldout_fraction < 1:
         raise ConfigError("--heldout-fraction must be between 0 and 1")
-    from curation.storage import refuse_url
-
-    refuse_url(out, "dimension train")
-    out = Path(out).resolve()
-    check_model_dir(out, CONFIG_FILE, "a dimension rater", overwrite)
+    folder = ModelOut(out, CONFIG_FILE, "a dimension rater")
+    folder.check_new(overwrite)
+    out = folder.local
     annotations = read_annotations(annotations_path, label_field, report=lambda line: console.print(line, markup=False))
     check_enough(annotations, MIN_ANNOTATIONS)
     labels = annotations.labels
@@ -97,7 +95,7 @@ def run_dimension_train(
         "heldout_fraction": heldout_fraction,
         "annotations_used": len(labels),
         "annotations_skipped": len(annotations.skipped),
-        "out": str(out),
+        "out": folder.location,
     }
     with stage_run(f"dimension-{dimension}-train", params, enabled=tracking) as run:
         out.mkdir(parents=True, exist_ok=True)
@@ -121,4 +119,5 @@ def run_dimension_train(
             "heldout_fraction": heldout_fraction,
         }
         save_trained(run, out, rater, metrics, extra, (CONFIG_FILE, METRICS_FILE, MODEL_FILE))
-    return DimensionTrainResult(out, rater, metrics, len(annotations.skipped), run.run_id)
+        folder.publish()
+    return DimensionTrainResult(folder.path, rater, metrics, len(annotations.skipped), run.run_id)

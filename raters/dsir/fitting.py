@@ -15,13 +15,13 @@ import numpy as np
 
 from curation.errors import ConfigError
 from raters.dsir.model import CONFIG_FILE, COUNTS_FILE, DsirModel
-from raters.model_dir import check_model_dir
+from raters.model_folder import ModelOut
 from raters.training_run import METRICS_FILE, hold_out, save_trained
 
 
 @dataclass
 class DsirFitResult:
-    out: Path
+    out: Path | str  # a URL for a model folder on an object store
     model: DsirModel
     metrics: dict[str, float]
     run_id: str | None
@@ -86,11 +86,9 @@ def run_dsir_fit(
         raise ConfigError("--heldout-fraction must be in [0, 1)")
     if max_bytes is not None and max_bytes < 1:
         raise ConfigError("--max-bytes must be positive")
-    from curation.storage import refuse_url
-
-    refuse_url(out, "dsir fit")
-    out = Path(out).resolve()
-    check_model_dir(out, CONFIG_FILE, "a DSIR model", overwrite)
+    folder = ModelOut(out, CONFIG_FILE, "a DSIR model")
+    folder.check_new(overwrite)
+    out = folder.local
 
     # Everything is read (and every path checked) before any counting.
     target_sources = [read_text_source(spec, max_bytes, seed=seed) for spec in targets]
@@ -108,7 +106,7 @@ def run_dsir_fit(
         "max_bytes": max_bytes,
         "target_documents": len(target_fit),
         "raw_documents": len(raw_fit),
-        "out": str(out),
+        "out": folder.location,
     }
     with stage_run("dsir-fit", params, enabled=tracking) as run:
         info = {"targets": targets, "raw": raws, "seed": seed, "heldout_fraction": heldout_fraction}
@@ -127,4 +125,5 @@ def run_dsir_fit(
             )
         run.log_metrics(metrics)
         save_trained(run, out, model, metrics, {}, (CONFIG_FILE, COUNTS_FILE, METRICS_FILE))
-    return DsirFitResult(out, model, metrics, run.run_id)
+        folder.publish()
+    return DsirFitResult(folder.path, model, metrics, run.run_id)

@@ -138,14 +138,16 @@ class DsirModel:
         from safetensors import SafetensorError
         from safetensors.numpy import load_file
 
-        folder = Path(folder)
-        payload = read_model_config(folder, CONFIG_FILE, DSIR_FORMAT, "curate raters dsir fit", what="a DSIR model")
-        try:
-            arrays = load_file(str(folder / COUNTS_FILE))
-            target, raw = arrays["target_counts"], arrays["raw_counts"]
-        except (OSError, KeyError, SafetensorError) as exc:
-            raise ConfigError(f"{folder / COUNTS_FILE}: cannot load the DSIR counts ({exc})") from exc
-        if target.shape != (payload["buckets"],):
-            raise ConfigError(f"{folder}: {target.shape[0]} counts for {payload['buckets']} buckets")
+        from raters.model_folder import opened_model_folder
+
+        with opened_model_folder(folder) as folder:  # a path or a URL (downloaded once per process)
+            payload = read_model_config(folder, CONFIG_FILE, DSIR_FORMAT, "curate raters dsir fit", what="a DSIR model")
+            try:
+                arrays = load_file(str(folder / COUNTS_FILE))
+                target, raw = arrays["target_counts"], arrays["raw_counts"]
+            except (OSError, KeyError, SafetensorError) as exc:
+                raise ConfigError(f"{folder / COUNTS_FILE}: cannot load the DSIR counts ({exc})") from exc
+            if target.shape != (payload["buckets"],):
+                raise ConfigError(f"{folder}: {target.shape[0]} counts for {payload['buckets']} buckets")
         info = {k: v for k, v in payload.items() if k not in ("format", "buckets", "smoothing", "features", "score")}
         return cls(target, raw, float(payload["smoothing"]), info)

@@ -30,7 +30,7 @@ class DsirScores(SavedModelScores):
     def load_model(self, device):
         from raters.dsir.model import DsirModel
 
-        return DsirModel.load(self.model_dir)
+        return DsirModel.load(self.local_dir())
 
     def output_schema(self):
         import pyarrow as pa

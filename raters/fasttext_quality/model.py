@@ -68,7 +68,10 @@ class QualityClassifier:
 
     @classmethod
     def load(cls, folder: str | Path) -> QualityClassifier:
-        folder = Path(folder)
-        payload = read_model_config(folder, CONFIG_FILE, QUALITY_FORMAT, "curate raters fasttext train")
-        info = {k: v for k, v in payload.items() if k not in ("format", "labels", "settings")}
-        return cls(load_fasttext(folder / MODEL_FILE), FastTextSettings(**payload["settings"]), info)
+        """The classifier saved in ``folder``: a path or a URL (downloaded once per process)."""
+        from raters.model_folder import opened_model_folder
+
+        with opened_model_folder(folder) as folder:
+            payload = read_model_config(folder, CONFIG_FILE, QUALITY_FORMAT, "curate raters fasttext train")
+            info = {k: v for k, v in payload.items() if k not in ("format", "labels", "settings")}
+            return cls(load_fasttext(folder / MODEL_FILE), FastTextSettings(**payload["settings"]), info)

@@ -28,7 +28,7 @@ class FastTextQualityScores(SavedModelScores):
     def load_model(self, device):
         from raters.fasttext_quality.model import QualityClassifier
 
-        return QualityClassifier.load(self.model_dir)
+        return QualityClassifier.load(self.local_dir())
 
     def output_schema(self):
         import pyarrow as pa

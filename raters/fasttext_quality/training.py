@@ -16,13 +16,13 @@ import numpy as np
 from curation.errors import ConfigError
 from raters.fasttext_quality.model import CONFIG_FILE, MODEL_FILE, QualityClassifier
 from raters.fasttext_quality.supervised import FastTextSettings, require_fasttext, stratified_split
-from raters.model_dir import check_model_dir
+from raters.model_folder import ModelOut
 from raters.training_run import METRICS_FILE, save_trained
 
 
 @dataclass
 class QualityTrainResult:
-    out: Path
+    out: Path | str  # a URL for a model folder on an object store
     classifier: QualityClassifier
     metrics: dict[str, float]
     run_id: str | None
@@ -68,11 +68,9 @@ def run_fasttext_train(
         raise ConfigError("--heldout-fraction must be between 0 and 1")
     if max_bytes is not None and max_bytes < 1:
         raise ConfigError("--max-bytes must be positive")
-    from curation.storage import refuse_url
-
-    refuse_url(out, "fasttext train")
-    out = Path(out).resolve()
-    check_model_dir(out, CONFIG_FILE, "a quality classifier", overwrite)
+    folder = ModelOut(out, CONFIG_FILE, "a quality classifier")
+    folder.check_new(overwrite)
+    out = folder.local
 
     seed = settings.seed
     hq = [t for spec in positives for t in read_text_source(spec, max_bytes, seed=seed).texts]
@@ -93,7 +91,7 @@ def run_fasttext_train(
         "max_bytes": max_bytes,
         "positive_documents": len(hq),
         "negative_documents": len(lq),
-        "out": str(out),
+        "out": folder.location,
     }
     with stage_run("fasttext-quality-train", params, enabled=tracking) as run:
         out.mkdir(parents=True, exist_ok=True)
@@ -114,4 +112,5 @@ def run_fasttext_train(
         run.log_metrics(metrics)
         sources = {"positive_sources": positives, "negative_sources": negatives, "heldout_fraction": heldout_fraction}
         save_trained(run, out, classifier, metrics, sources, (CONFIG_FILE, METRICS_FILE, MODEL_FILE))
-    return QualityTrainResult(out, classifier, metrics, run.run_id)
+        folder.publish()
+    return QualityTrainResult(folder.path, classifier, metrics, run.run_id)

@@ -97,10 +97,13 @@ class ProxyPerplexity:
         import json
 
         from curation.proxy.checkpoint import CONFIG_FILE, load_model
+        from raters.model_folder import opened_model_folder
 
-        folder = Path(folder)
-        if not (folder / CONFIG_FILE).is_file():
-            raise ConfigError(f"{folder}: not a proxy model (no {CONFIG_FILE}; run `curate raters perplexity train`)")
-        model, tokenizer = load_model(folder, device)
-        payload = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
-        return cls(model, tokenizer, payload.get(PERPLEXITY_KEY, {}))
+        with opened_model_folder(folder) as folder:  # a path or a URL (downloaded once per process)
+            if not (folder / CONFIG_FILE).is_file():
+                raise ConfigError(
+                    f"{folder}: not a proxy model (no {CONFIG_FILE}; run `curate raters perplexity train`)"
+                )
+            model, tokenizer = load_model(folder, device)
+            payload = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+            return cls(model, tokenizer, payload.get(PERPLEXITY_KEY, {}))

@@ -35,7 +35,7 @@ class PerplexityScores(SavedModelScores):
     def load_model(self, device):
         from raters.perplexity.model import ProxyPerplexity
 
-        return ProxyPerplexity.load(self.model_dir, device)
+        return ProxyPerplexity.load(self.local_dir(), device)
 
     def output_schema(self):
         import pyarrow as pa

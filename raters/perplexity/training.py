@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from curation.errors import ConfigError
-from raters.model_dir import check_model_dir
+from raters.model_folder import ModelOut
 from raters.perplexity.model import ProxyPerplexity
 from raters.training_run import METRICS_FILE, hold_out, save_trained
 
@@ -25,7 +25,7 @@ MAX_HELDOUT_BYTES = 200_000  # evaluation cost on a CPU stays a few seconds
 
 @dataclass
 class PerplexityTrainResult:
-    out: Path
+    out: Path | str  # a URL for a model folder on an object store
     rater: ProxyPerplexity
     metrics: dict[str, float]
     run_id: str | None
@@ -78,11 +78,9 @@ def run_perplexity_train(
         raise ConfigError(f"--device {device!r}: choose auto, cpu or cuda")
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda: no CUDA device is available")
-    from curation.storage import refuse_url
-
-    refuse_url(out, "perplexity train")
-    out = Path(out).resolve()
-    check_model_dir(out, CONFIG_FILE, "a model", overwrite)
+    folder = ModelOut(out, CONFIG_FILE, "a model")
+    folder.check_new(overwrite)
+    out = folder.local
     torch_device = default_device() if device == "auto" else torch.device(device)
 
     source = read_text_source(reference, tokens * READ_BYTES_PER_TOKEN, seed=seed)
@@ -97,7 +95,7 @@ def run_perplexity_train(
         "train_documents": len(train),
         "heldout_documents": len(heldout),
         "device": str(torch_device),
-        "out": str(out),
+        "out": folder.location,
     }
     with stage_run("perplexity-train", params, enabled=tracking) as run:
 
@@ -118,4 +116,5 @@ def run_perplexity_train(
         metrics = {"heldout_bpb": final["bpb"]["heldout"], "heldout_documents": len(heldout), "tokens": final["tokens"]}
         files = (CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, "tokenizer.json")  # tokenizer.json: BPE only
         save_trained(run, out, rater, metrics, {"reference": reference}, files)
-    return PerplexityTrainResult(out, rater, metrics, run.run_id)
+        folder.publish()
+    return PerplexityTrainResult(folder.path, rater, metrics, run.run_id)
