@@ -71,13 +71,11 @@ def _sample(texts: list[str], max_bytes: int | None, seed: int) -> list[str]:
     return [texts[i] for i in _take_until(lengths, order, max_bytes)]
 
 
-def _read_corpus(root: Path, max_bytes: int | None, seed: int) -> list[str]:
-    import pyarrow.parquet as pq
-
-    from curation.corpus import Corpus
+def _read_corpus(root: Path | str, max_bytes: int | None, seed: int) -> list[str]:
+    from curation.corpus import Corpus, read_parquet
 
     corpus = Corpus.open(root)
-    sizes = [pq.read_table(path, columns=["n_bytes"]).column("n_bytes").to_numpy() for path in corpus.shard_paths]
+    sizes = [read_parquet(path, columns=["n_bytes"]).column("n_bytes").to_numpy() for path in corpus.shard_paths]
     lengths = np.concatenate(sizes) if sizes else np.zeros(0, dtype=np.int64)
     order = np.random.default_rng(seed).permutation(len(lengths)) if max_bytes is not None else np.arange(len(lengths))
     chosen = _take_until(lengths, order, max_bytes)
@@ -86,7 +84,7 @@ def _read_corpus(root: Path, max_bytes: int | None, seed: int) -> list[str]:
         stop = start + len(shard_sizes)
         rows = chosen[(chosen >= start) & (chosen < stop)] - start
         if len(rows):
-            column = pq.read_table(path, columns=["text"]).column("text")
+            column = read_parquet(path, columns=["text"]).column("text")
             texts.extend(column.take(rows).to_pylist())
         start = stop
     return texts
@@ -121,12 +119,14 @@ def read_text_source(spec: str, max_bytes: int | None = None, seed: int = 0, tex
     name, raw_path = parse_named(spec)
     remote = is_remote(raw_path)
     if remote:
-        _check_remote_file(raw_path)
+        corpus_dir = _check_remote_source(raw_path)
     elif not Path(raw_path).exists():
         raise InputNotFoundError(f"{raw_path}: no such file or corpus directory")
-    path = raw_path if remote else Path(raw_path)
+    else:
+        corpus_dir = Path(raw_path).is_dir()
+    path = raw_path.rstrip("/") if remote else Path(raw_path)
     skipped: list[str] = []
-    if not remote and path.is_dir():
+    if corpus_dir:
         texts = _read_corpus(path, max_bytes, seed)
     else:
         suffixes = "".join(Path(raw_path).suffixes[-2:])
@@ -146,19 +146,18 @@ def read_text_source(spec: str, max_bytes: int | None = None, seed: int = 0, tex
     return TextSource(name=name, path=str(path), texts=texts, skipped=skipped)
 
 
-def _check_remote_file(url: str) -> None:
-    """One object: a missing one or an unreachable store is one line naming the URL. Corpus directories
-    are read from local paths only for now."""
+def _check_remote_source(url: str) -> bool:
+    """One object, or a corpus directory (True); a missing one or an unreachable store is one line naming
+    the URL."""
     from curation.storage import filesystem, resolve_remote
 
     found = resolve_remote(url)  # raises InputNotFoundError naming the URL
     fs, inner = filesystem(url)
-    if found != [fs.unstrip_protocol(inner)]:
-        if fs.isfile(inner.rstrip("/") + "/manifest.json"):
-            raise ConfigError(
-                f"{url}: a corpus directory on an object store cannot be read yet; copy it to a local path"
-            )
-        raise ConfigError(f"{url}: names {len(found)} objects; give one file")
+    if found == [fs.unstrip_protocol(inner)]:
+        return False
+    if fs.isfile(inner.rstrip("/") + "/manifest.json"):
+        return True
+    raise ConfigError(f"{url}: names {len(found)} objects; give one file or a corpus directory")
 
 
 def _read_parquet(path: str, text_field: str) -> list[str]:

@@ -23,7 +23,7 @@ def remote_config(s3_client, tmp_path_factory):
     local folder they were written in."""
     root = tmp_path_factory.mktemp("s3-pipeline")
     write_inputs(root, SHARED_DATA, duplicates=10)
-    config = pipeline_config(root, dedup=True, export_rows=60)
+    config = pipeline_config(root, dedup=True, datarater=True, export_rows=60)
     config.write_text(config.read_text().replace("report: false", "report: true"))
     s3_client.create_bucket(Bucket=BUCKET)
     for name in ("pipeline.yaml", "inputs/c4.jsonl", "inputs/wiki.jsonl"):
@@ -71,7 +71,9 @@ def test_a_pipeline_on_s3_writes_what_the_local_pipeline_writes(local_run, remot
     state = json.loads(written["pipeline.json"])
     assert state["finished"] and state["workdir"] == work
     stages = {stage["name"]: stage for stage in state["stages"]}
-    assert list(stages) == ["ingest", "signals", "dedup", "select", "mix", "export"]
+    assert list(stages) == ["ingest", "signals", "dedup", "datarater_train", "datarater_score", "datarater_keep",
+                            "select", "mix", "export"]  # fmt: skip
+    assert written["models/datarater/rater.safetensors"] == expected["models/datarater/rater.safetensors"]
     assert stages["export"]["outputs"]["export"] == f"{work}/export"
 
     report = written["report/report.html"].decode()
