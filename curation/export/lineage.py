@@ -5,6 +5,10 @@ filter, which is a select) writes ``lineage.corpus = {path, fingerprint}``, the 
 their MLflow run ids, and the rule; ingest lists its raw ``inputs`` with checksums. Any lineage entry
 with a ``path`` and a ``fingerprint`` (a mixture's several inputs included) is followed as a parent
 corpus, so stages added later are walked without changes here.
+
+A path in the chain is a local directory (named resolved) or a URL (``s3://...``, named as written): a corpus
+on an object store and the stages before it are read through ``Destination``, and an ancestor that cannot be
+read (gone, denied, its filesystem not installed) is listed as missing.
 """
 
 from __future__ import annotations
@@ -15,16 +19,26 @@ from pathlib import Path
 from typing import Any
 
 from curation.corpus import MANIFEST_NAME
+from curation.errors import ConfigError
 
 PARENT_SKIP_KEYS = {"attributes"}  # attribute sets are described, not walked: they describe the parent
 
 
-def _read_manifest(directory: Path) -> tuple[dict[str, Any], str] | None:
-    path = directory / MANIFEST_NAME
+def _location(path: str | Path) -> str:
+    """How the chain names a directory: a URL as written (without a final slash), a local path resolved."""
+    from curation.storage import is_remote
+
+    return str(path).rstrip("/") if is_remote(str(path)) else str(Path(path).resolve())
+
+
+def _read_manifest(location: str) -> tuple[dict[str, Any], str] | None:
+    """The manifest of the directory at ``location`` (a path or a URL) and its sha256; None when unreadable."""
+    from curation.destination import Destination
+
     try:
-        raw = path.read_bytes()
-        return json.loads(raw), hashlib.sha256(raw).hexdigest()
-    except (OSError, json.JSONDecodeError):
+        raw = Destination(location).read_bytes(MANIFEST_NAME)
+        return (json.loads(raw), hashlib.sha256(raw).hexdigest()) if raw is not None else None
+    except (OSError, ValueError, ConfigError):  # gone, denied, not JSON, or its filesystem not installed
         return None
 
 
@@ -45,7 +59,7 @@ def _attribute_set(entry: dict[str, Any]) -> dict[str, Any]:
         "name": entry.get("name"),
         "mlflow_run_id": entry.get("mlflow_run_id"),
     }
-    found = _read_manifest(Path(entry["path"])) if entry.get("path") else None
+    found = _read_manifest(_location(entry["path"])) if entry.get("path") else None
     if found is None:
         described["missing"] = True
         return described
@@ -60,20 +74,20 @@ def _attribute_set(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def corpus_lineage(root: str | Path) -> list[dict[str, Any]]:
-    """The corpus at ``root`` and its ancestors, nearest first (``depth`` 0 is ``root`` itself).
+    """The corpus at ``root`` (a path or a URL) and its ancestors, nearest first (``depth`` 0 is ``root`` itself).
 
     An ancestor whose directory is gone is listed with ``missing: true`` and the checksum its child
     recorded; ``fingerprint_matches`` is false when an ancestor was rewritten after its child was made.
     """
     chain: list[dict[str, Any]] = []
     seen: set[str] = set()
-    queue: list[tuple[Path, str | None, int]] = [(Path(root).resolve(), None, 0)]
+    queue: list[tuple[str, str | None, int]] = [(_location(root), None, 0)]
     while queue:
         directory, recorded, depth = queue.pop(0)
-        if str(directory) in seen:
+        if directory in seen:
             continue
-        seen.add(str(directory))
-        entry: dict[str, Any] = {"depth": depth, "path": str(directory)}
+        seen.add(directory)
+        entry: dict[str, Any] = {"depth": depth, "path": directory}
         found = _read_manifest(directory)
         if found is None:
             entry.update(missing=True, manifest_sha256=recorded)
@@ -105,7 +119,7 @@ def corpus_lineage(root: str | Path) -> list[dict[str, Any]]:
                 {key: item.get(key) for key in ("path", "size", "sha256", "format")} for item in manifest["inputs"]
             ]
         parents = _parent_refs(lineage)
-        entry["parents"] = [str(Path(p["path"]).resolve()) for p in parents]
+        entry["parents"] = [_location(p["path"]) for p in parents]
         chain.append(entry)
-        queue.extend((Path(p["path"]).resolve(), p["fingerprint"], depth + 1) for p in parents)
+        queue.extend((_location(p["path"]), p["fingerprint"], depth + 1) for p in parents)
     return chain

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -12,10 +11,16 @@ from pipelines.cli.options import Tracking, one_line_errors
 
 def export_command(
     corpus: Annotated[
-        Path,
-        typer.Argument(help="A corpus directory (from ingest, select, a filter or a mixture).", show_default=False),
+        str,
+        typer.Argument(
+            help="A corpus directory (from ingest, select, a filter or a mixture): a path or a URL.",
+            show_default=False,
+        ),
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Export directory: data/part-NNNNN.* + manifest.json.")],
+    out: Annotated[
+        str,
+        typer.Option("--out", "-o", help="Export directory: data/part-NNNNN.* + manifest.json; a path or a URL."),
+    ],
     fmt: Annotated[
         str,
         typer.Option(
@@ -73,6 +78,10 @@ def export_command(
     interrupted export resumes, keeping the files it had committed.
 
     \b
+    CORPUS and OUT may be URLs (s3://bucket/export, any fsspec filesystem):
+    each file is uploaded whole under its final name, the manifest last.
+
+    \b
     Example:
       curate export runs/curated --format jsonl.zst --out runs/export \\
           --columns text,id,url --rename id=doc_id --shard-rows 50000
@@ -93,6 +102,6 @@ def export_command(
         state = "already complete, nothing written" if result.skipped else f"{result.seconds:,.1f} s"
         typer.echo(
             f"export: {counts['files']:,} {result.manifest['export_format']} file(s), {counts['rows']:,} rows, "
-            f"{counts['bytes'] / (1 << 20):,.2f} MiB in {result.out / 'data'} ({state})"
+            f"{counts['bytes'] / (1 << 20):,.2f} MiB in {result.out}/data ({state})"
         )
-        typer.echo(f"manifest: {result.out / 'manifest.json'}")
+        typer.echo(f"manifest: {result.out}/manifest.json")
