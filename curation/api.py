@@ -195,7 +195,7 @@ def validate(
     result = run_validate(cfg, tracking=tracking, overwrite=overwrite)
     bpb = {name: {h: entry["mean"] for h, entry in sets.items()} for name, sets in result.results["results"].items()}
     return StageResult(
-        path=Path(result.out),
+        path=result.out,  # a Path, or the URL of a validation on an object store
         counts={"final_bpb": bpb},
         run_id=(result.results.get("mlflow") or {}).get("parent_run_id"),
         details=result,

@@ -155,10 +155,10 @@ def metarater_fit(
                                columns=list(column) if column else None,
                                lower_is_better=list(lower_is_better) if lower_is_better else None,
                                tracking=tracking, overwrite=overwrite)  # fmt: skip
-    fit = _read_fit(Path(result.out))
+    fit = _read_fit(result.out)
     regression = fit.get("regression", {})
     return StageResult(
-        path=Path(result.out),
+        path=result.out,  # a Path, or the URL of a fit on an object store
         counts={
             "runs": fit["runs"]["count"],
             "valid_spearman": regression.get("valid_spearman"),
@@ -169,7 +169,7 @@ def metarater_fit(
     )
 
 
-def _read_fit(out: Path) -> dict[str, Any]:
+def _read_fit(out: Path | str) -> dict[str, Any]:
     from raters.metarater.select import load_fit
 
     return load_fit(out)

@@ -13,6 +13,9 @@ temporary folder and loaded from there. The download is keyed by the URL and the
 (name, size, ETag or the store's checksum): a model retrained under the same URL is downloaded again,
 an unchanged one never. A DataRater's ``checkpoint/`` is training state and is not downloaded. Errors of
 a loader name the URL, not the temporary copy.
+
+The staging, upload and download of a folder are generic (``curation.staged_folder``, also used by
+``curate validate``); this module adds what is particular to models.
 """
 
 from __future__ import annotations
@@ -21,15 +24,16 @@ import json
 import os
 import shutil
 import tempfile
-import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from curation.errors import ConfigError, CurationError
-from curation.storage import filesystem, is_remote, local_path, mangled_url, redacted, refuse_credentials
+from curation import staged_folder
+from curation.errors import ConfigError
+from curation.staged_folder import StagedFolder, errors_named, folder_location, remote_error
+from curation.storage import filesystem, is_remote, local_path, redacted
 
+MODEL_URL_HINT = "pass a model URL as a string"
 SKIP_ON_LOAD = ("checkpoint/",)  # DataRater's resumable meta-training state: not part of the model
 
 _downloads: dict[tuple[str, str], Path] = {}  # (URL, listing digest) -> this process's local copy
@@ -38,51 +42,13 @@ _downloads: dict[tuple[str, str], Path] = {}  # (URL, listing digest) -> this pr
 def model_location(model: str | os.PathLike) -> str:
     """A model folder as the manifests and MLflow record it: the URL as given (without a trailing slash), or
     the local folder resolved. A URL that a ``pathlib.Path`` mangled (``s3:/bucket``) is refused."""
-    text = str(model)
-    refuse_credentials(text)
-    if is_remote(text):
-        return text.rstrip("/")
-    if mangled_url(text):
-        raise ConfigError(f"{mangled_url(text)}: pass a model URL as a string (a pathlib.Path drops a '/' of it)")
-    return str(Path(local_path(text)).resolve())
-
-
-def _remote_error(location: str, exc: BaseException) -> CurationError:
-    from curation.storage import remote_error
-
-    return exc if isinstance(exc, CurationError) else remote_error(redacted(location), exc)
-
-
-def _visible(relative: str) -> bool:
-    """Files of the model: no hidden or temporary names (``.dsir.safetensors.123.tmp``, fastText scratch)."""
-    return not any(part.startswith(".") for part in relative.split("/"))
-
-
-def _file_identity(info: dict[str, Any]) -> str:
-    for key in ("ETag", "etag", "md5Hash", "crc32c", "content_md5", "mtime", "LastModified", "last_modified"):
-        if info.get(key):
-            return f"{key}:{str(info[key]).strip(chr(34))}"
-    return ""
+    return folder_location(model, MODEL_URL_HINT)
 
 
 def remote_files(location: str, skip: Sequence[str] = SKIP_ON_LOAD) -> dict[str, str]:
-    """The files under the URL by relative name: their size and identity (ETag, ...); none when nothing is
-    there. Hidden names and names under ``skip`` are left out."""
-    fs, root = filesystem(location)
-    root = root.rstrip("/")
-    try:
-        fs.invalidate_cache(root)  # a model retrained in this process (or elsewhere) under the same URL
-        found = fs.find(root, detail=True)
-    except FileNotFoundError:
-        return {}
-    except Exception as exc:  # noqa: BLE001 - botocore and friends raise their own types (no credentials, ...)
-        raise _remote_error(location, exc) from exc
-    files = {}
-    for name, info in found.items():
-        relative = name[len(root) + 1 :] if name.startswith(root + "/") else None
-        if relative and _visible(relative) and not relative.startswith(tuple(skip)) and info.get("type") != "directory":
-            files[relative] = f"{info.get('size')}|{_file_identity(info)}"
-    return files
+    """The model's files under the URL by relative name: their size and identity (ETag, ...); none when
+    nothing is there. Hidden names and names under ``skip`` (training state) are left out."""
+    return staged_folder.remote_files(location, skip)
 
 
 def local_model_folder(location: str) -> Path:
@@ -114,39 +80,17 @@ def _download(location: str, names: Sequence[str]) -> Path:
             fs.get_file(f"{root.rstrip('/')}/{name}", str(folder / name))
     except Exception as exc:  # noqa: BLE001 - each filesystem raises its own errors; each becomes one line
         shutil.rmtree(folder, ignore_errors=True)
-        raise _remote_error(location, exc) from exc
+        raise remote_error(location, exc) from exc
     return folder
 
 
-@contextmanager
-def errors_named(local: Path, location: str) -> Iterator[None]:
-    """A loader's ``ConfigError`` about the downloaded copy names the URL instead (nothing changes locally)."""
-    try:
-        yield
-    except ConfigError as exc:
-        if str(local) == location or str(local) not in str(exc):
-            raise
-        raise ConfigError(str(exc).replace(str(local), redacted(location))) from exc
-
-
-class ModelOut:
+class ModelOut(StagedFolder):
     """Where a trainer writes a model folder. ``local`` is the folder the training writes (``--out`` itself,
     or a staging folder for a URL); ``location`` and ``path`` name ``--out`` in parameters and summaries."""
 
     def __init__(self, out: str | os.PathLike, marker: str, what: str):
-        self.location = model_location(out)
-        self.remote = is_remote(self.location)
-        self.marker, self.what = marker, what
-        if self.remote:
-            self.local = Path(tempfile.mkdtemp(prefix="curation-model-staging-"))
-            weakref.finalize(self, shutil.rmtree, str(self.local), True)
-        else:
-            self.local = Path(self.location)
-
-    @property
-    def path(self) -> Path | str:
-        """``--out`` as the trainers report it: a ``Path`` locally, the URL of a remote folder."""
-        return self.location if self.remote else self.local
+        super().__init__(out, marker, MODEL_URL_HINT)
+        self.what = what
 
     def check_new(self, overwrite: bool) -> None:
         """Refuse to write over a finished model (one with the marker) unless ``overwrite``, which removes the
@@ -164,73 +108,6 @@ class ModelOut:
                     f"{redacted(self.location)} already holds {self.what}; pass --overwrite or choose another --out"
                 )
             destination.remove(self.marker)
-
-    def errors_named(self):
-        """``errors_named`` for the staging folder: errors about it name the URL (nothing changes locally)."""
-        from contextlib import nullcontext
-
-        return errors_named(self.local, self.location) if self.remote else nullcontext()
-
-    def check_writable(self) -> None:
-        """A URL that nothing can be written to fails now, in one line (nothing to check locally: the
-        trainer creates the folder)."""
-        if self.remote:
-            self._destination().check_writable()
-
-    def pull(self, folder: str) -> None:
-        """Copy the remote files under ``folder`` into the staging folder (resuming from remote state)."""
-        if not self.remote:
-            return
-        names = [n for n in remote_files(self.location, skip=()) if n.startswith(folder.rstrip("/") + "/")]
-        fs, root = filesystem(self.location)
-        try:
-            for name in sorted(names):
-                (self.local / name).parent.mkdir(parents=True, exist_ok=True)
-                fs.get_file(f"{root.rstrip('/')}/{name}", str(self.local / name))
-        except Exception as exc:  # noqa: BLE001 - each filesystem raises its own errors; each becomes one line
-            raise _remote_error(self.location, exc) from exc
-
-    def mirror(self, folder: str, last: str) -> None:
-        """Make the remote ``folder`` hold what the staging ``folder`` holds: upload every file, ``last``
-        last, then delete the remote files that are no longer there locally."""
-        if not self.remote:
-            return
-        prefix = folder.rstrip("/") + "/"
-        names = [n for n in self._staged() if n.startswith(prefix)]
-        self._upload(names, last)
-        stale = [n for n in remote_files(self.location, skip=()) if n.startswith(prefix) and n not in names]
-        for name in stale:
-            self._destination().remove(name)
-
-    def remove_tree(self, folder: str) -> None:
-        """Remove ``folder`` at the URL too (the staging copy is the caller's)."""
-        if self.remote:
-            self._destination().remove_tree(folder)
-
-    def publish(self, skip: Sequence[str] = ()) -> None:
-        """Upload the finished model: every file of the staging folder but those under ``skip``, the marker
-        last. Nothing to do for a local folder."""
-        if not self.remote:
-            return
-        self._upload([n for n in self._staged() if not n.startswith(tuple(skip))], self.marker)
-
-    def _staged(self) -> list[str]:
-        names = (p.relative_to(self.local).as_posix() for p in self.local.rglob("*") if p.is_file())
-        return sorted(n for n in names if _visible(n))
-
-    def _upload(self, names: Sequence[str], last: str) -> None:
-        fs, root = filesystem(self.location)
-        ordered = [n for n in names if n != last] + [n for n in names if n == last]
-        try:
-            for name in ordered:
-                fs.put_file(str(self.local / name), f"{root.rstrip('/')}/{name}")
-        except Exception as exc:  # noqa: BLE001 - each filesystem raises its own errors; each becomes one line
-            raise _remote_error(self.location, exc) from exc
-
-    def _destination(self):
-        from curation.destination import Destination
-
-        return Destination(self.location)
 
 
 @contextmanager

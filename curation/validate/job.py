@@ -5,21 +5,35 @@ held-out set, logged when the proxy finishes. The proxies train as populations (
 several at once in one batched model, each exactly as it would alone. ``--out`` receives ``table.md``,
 ``curves.png``, ``tokenizer.json`` for a BPE, the proxies' checkpoints under ``proxies/`` (a rerun resumes
 unfinished proxies and reuses finished ones), and ``results.json``, written last.
+
+``--out`` may be a URL (``s3://...``, any fsspec URL; ``curation.staged_folder``): the validation writes a
+local staging folder and uploads from it. Each proxy's folder is mirrored to ``URL/proxies/NAME-seedN/``
+as training writes a checkpoint there (its ``latest.json`` last, then the older step folder deleted) and
+again when the proxy finishes (its ``final/`` model, ``config.json`` last). A validation started again
+with the same URL, on any machine, first downloads ``URL/proxies/`` and so resumes unfinished proxies and
+reuses finished ones as it does from a local ``--out``. The other files are uploaded at the end,
+``results.json`` last (an earlier one is deleted first): a URL with ``results.json`` is a finished validation.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import statistics
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curation.errors import ConfigError
 from curation.proxy.text_source import TextSource, parse_named, read_text_source, text_hash
 
+if TYPE_CHECKING:
+    from curation.staged_folder import StagedFolder
+
 RESULTS_FORMAT = "curation.validation/v1"
+RESULTS_FILE = "results.json"  # written last: the mark of a finished validation
+PROXIES_DIR = "proxies"
 RANDOM_BASELINE = "random"
 # Training text read per set, in bytes per budget token: enough that no set repeats for lack of text
 # it has, while a huge corpus is sampled rather than loaded whole.
@@ -85,7 +99,7 @@ class ValidateConfig:
 
 @dataclass
 class ValidationResult:
-    out: Path
+    out: Path | str  # the URL of a validation on an object store
     results: dict[str, Any]
 
 
@@ -152,6 +166,52 @@ class ProxyProgress:
             self.console.print(line, highlight=False)
 
 
+class ProxySync:
+    """Keeps each proxy's folder at a URL ``--out`` as resumable as the staging copy: mirrors it when
+    training has written a new checkpoint (``latest.json`` changed) and when the proxy finishes. Nothing to
+    do for a local ``--out``."""
+
+    def __init__(self, folder: StagedFolder, proxies: list[str]):
+        self.folder, self.proxies = folder, proxies  # proxy folders relative to --out
+        self.pointers = {name: self._pointer(name) for name in proxies} if folder.remote else {}
+
+    def _pointer(self, proxy: str) -> bytes | None:
+        from curation.proxy.checkpoint import LATEST_FILE
+
+        try:
+            return (self.folder.local / proxy / LATEST_FILE).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def checkpointed(self) -> None:
+        """Mirror the proxies whose checkpoint changed since the last look (called after each step). The
+        checkpoint of step 0 (the initial evaluation) is not worth an upload: resuming from it is starting over."""
+        from curation.proxy.checkpoint import LATEST_FILE
+
+        if not self.folder.remote:
+            return
+        for proxy in self.proxies:
+            pointer = self._pointer(proxy)
+            if pointer is not None and pointer != self.pointers[proxy] and _checkpoint_step(pointer) > 0:
+                self.folder.mirror(proxy, last=f"{proxy}/{LATEST_FILE}")
+                self.pointers[proxy] = pointer
+
+    def finished(self, index: int, reused: bool) -> None:
+        """Mirror a finished proxy: its final model, ``config.json`` last; its checkpoint goes."""
+        from curation.proxy.checkpoint import CONFIG_FILE
+        from curation.proxy.train import FINAL_DIR
+
+        if self.folder.remote and not reused:
+            proxy = self.proxies[index]
+            self.folder.mirror(proxy, last=f"{proxy}/{FINAL_DIR}/{CONFIG_FILE}")
+            self.pointers[proxy] = None
+
+
+def _checkpoint_step(pointer: bytes) -> int:
+    """The step of the checkpoint a ``latest.json`` names (``{"checkpoint": "step-00000012"}``)."""
+    return int(json.loads(pointer)["checkpoint"].rpartition("-")[2])
+
+
 def _summarise(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
@@ -195,15 +255,16 @@ def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = F
     from curation.proxy.tokenizer import tokenizer_from_option
     from curation.proxy.train import default_device
     from curation.proxy.train_population import PopulationMember, train_population
+    from curation.staged_folder import StagedFolder
     from curation.tracking import stage_run
     from curation.validate.report import comparison_table, plot_curves, write_text_atomic
 
     console = console or Console(stderr=True)
     cfg.check()
-    from curation.storage import refuse_url
-
-    refuse_url(cfg.out, "validate")
-    out = Path(cfg.out)
+    folder = StagedFolder(cfg.out, RESULTS_FILE, "pass --out URL as a string")
+    folder.check_writable()  # a missing bucket, denied access: one line, before any work
+    shown = folder.location if folder.remote else Path(cfg.out)  # --out as the messages and the result name it
+    out = folder.local if folder.remote else Path(cfg.out)
     if cfg.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda: no CUDA device is available")
     device = default_device() if cfg.device == "auto" else torch.device(cfg.device)
@@ -215,7 +276,7 @@ def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = F
     random_bytes = max((src.num_bytes for src in named.values()), default=train_bytes)
     randoms: dict[int, TextSource] = {}
     if cfg.random_baseline:
-        pool = Path(parse_named(cfg.random_baseline)[1])
+        pool = parse_named(cfg.random_baseline)[1]
         for seed in range(cfg.seeds):
             randoms[seed] = read_text_source(f"{RANDOM_BASELINE}={pool}", random_bytes, seed=1000 + seed)
 
@@ -230,8 +291,11 @@ def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = F
         if count:
             console.print(f"warning: removed {count} documents of training set {name!r} that are also held out")
 
-    if overwrite and (out / "proxies").exists():
-        shutil.rmtree(out / "proxies")
+    if overwrite:
+        if (out / PROXIES_DIR).exists():
+            shutil.rmtree(out / PROXIES_DIR)
+        folder.remove_tree(PROXIES_DIR)
+    folder.pull(PROXIES_DIR)  # a URL: its proxies' checkpoints and finished models, to resume from
     out.mkdir(parents=True, exist_ok=True)
     training_texts = [t for src in [*named.values(), *randoms.values()] for t in src.texts]
     tokenizer = tokenizer_from_option(cfg.tokenizer, training_texts)
@@ -259,10 +323,11 @@ def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = F
         PopulationMember(
             packed[name] if name in named else pack(randoms[seed].texts),
             seed,
-            out / "proxies" / f"{name}-seed{seed}",
+            out / proxy_dir(name, seed),
         )
         for name, seed in runs
     ]
+    sync = ProxySync(folder, [proxy_dir(name, seed) for name, seed in runs])
     train_cfg = TrainConfig(tokens=cfg.tokens, batch_size=cfg.batch_size, lr=cfg.peak_lr(), evaluations=cfg.evaluations)
     tokens_per_step = train_cfg.batch_size * model_cfg.seq_len
     curves: dict[str, dict[int, list[dict]]] = {name: {} for name in cfg.train_names()}
@@ -273,6 +338,7 @@ def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = F
         def member_done(index: int, result) -> None:
             """A child run per proxy, with its whole curve, as soon as it has finished."""
             name, seed = runs[index]
+            sync.finished(index, reused=result.resumed_from == result.steps)
             source = source_for(name, seed)
             child_params = {"training_set": name, "seed": seed, "documents": len(source.texts), "path": source.path}
             with run.child(f"proxy {labels[index]}", child_params) as child:
@@ -282,14 +348,21 @@ def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = F
                         metrics["train_loss"] = point["train_loss"]
                     child.log_metrics(metrics, step=point["tokens"])
                 if result.resumed_from == result.steps:
-                    console.print(f"{labels[index]}: finished earlier, reused from {out / 'proxies'}", highlight=False)
+                    console.print(
+                        f"{labels[index]}: finished earlier, reused from {shown}/{PROXIES_DIR}", highlight=False
+                    )
                 elif result.seconds > 0:
                     trained = (result.steps - result.resumed_from) * tokens_per_step
                     child.log_metrics({"tokens_per_second": trained / result.seconds})
                 children[labels[index]] = child.run_id
             curves[name][seed] = result.curve
 
-        with ProxyProgress(console, labels, train_cfg.steps(model_cfg.seq_len)) as progress:
+        with ProxyProgress(console, labels, train_cfg.steps(model_cfg.seq_len)) as progress, folder.errors_named():
+
+            def stepped(step: int, steps: int, losses: list[float]) -> None:
+                progress.step(step, steps, losses)
+                sync.checkpointed()  # a checkpoint written at the step before: to the URL
+
             train_population(
                 model_cfg,
                 train_cfg,
@@ -298,7 +371,7 @@ def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = F
                 tokenizer,
                 device=device,
                 per_batch=cfg.members_per_batch,
-                on_step=progress.step,
+                on_step=stepped,
                 on_eval=progress.evaluated,
                 on_member_done=member_done,
             )
@@ -335,7 +408,9 @@ def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = F
         }
         write_text_atomic(out / "table.md", comparison_table(results))
         plot_curves(results, out / "curves.png")
-        write_json_atomic(out / "results.json", results)
+        write_json_atomic(out / RESULTS_FILE, results)
+        folder.remove(RESULTS_FILE)  # a URL: an earlier validation's, so new files never sit beside it
+        folder.publish(skip=(f"{PROXIES_DIR}/",))  # the proxies were mirrored as they trained
         for h in heldout:
             for name in table:
                 entry = table[name][h]
@@ -343,7 +418,12 @@ def run_validate(cfg: ValidateConfig, tracking: bool = True, overwrite: bool = F
                 if entry["token_savings"] is not None and not entry["is_baseline"]:
                     metrics[f"token_savings.{name}.{h}"] = entry["token_savings"]
                 run.log_metrics(metrics)
-        for artifact in ("results.json", "table.md", "curves.png"):
+        for artifact in (RESULTS_FILE, "table.md", "curves.png"):
             run.log_artifact(out / artifact)
-    print(f"validation written to {out}", file=sys.stderr)
-    return ValidationResult(out, results)
+    print(f"validation written to {shown}", file=sys.stderr)
+    return ValidationResult(shown, results)
+
+
+def proxy_dir(name: str, seed: int) -> str:
+    """The folder of a training set's proxy of one seed, relative to ``--out``."""
+    return f"{PROXIES_DIR}/{name}-seed{seed}"

@@ -314,9 +314,9 @@ def validate(
         Optional[list[str]],
         typer.Option("--heldout", help="A held-out set as NAME=PATH or PATH (repeatable); same formats as --train."),
     ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for results.json, table.md, curves.png.")] = Path(
-        "validation"
-    ),
+    out: Annotated[
+        str, typer.Option("--out", "-o", help="Directory for results.json, table.md, curves.png: a path or a URL.")
+    ] = "validation",
     tokens: Annotated[
         str, typer.Option(help="Training tokens per proxy, e.g. 500k or 2M (equal for every run).")
     ] = "1M",
@@ -375,11 +375,13 @@ def validate(
     """
     with one_line_errors():
         from curation import api
+        from curation.destination import Destination
+        from curation.storage import is_remote
 
         result = api.validate(
             train or [],
             heldout or [],
-            out,
+            out if is_remote(out) else str(Path(out)),
             tokens=tokens,
             tracking=tracking,
             overwrite=overwrite,
@@ -396,8 +398,8 @@ def validate(
             device=device,
             members_per_batch=members_per_batch,
         ).details
-        typer.echo((result.out / "table.md").read_text(encoding="utf-8"))
-        typer.echo(f"results: {result.out / 'results.json'}; curves: {result.out / 'curves.png'}")
+        typer.echo(Destination(str(result.out)).read_bytes("table.md").decode("utf-8"))
+        typer.echo(f"results: {result.out}/results.json; curves: {result.out}/curves.png")
 
 
 app.add_typer(datarater_app, name="datarater")

@@ -32,7 +32,9 @@ def metarater_fit(
         list[str],
         typer.Option(help="Held-out set NAME=PATH (repeatable); a proxy's loss is its mean bpb over them."),
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Fit directory (runs/, weights.json, report.md).")],
+    out: Annotated[
+        str, typer.Option("--out", "-o", help="Fit directory (runs/, weights.json, report.md): a path or a URL.")
+    ],
     runs: Annotated[int, typer.Option(help="Proxy runs, one per Dirichlet weighting (paper: 256).")] = 64,
     tokens: Annotated[str, typer.Option(help="Training tokens per proxy run (e.g. 200k, 2M).")] = "200k",
     size: Annotated[str, typer.Option(help="Proxy preset: tiny, small, medium or large.")] = "tiny",
@@ -106,6 +108,7 @@ def metarater_fit(
     --heldout wiki=../shared/data/reference/wikitext-2-valid.txt --runs 64 --out runs/metarater
     """
     with one_line_errors():
+        from curation.destination import Destination
         from raters import api
 
         result = api.metarater_fit(
@@ -115,15 +118,15 @@ def metarater_fit(
             members_per_batch=members_per_batch, reliability_runs=reliability_runs, seed=seed, tracking=tracking,
             overwrite=overwrite,
         ).details  # fmt: skip
-        typer.echo((result.out / "report.md").read_text(encoding="utf-8"))
-        typer.echo(f"weights: {result.out / 'weights.json'}; chart: {result.out / 'weights.png'}")
+        typer.echo(Destination(str(result.out)).read_bytes("report.md").decode("utf-8"))
+        typer.echo(f"weights: {result.out}/weights.json; chart: {result.out}/weights.png")
 
 
 @metarater_app.command("select")
 def metarater_select(
     corpus: Annotated[Path, typer.Argument(help="The corpus to select from.", show_default=False)],
     attributes: Attributes,
-    fit: Annotated[Path, typer.Option("--fit", help="A directory written by `curate metarater fit`.")],
+    fit: Annotated[str, typer.Option("--fit", help="A directory written by `curate metarater fit`: a path or a URL.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the selected corpus.")],
     tokens: Annotated[
         Optional[str], typer.Option(help="Token budget (byte-level tokens: bytes + 1 per document), e.g. 50M.")

@@ -14,6 +14,15 @@
 ``weights.png``, ``report.md`` and ``weights.json`` (final weights, scaling, provenance of every score,
 regression and search figures), written last: a directory with ``weights.json`` is a finished fit.
 Proxies train on a seeded sample of at most ``max_documents`` documents; the scaling bounds use them all.
+
+``--out`` may be a URL (``s3://...``, any fsspec URL; ``curation.staged_folder``): the fit writes a local
+staging folder and uploads from it. Each proxy run's JSON is uploaded to ``URL/runs/`` (or
+``URL/runs-reliability/``) as soon as the run has finished, so the URL holds every finished run, as a local
+``runs/`` does. A fit started again with the same URL, on any machine, first downloads ``runs/`` and
+``runs-reliability/`` and reuses every run whose identity is unchanged: a killed fit loses at most the runs
+in flight. The other files are uploaded at the end, ``weights.json`` last; ``--overwrite`` deletes the URL's
+``weights.json`` and regressor before any training, and the runs beyond ``runs``. ``curate metarater
+select`` reads a fit from a URL (only its ``weights.json``).
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,8 +43,13 @@ from raters.metarater.proxy_runs import ProxyRunSettings
 from raters.metarater.regression import REGRESSORS, RegressionSettings
 from raters.metarater.reliability import LOW_RELIABILITY
 
+if TYPE_CHECKING:
+    from curation.staged_folder import StagedFolder
+
 FIT_FORMAT = "curation.metarater-fit/v1"
 WEIGHTS_FILE = "weights.json"
+RUNS_DIR = "runs"
+REGRESSOR_FILES = ("regressor.txt", "regressor.json")
 REGRESSOR_NAMES = {"lightgbm": "LightGBM", "linear": "linear (ridge)"}
 # Spearman of the regression is also reported when fitted on the first n runs, for these n (and N itself).
 LEARNING_CURVE_RUNS = (16, 32, 64, 128, 256, 512)
@@ -107,7 +121,7 @@ def metarater_config(settings: dict[str, Any]) -> MetaraterConfig:
 
 @dataclass
 class FitResult:
-    out: Path
+    out: Path | str  # the URL of a fit on an object store
     fit: dict[str, Any]
 
 
@@ -389,10 +403,11 @@ def run_metarater_fit(
 
     from curation.attributes import corpus_fingerprint
     from curation.corpus import write_json_atomic
+    from curation.staged_folder import StagedFolder
     from curation.tracking import stage_run
     from curation.validate.report import write_text_atomic
     from raters.metarater.dirichlet import sample_weights
-    from raters.metarater.proxy_runs import run_proxies
+    from raters.metarater.proxy_runs import run_path, run_proxies
     from raters.metarater.regression import compare_regressors, fit_regressor
     from raters.metarater.search import best_weights
 
@@ -405,27 +420,29 @@ def run_metarater_fit(
     data_fingerprint = inputs.data_fingerprint
     if removed:
         console.print(f"warning: left out {removed} sampled documents that are also held out", highlight=False)
-    from curation.storage import refuse_url
-
-    refuse_url(out_dir, "metarater fit")
-    out = Path(out_dir).resolve()
-    finished_path = out / WEIGHTS_FILE
-    if finished_path.is_file() and not overwrite:
-        finished = json.loads(finished_path.read_text(encoding="utf-8"))
+    folder = StagedFolder(out_dir, WEIGHTS_FILE, "pass --out URL as a string")
+    folder.check_writable()  # a missing bucket, denied access: one line, before any work
+    out = folder.local  # --out itself (resolved), or the staging folder of a URL
+    shown = folder.path  # --out as the messages, the parameters and the result name it
+    finished = _finished_fit(folder)
+    if finished is not None and not overwrite:
         if finished.get("data_fingerprint") == data_fingerprint and _same_settings(finished.get("config"), cfg):
-            console.print(f"metarater fit: {out} is already complete for these inputs and settings", highlight=False)
-            return FitResult(out, finished)
+            console.print(f"metarater fit: {shown} is already complete for these inputs and settings", highlight=False)
+            return FitResult(shown, finished)
         raise ConfigError(
-            f"{out} holds a Meta-rater fit of other inputs or settings; pass --overwrite or another --out"
+            f"{shown} holds a Meta-rater fit of other inputs or settings; pass --overwrite or another --out"
         )
+    for runs_dir in (RUNS_DIR, RELIABILITY_RUNS_DIR):
+        folder.pull(runs_dir)  # a URL: its finished runs, to reuse
     if overwrite and out.exists():
-        # Finished proxy runs stay: each is reused only if its identity (weights, data, proxy settings) matches,
-        # so a fit redone with another regressor or search trains nothing again.
-        for stale in (finished_path, out / "regressor.txt", out / "regressor.json"):
-            stale.unlink(missing_ok=True)
-        _remove_runs_beyond(out / "runs", cfg.runs)
-        _remove_runs_beyond(out / RELIABILITY_RUNS_DIR, cfg.reliability_runs)
+        _discard_stale_outputs(folder, cfg)
     out.mkdir(parents=True, exist_ok=True)
+    finished_path = out / WEIGHTS_FILE
+
+    def upload_run(runs_dir: str, record: dict[str, Any], was_reused: bool) -> None:
+        """A finished run's JSON to the URL at once, so a killed fit resumes from it."""
+        if not was_reused:
+            folder.upload([run_path(Path(runs_dir), record["index"]).as_posix()])
 
     weights = sample_weights(cfg.runs, len(table.columns), cfg.seed, cfg.alpha)
     params = {
@@ -434,7 +451,7 @@ def run_metarater_fit(
         "attributes": [str(Path(d).resolve()) for d in attribute_dirs],
         "columns": table.columns,
         "heldout": list(heldout),
-        "out": str(out),
+        "out": str(shown),
     }
     console.print(
         f"metarater fit: {len(table.columns)} scores, {table.num_documents:,} documents "
@@ -450,6 +467,7 @@ def run_metarater_fit(
             task = progress.add_task("runs", total=cfg.runs + cfg.reliability_runs)
 
             def on_done(record: dict[str, Any], was_reused: bool) -> None:
+                upload_run(RUNS_DIR, record, was_reused)
                 child_params = {"index": record["index"], **dict(zip(table.columns, record["weights"], strict=True))}
                 with run.child(f"proxy run {record['index']}", child_params) as child:
                     metrics = {"loss": record["loss"], **{f"bpb.{h}": v for h, v in record["bpb"].items()}}
@@ -469,15 +487,18 @@ def run_metarater_fit(
                 heldout,
                 cfg.proxy,
                 data_fingerprint,
-                out / "runs",
+                out / RUNS_DIR,
                 cfg.workers,
                 on_done,
                 cfg.members_per_batch,
             )
             losses = np.asarray([r["loss"] for r in records], dtype=np.float64)
-            reliability = _measure_reliability(
-                weights, losses, inputs, cfg, out, lambda record, reused: progress.advance(task)
-            )
+
+            def on_reliability_done(record: dict[str, Any], was_reused: bool) -> None:
+                upload_run(RELIABILITY_RUNS_DIR, record, was_reused)
+                progress.advance(task)
+
+            reliability = _measure_reliability(weights, losses, inputs, cfg, out, on_reliability_done)
             proxy_seconds = time.perf_counter() - started
         if reliability and (reliability["icc1"] is None or reliability["icc1"] < LOW_RELIABILITY):
             console.print(f"warning: {_reliability_text(reliability)}", highlight=False)
@@ -531,6 +552,7 @@ def run_metarater_fit(
         _plot_weights(table.columns, search.weights, out / "weights.png")
         write_text_atomic(out / "report.md", _report(fit))
         write_json_atomic(finished_path, fit)
+        folder.publish(skip=(f"{RUNS_DIR}/", f"{RELIABILITY_RUNS_DIR}/"))  # the runs went up as they finished
         metrics = {
             **({"run_icc1": reliability["icc1"]} if reliability and reliability["icc1"] is not None else {}),
             "proxy_seconds": proxy_seconds,
@@ -544,7 +566,28 @@ def run_metarater_fit(
         run.log_metrics(metrics)
         for name in (WEIGHTS_FILE, "weights.png", "report.md", regressor_file):
             run.log_artifact(out / name)
-    return FitResult(out, fit)
+    return FitResult(shown, fit)
+
+
+def _finished_fit(folder: StagedFolder) -> dict[str, Any] | None:
+    """The ``weights.json`` of a fit already in ``--out`` (local or at the URL), or None."""
+    if not folder.remote:
+        path = folder.local / WEIGHTS_FILE
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    payload = folder.read_bytes(WEIGHTS_FILE)
+    return json.loads(payload) if payload is not None else None
+
+
+def _discard_stale_outputs(folder: StagedFolder, cfg: MetaraterConfig) -> None:
+    """``--overwrite``: the fit's final files go (at the URL too, ``weights.json`` first) and the runs beyond
+    ``cfg``'s counts. Finished proxy runs stay: each is reused only if its identity (weights, data, proxy
+    settings) matches, so a fit redone with another regressor or search trains nothing again."""
+    for name in (WEIGHTS_FILE, *REGRESSOR_FILES):
+        (folder.local / name).unlink(missing_ok=True)
+        folder.remove(name)
+    for runs_dir, count in ((RUNS_DIR, cfg.runs), (RELIABILITY_RUNS_DIR, cfg.reliability_runs)):
+        _remove_runs_beyond(folder.local / runs_dir, count)
+        folder.prune(runs_dir)
 
 
 def _remove_runs_beyond(runs_dir: Path, count: int) -> None:

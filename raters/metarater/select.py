@@ -29,15 +29,33 @@ DESCRIPTIONS = {
 
 
 def load_fit(fit_dir: str | Path) -> dict:
+    """The ``weights.json`` of a finished fit in ``fit_dir``: a folder or a URL (only that file is read)."""
     from raters.metarater.fit import FIT_FORMAT, WEIGHTS_FILE
 
-    path = Path(fit_dir) / WEIGHTS_FILE
-    if not path.is_file():
+    path, payload = _read_weights(fit_dir)
+    if payload is None:
         raise ConfigError(f"{fit_dir}: no {WEIGHTS_FILE}; not a finished `curate metarater fit` output")
-    fit = json.loads(path.read_text(encoding="utf-8"))
+    fit = json.loads(payload)
     if fit.get("format") != FIT_FORMAT:
         raise ConfigError(f"{path}: not a Meta-rater fit (format={fit.get('format')!r})")
     return fit
+
+
+def _read_weights(fit_dir: str | Path) -> tuple[str | Path, bytes | None]:
+    """Where the fit's ``weights.json`` is and its bytes (None when there is none)."""
+    from curation.destination import Destination
+    from curation.staged_folder import remote_error
+    from curation.storage import is_remote
+    from raters.metarater.fit import WEIGHTS_FILE
+
+    if not is_remote(str(fit_dir)):
+        path = Path(fit_dir) / WEIGHTS_FILE
+        return path, path.read_bytes() if path.is_file() else None
+    folder = Destination(str(fit_dir))
+    try:
+        return folder.url(WEIGHTS_FILE), folder.read_bytes(WEIGHTS_FILE)
+    except Exception as exc:  # noqa: BLE001 - each filesystem raises its own errors; each becomes one line
+        raise remote_error(folder.location, exc) from exc
 
 
 def write_metarater_keep(
@@ -56,6 +74,7 @@ def write_metarater_keep(
 
     from curation.attribute_stage import prepare_attribute_dir, write_computed_attributes
     from curation.corpus import Corpus
+    from curation.staged_folder import folder_location
     from curation.tracking import stage_run
     from raters.metarater.scaling import ScoreScaling
     from raters.metarater.score_table import load_score_table
@@ -67,7 +86,7 @@ def write_metarater_keep(
     table = load_score_table(corpus_dir, attribute_dirs, columns=fit["columns"])
     weights = np.asarray([fit["weights"][c] for c in fit["columns"]], dtype=np.float64)
     config = {
-        "fit": str(Path(fit_dir).resolve()),
+        "fit": folder_location(fit_dir, "pass --fit URL as a string"),
         "fit_run": fit["mlflow"]["run_id"],
         "weights": fit["weights"],
         "scaling": fit["scaling"],
