@@ -108,14 +108,10 @@ def open_directory(root: str | os.PathLike, what: str) -> tuple[Path | str, dict
     """A committed directory's location (a ``Path``, or the URL of a remote one), its parsed manifest, and the
     directory to check the files it lists against. No manifest: a ``CorpusError`` (an unfinished write)."""
     from curation.destination import Destination
-    from curation.storage import is_remote, mangled_url
+    from curation.storage import is_remote, refuse_mangled_url
 
     if not is_remote(str(root)):
-        if mangled_url(root):
-            raise CorpusError(
-                f"{mangled_url(root)}: this command reads local directories only; corpora and attribute sets on "
-                "URLs are read by signals, select and the score commands"
-            )
+        refuse_mangled_url(root)
         local = Path(root)
         if not local.is_dir():
             raise CorpusError(f"{local}: no such {what} directory")

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import ConfigError
-from curation.storage import filesystem, is_remote, local_path, mangled_url, refuse_credentials
+from curation.storage import filesystem, is_remote, local_path, refuse_credentials, refuse_mangled_url
 
 _staging_dirs: dict[str, str] = {}  # remote location -> this process's local staging directory for it
 
@@ -36,8 +36,7 @@ class Destination:
     def __init__(self, location: str | os.PathLike):
         location = str(location)
         refuse_credentials(location)
-        if mangled_url(location):
-            raise ConfigError(f"{mangled_url(location)}: this command writes to local directories only")
+        refuse_mangled_url(location)
         self.remote = is_remote(location)
         self.location = location.rstrip("/") if self.remote else str(Path(local_path(location)).resolve())
 

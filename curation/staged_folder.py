@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import ConfigError, CurationError
-from curation.storage import filesystem, is_remote, local_path, mangled_url, redacted, refuse_credentials
+from curation.storage import (
+    filesystem,
+    is_remote,
+    local_path,
+    redacted,
+    refuse_credentials,
+    refuse_mangled_url,
+)
 
 
 def folder_location(out: str | os.PathLike, hint: str = "pass a URL as a string") -> str:
@@ -34,8 +41,7 @@ def folder_location(out: str | os.PathLike, hint: str = "pass a URL as a string"
     refuse_credentials(text)
     if is_remote(text):
         return text.rstrip("/")
-    if mangled_url(text):
-        raise ConfigError(f"{mangled_url(text)}: {hint} (a pathlib.Path drops a '/' of it)")
+    refuse_mangled_url(text, hint)
     return str(Path(local_path(text)).resolve())
 
 

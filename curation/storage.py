@@ -59,14 +59,12 @@ def mangled_url(path: str | os.PathLike) -> str | None:
     return None
 
 
-def refuse_url(path: str | os.PathLike, stage: str) -> None:
-    """A stage that writes local directories only, given a URL: one line saying so, before any work."""
-    url = str(path) if is_remote(str(path)) else mangled_url(path)
+def refuse_mangled_url(path: str | os.PathLike, hint: str = "pass a URL as a string") -> None:
+    """A URL that a ``pathlib.Path`` turned into a path (``s3:/bucket/x``) is one line naming the URL it was,
+    not a local directory of that odd name."""
+    url = mangled_url(path)
     if url:
-        raise ConfigError(
-            f"{redacted(url)}: {stage} writes to local directories only for now "
-            "(URLs are for ingest, signals, select and the score commands)"
-        )
+        raise ConfigError(f"{redacted(url)}: {hint} (a pathlib.Path drops a '/' of it)")
 
 
 def redacted(url: str) -> str:

@@ -208,14 +208,23 @@ def parse_pipeline_config(payload: Any, path: Path | str) -> PipelineConfig:
             return spec
         return f"{base}/{spec}" if remote else str(base / spec)
 
+    def resolve_named(spec: str) -> str:
+        """A held-out set, ``PATH`` or ``NAME=PATH``: its path resolved, its name kept."""
+        from curation.proxy.text_source import parse_named
+
+        name, path = parse_named(spec)
+        return f"{name}={resolve(path)}" if path != spec else resolve(spec)
+
     updates: dict[str, Any] = {
         "ingest": cfg.ingest.model_copy(update={"inputs": [resolve(i) for i in cfg.ingest.inputs]})
     }
     if cfg.datarater and cfg.datarater.train.heldout:
-        train = cfg.datarater.train.model_copy(update={"heldout": resolve(cfg.datarater.train.heldout)})
+        train = cfg.datarater.train.model_copy(update={"heldout": resolve_named(cfg.datarater.train.heldout)})
         updates["datarater"] = cfg.datarater.model_copy(update={"train": train})
     if cfg.metarater:
-        updates["metarater"] = cfg.metarater.model_copy(update={"heldout": [resolve(h) for h in cfg.metarater.heldout]})
+        updates["metarater"] = cfg.metarater.model_copy(
+            update={"heldout": [resolve_named(h) for h in cfg.metarater.heldout]}
+        )
     if cfg.validate_:
         heldout = {name: resolve(spec) for name, spec in cfg.validate_.heldout.items()}
         updates["validate_"] = cfg.validate_.model_copy(update={"heldout": heldout})

@@ -55,10 +55,6 @@ class PipelineResult:
     ran: list[str] = field(default_factory=list)
 
 
-# Stages that write local directories only: a work directory on a URL refuses a config that has them
-LOCAL_ONLY_STAGES = ("metarater_fit", "metarater_keep", "validate")
-
-
 class PipelineRunner:
     def __init__(
         self, cfg: PipelineConfig, config_path: Path | str | None, workdir: Path | str, tracking: bool, console
@@ -110,12 +106,6 @@ class PipelineRunner:
             out.append(self._validate(datarater_only))
         if cfg.export is not None:
             out.append(self._export())
-        local_only = [stage.name for stage in out if stage.name in LOCAL_ONLY_STAGES]
-        if self.root.remote and local_only:
-            raise ConfigError(
-                f"--workdir {self.root}: {', '.join(local_only)} write to local directories only for now; "
-                "use a local work directory for a config with them"
-            )
         return out
 
     def _ingest(self) -> Stage:
@@ -567,11 +557,22 @@ def _run_id(result: Any) -> str | None:
     return None
 
 
-def _file_digest(path: str | None) -> str | None:
-    """Checksum of an input file named in a section (held-out text, a tokenizer), so a new file redoes the stage."""
-    from curation.corpus import file_sha256
+def _file_digest(spec: str | None) -> str | None:
+    """What identifies an input file named in a section (held-out text as ``PATH`` or ``NAME=PATH``, a
+    tokenizer), so a new file redoes the stage: a local file's sha256, an object's checksum from the store."""
+    from curation.proxy.text_source import parse_named
+    from curation.storage import content_identity, is_remote
 
-    return file_sha256(path)[:16] if path and Path(path).is_file() else None
+    if not spec:
+        return None
+    path = parse_named(spec)[1]
+    if is_remote(path):
+        try:
+            identity = content_identity(path)
+        except FileNotFoundError:
+            return None
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+    return content_identity(path)["sha256"][:16] if Path(path).is_file() else None
 
 
 def _discard(path: Path | str, workdir: Destination) -> None:

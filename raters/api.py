@@ -195,6 +195,6 @@ def metarater_select(
 
     budget = parse_token_count(str(tokens)) if tokens is not None else None
     result = run_metarater_select(corpus, [str(a) for a in attributes], fit, out, tokens=budget, fraction=fraction,
-                                  keep_dir=Path(keep_out) if keep_out else None, tracking=tracking,
+                                  keep_dir=str(keep_out) if keep_out else None, tracking=tracking,
                                   overwrite=overwrite, master=master, spark_conf=dict(conf or {}))  # fmt: skip
     return corpus_stage_result(result)

@@ -3,7 +3,7 @@
 Accepted: a corpus directory (``manifest.json`` + Parquet shards, as written by ``curate ingest`` or
 ``select``), a Parquet file with a ``text`` column, JSON Lines (plain, ``.gz`` or ``.zst``) with a
 ``text`` field, or plain text, where paragraphs separated by blank lines are the documents. A file may be
-a URL of an object store (``s3://bucket/heldout.jsonl.gz``); a corpus directory must be local for now.
+a URL of an object store (``s3://bucket/heldout.jsonl.gz``), and so may a corpus directory.
 
 With a byte budget, a seeded uniform sample of documents is taken (from a corpus directory only the
 ``n_bytes`` column is read to draw it, then only the drawn rows' text); without one, everything.
@@ -42,14 +42,16 @@ def text_hash(text: str) -> str:
 
 
 def parse_named(spec: str) -> tuple[str, str]:
-    """``NAME=PATH`` or ``PATH`` (named after the file or directory)."""
-    if "=" in spec and not Path(spec).exists():
+    """``NAME=PATH`` or ``PATH`` (named after the file or directory). A URL (``s3://b/lang=en/x.jsonl``) or a
+    path that exists is a path whatever ``=`` it holds."""
+    from curation.storage import is_remote
+
+    if "=" in spec and not is_remote(spec) and not Path(spec).exists():
         name, path = spec.split("=", 1)
         if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
             raise ConfigError(f"{spec!r}: a name may use letters, digits, '.', '_' and '-' only")
         return name, path
-    path = Path(spec)
-    name = path.name
+    name = spec.rstrip("/").rpartition("/")[2]
     for suffix in (".gz", ".zst", ".jsonl", ".json", ".txt", ".parquet"):
         name = name.removesuffix(suffix)
     return name or "text", spec

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -15,18 +14,19 @@ metarater_app = typer.Typer(
 )
 
 Attributes = Annotated[
-    list[Path],
+    list[str],
     typer.Option(
         "--attributes",
         "-a",
-        help="Attribute set holding quality scores (repeatable): curate signals, raters ..., datarater score.",
+        help="Attribute set holding quality scores (repeatable; a path or a URL): curate signals, raters ..., "
+        "datarater score.",
     ),
 ]
 
 
 @metarater_app.command("fit")
 def metarater_fit(
-    corpus: Annotated[Path, typer.Argument(help="The scored corpus.", show_default=False)],
+    corpus: Annotated[str, typer.Argument(help="The scored corpus: a path or a URL.", show_default=False)],
     attributes: Attributes,
     heldout: Annotated[
         list[str],
@@ -124,16 +124,16 @@ def metarater_fit(
 
 @metarater_app.command("select")
 def metarater_select(
-    corpus: Annotated[Path, typer.Argument(help="The corpus to select from.", show_default=False)],
+    corpus: Annotated[str, typer.Argument(help="The corpus to select from: a path or a URL.", show_default=False)],
     attributes: Attributes,
     fit: Annotated[str, typer.Option("--fit", help="A directory written by `curate metarater fit`: a path or a URL.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the selected corpus.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Directory of the selected corpus: a path or a URL.")],
     tokens: Annotated[
         Optional[str], typer.Option(help="Token budget (byte-level tokens: bytes + 1 per document), e.g. 50M.")
     ] = None,
     fraction: Annotated[Optional[float], typer.Option(help="Or: keep this share of the documents.")] = None,
     keep_out: Annotated[
-        Optional[Path], typer.Option(help="Where the score and keep flags go (default: beside --out).")
+        Optional[str], typer.Option(help="Where the score and keep flags go (default: beside --out).")
     ] = None,
     master: SparkMaster = None,
     conf: SparkConf = None,

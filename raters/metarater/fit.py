@@ -127,7 +127,7 @@ class FitResult:
 
 def sample_documents(corpus, table, max_documents: int, seed: int, heldout_hashes: set[str]):
     """Seeded sample of document indices (corpus order) and their texts, minus any held-out document."""
-    import pyarrow.parquet as pq
+    from curation.corpus import read_parquet
 
     n = table.num_documents
     chosen = np.arange(n)
@@ -139,7 +139,7 @@ def sample_documents(corpus, table, max_documents: int, seed: int, heldout_hashe
     for path, rows in zip(corpus.shard_paths, table.shard_rows, strict=True):
         local = chosen[(chosen >= start) & (chosen < start + rows)] - start
         if len(local):
-            column = pq.read_table(path, columns=["text"]).column("text").take(local).to_pylist()
+            column = read_parquet(path, columns=["text"]).column("text").take(local).to_pylist()
             for offset, text in zip(local, column, strict=True):
                 if text_hash(text) not in heldout_hashes:
                     texts.append(text)
@@ -403,7 +403,7 @@ def run_metarater_fit(
 
     from curation.attributes import corpus_fingerprint
     from curation.corpus import write_json_atomic
-    from curation.staged_folder import StagedFolder
+    from curation.staged_folder import StagedFolder, folder_location
     from curation.tracking import stage_run
     from curation.validate.report import write_text_atomic
     from raters.metarater.dirichlet import sample_weights
@@ -448,7 +448,7 @@ def run_metarater_fit(
     params = {
         **_config_dict(cfg),
         "corpus": str(corpus.root),
-        "attributes": [str(Path(d).resolve()) for d in attribute_dirs],
+        "attributes": [folder_location(d) for d in attribute_dirs],
         "columns": table.columns,
         "heldout": list(heldout),
         "out": str(shown),

@@ -85,10 +85,10 @@ def load_score_table(
 ) -> ScoreTable:
     """Read the scores of ``corpus_dir`` from ``attribute_dirs`` (fails fast on anything inconsistent)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from curation.attributes import AttributeSet
-    from curation.corpus import Corpus
+    from curation.corpus import Corpus, read_parquet
+    from curation.staged_folder import folder_location
 
     if classifier_output not in CLASSIFIER_OUTPUTS:
         raise ConfigError(f"classifier output must be one of {CLASSIFIER_OUTPUTS}, not {classifier_output!r}")
@@ -122,15 +122,15 @@ def load_score_table(
     sizes: list[np.ndarray] = []
     blocks: list[np.ndarray] = []
     shard_rows: list[int] = []
-    by_set: dict[Path, list[str]] = {}
+    by_set: dict[Path | str, list[str]] = {}
     for name in wanted:
         by_set.setdefault(numeric[name].root, []).append(name)
     set_of = {s.root: s for s in sets}
     for shard, path in enumerate(corpus.shard_paths):
-        documents = pq.read_table(path, columns=["id", "n_bytes"])
+        documents = read_parquet(path, columns=["id", "n_bytes"])
         block = np.empty((documents.num_rows, len(wanted)), dtype=np.float64)
         for root, names in by_set.items():
-            part = pq.read_table(set_of[root].part_path(shard), columns=["id", *names])
+            part = read_parquet(set_of[root].part_path(shard), columns=["id", *names])
             if not part.column("id").equals(documents.column("id")):
                 raise CorpusError(f"{set_of[root].part_path(shard)}: ids do not match corpus shard {path}")
             for name in names:
@@ -142,7 +142,7 @@ def load_score_table(
         shard_rows.append(documents.num_rows)
     sources = {
         name: {
-            "attribute_set": str(numeric[name].root.resolve()),
+            "attribute_set": folder_location(numeric[name].root),
             "name": numeric[name].name,
             "config_hash": numeric[name].manifest.get("config_hash"),
             "mlflow_run_id": numeric[name].manifest.get("mlflow_run_id"),

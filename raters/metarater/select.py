@@ -138,7 +138,7 @@ def run_metarater_select(
     """Keep flags, then the corpus selected with the rule ``metarater_keep`` (dropped documents in rejects/)."""
     from curation.select.job import run_select
 
-    keep_dir = keep_dir or Path(out_dir).with_name(f"{Path(out_dir).name}-metarater-keep")
+    keep_dir = keep_dir or f"{str(out_dir).rstrip('/')}-metarater-keep"  # beside OUT, a path or a URL
     out = write_metarater_keep(
         corpus_dir,
         attribute_dirs,
@@ -150,7 +150,7 @@ def run_metarater_select(
         overwrite=overwrite,
     )
     return run_select(
-        Path(corpus_dir),
+        str(corpus_dir),
         [str(out)],
         "metarater_keep",
         out_dir,

@@ -259,6 +259,14 @@ def test_relative_inputs_are_relative_to_the_config_file(tmp_path):
     cfg = load_pipeline_config(path)
     assert cfg.ingest.inputs == [str(tmp_path / "sub" / "data" / "*.jsonl"), "/abs/x.jsonl"]
 
+    # held-out sets written NAME=PATH keep their name; the path is what is resolved
+    heldout = ["wiki=held/wiki.txt", "held/plain.txt", "abs=/abs/h.txt"]
+    path.write_text(yaml.safe_dump({"name": "p", "ingest": {"inputs": ["x.jsonl"]},
+                                    "metarater": {"heldout": heldout, "fraction": 0.5}}))  # fmt: skip
+    held = tmp_path / "sub" / "held"
+    assert load_pipeline_config(path).metarater.heldout == [f"wiki={held / 'wiki.txt'}", str(held / "plain.txt"),
+                                                            "abs=/abs/h.txt"]  # fmt: skip
+
 
 def test_cli_run_names_a_bad_key_in_one_line(tmp_path):
     from tests.helpers import run_curate

@@ -196,25 +196,40 @@ def test_a_bad_output_location_is_one_line_before_any_work(inputs, s3_server, tm
     assert "s3cr3t" not in proc.stderr
 
 
-@pytest.mark.parametrize(
-    ("out", "named"),
-    [
-        ("s3://corpora/exported", "s3://corpora/exported"),
-        (Path("s3://corpora/exported"), "s3://corpora/exported"),  # a CLI option typed Path makes it s3:/...
-        ("s3://KEY:s3cr3t@corpora/x", "s3://***@corpora/x"),
-    ],
-)
-def test_a_stage_without_url_support_says_so_in_one_line(out, named):
-    """``refuse_url``, for a stage that still writes local directories only (every command of the CLI takes URLs
-    now: export's are tested in ``test_s3_export.py``): one line naming the URL, credentials redacted."""
-    from curation.errors import ConfigError
-    from curation.storage import refuse_url
+def _destination(location):
+    from curation.destination import Destination
 
-    with pytest.raises(ConfigError) as info:
-        refuse_url(out, "some stage")
+    return Destination(location)
+
+
+def _corpus(location):
+    from curation.corpus import Corpus
+
+    return Corpus.open(location)
+
+
+def _staged_folder(location):
+    from curation.staged_folder import StagedFolder
+
+    return StagedFolder(location, "marker")
+
+
+@pytest.mark.parametrize("opens", [_destination, _corpus, _staged_folder])
+@pytest.mark.parametrize(
+    "url, named",
+    [("s3://corpora/exported", "s3://corpora/exported"), ("s3://KEY:s3cr3t@corpora/x", "s3://***@corpora/x")],
+)
+def test_a_url_made_a_pathlib_path_is_one_line_naming_it(opens, url, named, tmp_path, monkeypatch):
+    """``Path("s3://b/x")`` is ``s3:/b/x``: a caller of the Python API that passes one gets one line naming the
+    URL it was (credentials redacted), not a local directory called ``s3:``."""
+    from curation.errors import CurationError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CurationError) as info:
+        opens(Path(url))
     message = str(info.value)
-    assert message.startswith(f"{named}: some stage writes to local directories only") and "\n" not in message
-    assert "s3cr3t" not in message
+    assert message.startswith(f"{named}: ") and "pathlib.Path" in message and "\n" not in message
+    assert "s3cr3t" not in message and not (tmp_path / "s3:").exists()
 
 
 def test_a_corpus_on_s3_is_logged_as_an_mlflow_input_dataset(remote_corpus, s3_server, s3_client, monkeypatch):

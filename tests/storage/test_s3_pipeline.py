@@ -1,6 +1,6 @@
 """`curate run` with its config, its inputs and its work directory on an S3-protocol server (moto on 127.0.0.1):
 every stage's data files byte for byte those of the same pipeline run locally, pipeline.json on the store, a
-rerun that skips every stage, and a config whose stages need a local directory refused before any work."""
+rerun that skips every stage; the stages that train proxies (Meta-rater, validate) on a work directory there."""
 
 from __future__ import annotations
 
@@ -88,17 +88,46 @@ def test_a_pipeline_on_s3_writes_what_the_local_pipeline_writes(local_run, remot
     assert {stage["status"] for stage in state["stages"]} == {"skipped"}
 
 
-def test_stages_that_need_a_local_directory_are_refused_before_any_work(remote_config, s3_server, s3_client,
-                                                                        tmp_path):  # fmt: skip
+def test_metarater_and_validate_run_in_a_work_directory_on_s3(remote_config, s3_server, s3_client):
+    """The proxy-training stages on a work directory on the store: Meta-rater's fit and keep flags, the selection
+    they join, and the validation, with held-out text named ``NAME=PATH`` relative to the config on the store;
+    a rerun skips every stage."""
     root = remote_config[1]
     config = yaml.safe_load((root / "pipeline.yaml").read_text())
-    config["ingest"]["inputs"] = [str(root / "inputs" / "c4.jsonl")]
-    config["validate"] = {"heldout": {"wiki": str(root / "inputs" / "wiki.jsonl")}, "tokens": "10k"}
-    (tmp_path / "validate.yaml").write_text(yaml.safe_dump(config))
-    work = f"s3://{BUCKET}/validate-work"
-    proc = run_curate("run", str(tmp_path / "validate.yaml"), "--workdir", work, "--no-tracking", cwd=tmp_path,
-                      **s3_server)  # fmt: skip
-    assert proc.returncode != 0
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "validate write to local directories only" in lines[0], proc.stderr[-2000:]
-    assert objects(s3_client, BUCKET, "validate-work/") == {}
+    config["ingest"]["inputs"] = ["inputs/c4.jsonl"]
+    for section in ("dedup", "datarater", "mix", "export"):
+        config.pop(section, None)
+    config["select"] = {"rule": ["gopher_repetition.pass"]}
+    config["report"] = False
+    config["metarater"] = {
+        "heldout": ["wiki=inputs/wiki.jsonl"],
+        "columns": ["doc_frac_unique_words", "doc_mean_word_length", "doc_unigram_entropy"],
+        "fraction": 0.5,
+        "settings": {"runs": 8, "candidates": 1000, "top_candidates": 10, "heldout_bytes": 2000,
+                     "reliability_runs": 0, "proxy": {"size": "tiny", "tokens": 256, "seq_len": 32,
+                                                      "batch_size": 8, "top_fraction": 0.5}},
+    }  # fmt: skip
+    config["validate"] = {"heldout": {"wiki": "inputs/wiki.jsonl"}, "tokens": "2k", "seeds": 1, "evaluations": 2,
+                          "heldout_bytes": 2000, "device": "cpu", "datarater_only": False}  # fmt: skip
+    s3_client.put_object(Bucket=BUCKET, Key="config/proxies.yaml", Body=yaml.safe_dump(config).encode())
+    args = ["run", f"s3://{BUCKET}/config/proxies.yaml", "--workdir", f"s3://{BUCKET}/proxies-work", "--no-tracking"]
+    proc = run_curate(*args, cwd=root, timeout=900, **s3_server)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    written = objects(s3_client, BUCKET, "proxies-work/")
+    state = json.loads(written["pipeline.json"])
+    stages = {stage["name"]: stage for stage in state["stages"]}
+    assert list(stages) == ["ingest", "signals", "metarater_fit", "metarater_keep", "select", "validate"]
+    fit = json.loads(written["models/metarater/weights.json"])
+    assert sorted(fit["weights"]) == sorted(config["metarater"]["columns"])
+    assert list(fit["heldout"]) == ["wiki"] and fit["corpus"]["path"] == f"s3://{BUCKET}/proxies-work/corpus"
+    assert "attributes/metarater-keep/manifest.json" in written
+    curated = json.loads(written["curated/manifest.json"])
+    assert 0 < curated["counts"]["documents"] < json.loads(written["corpus/manifest.json"])["counts"]["documents"]
+    results = json.loads(written["validation/results.json"])
+    assert results["heldout"]["wiki"]["path"] == f"s3://{BUCKET}/config/inputs/wiki.jsonl"
+    assert any(name.startswith("validation/proxies/") for name in written)
+
+    again = run_curate(*args, cwd=root, **s3_server)
+    assert again.returncode == 0, again.stderr[-3000:]
+    state = json.loads(objects(s3_client, BUCKET, "proxies-work/")["pipeline.json"])
+    assert {stage["status"] for stage in state["stages"]} == {"skipped"}

@@ -2,7 +2,8 @@
 its folder locally and uploads it, its marker (``results.json``, ``weights.json``) last. The objects are
 the files of the same run into a local folder (the results the same but for ``--out``); a validation killed
 after a checkpoint resumes from the checkpoint it mirrored to the URL, a fit from the runs it uploaded;
-``metarater select`` reads a fit from a URL; a missing bucket fails before any work with one line.
+a fit and ``metarater select`` read the corpus, the scores and the fit from URLs; a missing bucket fails
+before any work with one line.
 
 Settings are the smallest that train at all (tiny proxies, a few steps, one seed), for CI time."""
 
@@ -262,6 +263,38 @@ def test_metarater_keep_reads_the_fit_from_s3(inputs, fits, s3_server):
             flags[name] = kept.read(["metarater_keep"]).column("metarater_keep").to_pylist()
     assert flags["remote"] == flags["local"] and sum(flags["remote"]) == 20
     assert kept.manifest["config"]["fit"] == f"s3://{BUCKET}/fit"
+
+
+def test_fit_and_select_read_the_corpus_and_scores_from_s3(inputs, fits, s3_server, s3_client):
+    """A fit of a corpus and scores on the store is the fit of their local copies; ``metarater select`` with
+    everything on the store keeps the documents the local keep flags keep."""
+    from curation.attributes import AttributeSet
+    from curation.corpus import Corpus
+    from raters.metarater.select import write_metarater_keep
+    from tests.s3_server import upload_tree
+
+    corpus, scores = (upload_tree(s3_client, inputs / name, BUCKET, f"scored/{name}") for name in ("corpus", "scores"))
+    fit = run_curate("metarater", "fit", corpus, "-a", scores, *FIT, "--out", f"s3://{BUCKET}/fit-of-urls",
+                     cwd=inputs, **s3_server, **STEADY_THREADS)  # fmt: skip
+    assert fit.returncode == 0, fit.stderr[-3000:]
+    remote = json.loads(objects(s3_client, BUCKET, "fit-of-urls/")["weights.json"])
+    local = json.loads((inputs / "local-fit" / "weights.json").read_bytes())
+    assert remote["weights"] == local["weights"] and remote["data_fingerprint"] == local["data_fingerprint"]
+
+    selected = run_curate("metarater", "select", corpus, "-a", scores, "--fit", f"s3://{BUCKET}/fit-of-urls",
+                          "--out", f"s3://{BUCKET}/selected", "--fraction", "0.5", "--no-tracking", cwd=inputs,
+                          **s3_server)  # fmt: skip
+    assert selected.returncode == 0, selected.stderr[-3000:]
+    written = objects(s3_client, BUCKET, "selected/")
+    manifest = json.loads(written["manifest.json"])
+    assert manifest["lineage"]["corpus"]["path"] == corpus
+    kept_keys = objects(s3_client, BUCKET, "selected-metarater-keep/")
+    assert "manifest.json" in kept_keys  # the flags beside --out, on the store
+
+    flags = write_metarater_keep(inputs / "corpus", [inputs / "scores"], inputs / "local-fit", inputs / "keep-urls",
+                                 fraction=0.5, tracking=False)  # fmt: skip
+    kept = AttributeSet.open(flags, Corpus.open(inputs / "corpus")).read(["metarater_keep"])
+    assert manifest["counts"]["documents"] == sum(kept.column("metarater_keep").to_pylist()) == 20
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ def write_corpus(root: Path, records: list[dict], shards: int = 2) -> Path:
     import pyarrow as pa
 
     from curation.corpus import MANIFEST_FORMAT, file_sha256, write_json_atomic, write_parquet_atomic
-    from curation.schema import DOCUMENT_SCHEMA
+    from curation.schema import DOCUMENT_SCHEMA, DOCUMENT_SCHEMA_VERSION, REJECT_SCHEMA_VERSION
 
     entries = []
     for shard in range(shards):
@@ -37,6 +37,7 @@ def write_corpus(root: Path, records: list[dict], shards: int = 2) -> Path:
     manifest = {
         "format": MANIFEST_FORMAT,
         "kind": "test",
+        "schema": {"document": DOCUMENT_SCHEMA_VERSION, "reject": REJECT_SCHEMA_VERSION},
         "shards": entries,
         "counts": {"documents": len(records)},
     }
