@@ -9,7 +9,8 @@ Both keep one rule: a reader trusts only what the manifest lists, and the manife
   local staging file first and then uploaded under its final, deterministic name (``publish``); a JSON
   file (the manifest above all) is one PUT. A retried or speculative task uploads the same bytes under the
   same name. A task killed before it uploads leaves only its local staging file, in the executor's
-  temporary directory; nothing remote. Resume lists what exists remotely.
+  temporary directory, nothing remote; the next process on that machine that stages a file removes it
+  (``curation.scratch_dirs``). Resume lists what exists remotely.
 
 A ``Destination`` holds only strings, so it travels to Spark tasks; each process opens the filesystem
 itself (``curation.storage.filesystem``: credentials from the environment or the storage-options file).
@@ -18,13 +19,13 @@ itself (``curation.storage.filesystem``: credentials from the environment or the
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from curation.errors import ConfigError
+from curation.scratch_dirs import make_scratch_dir
 from curation.storage import filesystem, is_remote, local_path, refuse_credentials, refuse_mangled_url
 
 _staging_dirs: dict[str, str] = {}  # remote location -> this process's local staging directory for it
@@ -131,7 +132,7 @@ class Destination:
         if not self.remote:
             return Path(self.url(relative))
         if self.location not in _staging_dirs:
-            _staging_dirs[self.location] = tempfile.mkdtemp(prefix="curation-staging-")
+            _staging_dirs[self.location] = str(make_scratch_dir("curation-staging-"))
         return Path(_staging_dirs[self.location]) / relative
 
     def publish(self, relative: str) -> None:
@@ -207,11 +208,16 @@ class Destination:
         if not self.remote:
             yield Path(self.url(relative))
             return
-        with tempfile.TemporaryDirectory(prefix="curation-copy-") as folder:
-            local = Path(folder) / relative.rpartition("/")[2]
+        import shutil
+
+        folder = make_scratch_dir("curation-copy-")
+        try:
+            local = folder / relative.rpartition("/")[2]
             fs, path = self._remote_path(relative)
             fs.get_file(path, str(local))
             yield local
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def make_folder(self, relative: str) -> None:
         """Create the folder locally; object stores have no empty folders, so nothing there."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import ConfigError, CurationError
+from curation.scratch_dirs import make_scratch_dir
 from curation.storage import (
     filesystem,
     is_remote,
@@ -105,7 +105,7 @@ class StagedFolder:
         self.remote = is_remote(self.location)
         self.marker = marker
         if self.remote:
-            self.local = Path(tempfile.mkdtemp(prefix="curation-folder-staging-"))
+            self.local = make_scratch_dir("curation-folder-staging-")
             weakref.finalize(self, shutil.rmtree, str(self.local), True)
         else:
             self.local = Path(self.location)

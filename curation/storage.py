@@ -147,6 +147,10 @@ def filesystem(url: str) -> tuple[Any, str]:
     refuse_credentials(url)
     scheme = scheme_of(url) or "file"
     options = storage_options(scheme)
+    if scheme in ("gs", "gcs"):
+        # gcsfs >= 2025.10 defaults to an experimental filesystem that asks each bucket for its type (zonal,
+        # hierarchical), which emulators do not answer; GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=true still selects it
+        os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
     try:
         return fsspec.core.url_to_fs(url, **options)
     except ImportError as exc:
@@ -176,7 +180,8 @@ def as_path(location: str | os.PathLike):
 
 def remote_error(url: str, exc: BaseException) -> InputNotFoundError:
     """One line naming ``url`` for a filesystem's failure: denied access, a missing bucket, no endpoint."""
-    detail = " ".join(str(exc).split()) or type(exc).__name__
+    lines = str(exc).strip().splitlines()  # Azure appends the service's XML reply after the first line
+    detail = " ".join(lines[0].split()) if lines else type(exc).__name__
     if isinstance(exc, PermissionError):  # s3fs, gcsfs and adlfs map "access denied" / 403 to it
         return InputNotFoundError(
             f"{url}: access denied; the credentials in use may not read it ({type(exc).__name__}: {detail[:300]})"

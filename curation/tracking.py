@@ -31,6 +31,7 @@ before the job; during the job it is paid once, plus one try to end the run of a
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -193,12 +194,51 @@ def input_dataset(path: str | Path):
         return None
     from mlflow.data.dataset_source_registry import resolve_dataset_source
     from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.exceptions import MlflowException
 
     digest = hashlib.sha256(manifest).hexdigest()[:DIGEST_CHARS]
     with warnings.catch_warnings():  # a local path resolves to MLflow's local source, which warns it is ambiguous
         warnings.simplefilter("ignore", UserWarning)
-        source = resolve_dataset_source(directory.location)  # an s3:// URL: MLflow's S3 source
+        try:
+            source = resolve_dataset_source(directory.location)  # an s3:// URL: MLflow's S3 source
+        except MlflowException:  # a scheme MLflow has no source for (abfs://, az://, hdfs://): the URL as it is
+            source = _url_source_class()(directory.location)
     return MetaDataset(source, name=directory.location.rpartition("/")[2], digest=digest)
+
+
+@functools.cache
+def _url_source_class():
+    """An MLflow dataset source that is a URL and nothing more (``{"uri": URL}``, type ``url``), for the schemes
+    MLflow resolves to none of its own sources. Made on first use: mlflow is imported only when tracking."""
+    from mlflow.data.dataset_source import DatasetSource
+
+    class URLDatasetSource(DatasetSource):
+        def __init__(self, uri: str):
+            self.uri = uri
+
+        @staticmethod
+        def _get_source_type() -> str:
+            return "url"
+
+        def load(self, **kwargs):
+            raise NotImplementedError("curation logs URL sources only to name a dataset")
+
+        @staticmethod
+        def _can_resolve(raw_source) -> bool:
+            return False  # never chosen by resolve_dataset_source: only made above
+
+        @classmethod
+        def _resolve(cls, raw_source):
+            return cls(str(raw_source))
+
+        def to_dict(self) -> dict[str, str]:
+            return {"uri": self.uri}
+
+        @classmethod
+        def from_dict(cls, source_dict):
+            return cls(source_dict["uri"])
+
+    return URLDatasetSource
 
 
 def _scalar_params(params: dict[str, Any]) -> dict[str, str]:

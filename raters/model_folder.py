@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -71,7 +70,9 @@ def _download(location: str, names: Sequence[str]) -> Path:
     """``names`` under the URL copied into a new temporary folder, removed when the process exits."""
     import atexit
 
-    folder = Path(tempfile.mkdtemp(prefix="curation-model-"))
+    from curation.scratch_dirs import make_scratch_dir
+
+    folder = make_scratch_dir("curation-model-")  # a killed scorer's download is removed by the next one
     atexit.register(shutil.rmtree, str(folder), True)
     fs, root = filesystem(location)
     try:

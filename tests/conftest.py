@@ -39,3 +39,13 @@ def bad_inputs(tmp_path_factory) -> Path:
     from tests.bad_inputs import write_bad_inputs
 
     return write_bad_inputs(tmp_path_factory.mktemp("bad-inputs"))
+
+
+@pytest.fixture(autouse=True)
+def _tracking_uri_not_left_behind():
+    """A test that sets MLflow's tracking URI in this process (``mlflow.set_tracking_uri``, as a notebook
+    would) leaves it to no later test: those read ``MLFLOW_TRACKING_URI`` from their own environment."""
+    yield
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is not None:
+        mlflow.set_tracking_uri(None)

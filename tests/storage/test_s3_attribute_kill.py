@@ -25,22 +25,24 @@ DOCUMENTS = 600
 
 
 @pytest.fixture(scope="module")
-def corpora(s3_client, tmp_path_factory):
-    """A 6-shard corpus of C4 pages, local and copied to the store file by file (as `aws s3 sync` would)."""
+def corpora(s3_client, spark, tmp_path_factory):
+    """A 6-shard corpus of C4 pages, local (ingested in this process) and copied to the store file by file (as
+    `aws s3 sync` would)."""
+    from curation import api
+
     root = tmp_path_factory.mktemp("attribute-kill")
     lines = gzip.decompress(shared("web/c4-en-sample-1000.jsonl.gz").read_bytes()).splitlines(keepends=True)
     (root / "c4.jsonl").write_bytes(b"".join(lines[:DOCUMENTS]))
-    proc = run_curate("ingest", str(root / "c4.jsonl"), "--out", str(root / "corpus"),
-                      "--shards", str(SHARDS), "--no-langid", "--no-tracking", cwd=root)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    api.ingest([root / "c4.jsonl"], root / "corpus", shards=SHARDS, langid=False, tracking=False)
     s3_client.create_bucket(Bucket=BUCKET)
     return root / "corpus", upload_tree(s3_client, root / "corpus", BUCKET, "corpus")
 
 
 def test_killed_signals_on_s3_resume_to_the_local_parts(corpora, s3_server, s3_client, tmp_path, monkeypatch):
+    from curation import api
+
     local_corpus, remote_corpus = corpora
-    local = run_curate("signals", str(local_corpus), "--out", str(tmp_path / "signals"), "--no-tracking", cwd=tmp_path)
-    assert local.returncode == 0, local.stderr[-3000:]
+    api.signals(local_corpus, tmp_path / "signals", tracking=False)  # the reference, in this process
 
     out = f"s3://{BUCKET}/signals"
     args = ["signals", remote_corpus, "--out", out, "--no-tracking"]

@@ -19,7 +19,6 @@ from tests.storage.test_s3_outputs import files, objects, objects_keys
 
 BUCKET = "dedup"
 CORPUS = f"s3://{BUCKET}/corpus"
-INGEST = ["--shards", "3", "--no-langid", "--no-tracking"]
 BOILERPLATE = "Accept cookies to continue browsing. © 2024 All rights reserved."
 
 
@@ -37,13 +36,14 @@ def write_inputs(folder) -> None:
 
 
 @pytest.fixture(scope="module")
-def corpora(s3_client, tmp_path_factory):
-    """The inputs ingested into a local directory, and the corpus copied to ``s3://dedup/corpus`` (the same
-    bytes as an ingest there: tests/storage/test_s3_outputs.py); the local path."""
+def corpora(s3_client, spark, tmp_path_factory):
+    """The inputs ingested into a local directory (in this process), and the corpus copied to
+    ``s3://dedup/corpus`` (the same bytes as an ingest there: tests/storage/test_s3_outputs.py); the local path."""
+    from curation import api
+
     root = tmp_path_factory.mktemp("s3-dedup")
     write_inputs(root / "inputs")
-    proc = run_curate("ingest", str(root / "inputs"), "--out", str(root / "corpus"), *INGEST, cwd=root)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    api.ingest([root / "inputs"], root / "corpus", shards=3, langid=False, tracking=False)
     s3_client.create_bucket(Bucket=BUCKET)
     upload_tree(s3_client, root / "corpus", BUCKET, "corpus")
     return root / "corpus"
@@ -51,10 +51,11 @@ def corpora(s3_client, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def local_dedup(corpora, tmp_path_factory):
-    """``curate dedup`` of the local corpus into a local directory: its files' bytes."""
+    """The dedup of the local corpus into a local directory (through the Python API): its files' bytes."""
+    from curation import api
+
     out = tmp_path_factory.mktemp("local-dedup") / "dedup"
-    proc = run_curate("dedup", str(corpora), "--out", str(out), "--no-tracking", cwd=out.parent)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    api.dedup(corpora, out, tracking=False)
     return files(out)
 
 
@@ -97,6 +98,7 @@ def test_dedup_from_s3_to_s3_is_the_local_dedup_and_select_reads_it(corpora, loc
     assert selected["lineage"]["corpus"]["path"] == CORPUS
 
 
+@pytest.mark.slow  # about 30 s: run with ``pytest -m slow``; CI kills an attribute stage on s3:// in test_s3_attribute_kill
 def test_killed_dedup_on_s3_resumes_from_its_keys_on_the_store(corpora, local_dedup, s3_server, s3_client, tmp_path):
     """The keys of finished shards are objects under ``_work/``, written by the tasks: a dedup killed after one
     resumes to the parts of an uninterrupted run and removes ``_work`` at the end."""

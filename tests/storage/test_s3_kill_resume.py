@@ -10,6 +10,10 @@ import yaml
 from tests.conftest import SHARED_DATA, shared
 from tests.reliability.kill_points import KillPoint, kill_and_resume, pipeline_config, run_reference, write_inputs
 
+# CI kills an ingest reading s3:// in test_s3_outputs.py and an attribute stage on s3:// in test_s3_attribute_kill.py;
+# this longer run (the whole kill pipeline) runs with ``pytest -m slow``.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def s3_pipeline(s3_server, s3_client, tmp_path_factory):

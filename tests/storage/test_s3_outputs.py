@@ -84,50 +84,37 @@ def test_a_corpus_on_s3_is_byte_for_byte_the_local_one(inputs, local_corpus, rem
     assert again.returncode == 0 and "already complete" in again.stderr, again.stderr[-3000:]
 
 
-def test_signals_scores_and_select_read_and_write_s3(local_corpus, remote_corpus, s3_server, s3_client, tmp_path):
-    """Attribute stages read the corpus on S3 and write their sets there: the same parts as from and to local
-    disk, and the manifest differs only in the corpus path it names. Select then reads both from S3 and writes
-    the same shards there."""
-    from raters.datarater.meta import DataRaterConfig
-    from raters.datarater.training import run_datarater_train
-    from tests.helpers import write_corrupted_articles
+def test_signals_and_select_read_and_write_s3(local_corpus, remote_corpus, s3_server, s3_client, spark, tmp_path):
+    """An attribute stage reads the corpus on S3 and writes its set there: the same parts as from and to local
+    disk (written through the Python API, in this process's Spark session), and the manifest differs only in
+    the corpus path it names. Select then reads both from S3 and writes the same shards there. (DataRater
+    scores on S3: test_s3_pipeline.py and test_s3_models.py.)"""
+    from curation import api
 
-    write_corrupted_articles(tmp_path / "mixed.jsonl", seed=11, count=20)
-    tiny = {"seq_len": 64, "population": 2, "inner_batch": 8, "outer_batch": 8, "rater_d_model": 32, "rater_layers": 1,
-            "outer_warmup": 1, "lifetime": 4, "outer_steps": 2}  # fmt: skip
-    run_datarater_train(str(tmp_path / "mixed.jsonl"), tmp_path / "rater", DataRaterConfig(**tiny), tracking=False)
     local_dir = local_corpus[0]
-    for name, args in {
-        "signals": ["signals"],
-        "datarater": ["datarater", "score", "--model", str(tmp_path / "rater")],
-    }.items():
-        local = run_curate(*args, str(local_dir), "--out", str(tmp_path / name), "--no-tracking", cwd=tmp_path)
-        assert local.returncode == 0, local.stderr[-3000:]
-        remote = run_curate(*args, "s3://corpora/run-a", "--out", f"s3://corpora/attributes/{name}", "--no-tracking",
-                            cwd=tmp_path, **s3_server)  # fmt: skip
-        assert remote.returncode == 0, remote.stderr[-3000:]
-        assert f"attributes: s3://corpora/attributes/{name}" in remote.stdout
-        written = objects(s3_client, "corpora", f"attributes/{name}/")
-        expected = files(tmp_path / name)
-        assert sorted(written) == sorted(expected) and len(written) == 4  # 3 parts + the manifest
-        for part in (n for n in expected if n != "manifest.json"):
-            assert written[part] == expected[part], part
-        remote_manifest, local_manifest = (json.loads(m["manifest.json"]) for m in (written, expected))
-        assert remote_manifest.pop("corpus")["path"] == "s3://corpora/run-a"
-        assert local_manifest.pop("corpus")["path"] == str(local_dir)
-        assert remote_manifest == local_manifest
+    api.signals(local_dir, tmp_path / "signals", tracking=False)
+    args = ["signals", "s3://corpora/run-a", "--out", "s3://corpora/attributes/signals", "--no-tracking"]
+    remote = run_curate(*args, cwd=tmp_path, **s3_server)
+    assert remote.returncode == 0, remote.stderr[-3000:]
+    assert "attributes: s3://corpora/attributes/signals" in remote.stdout
+    written = objects(s3_client, "corpora", "attributes/signals/")
+    expected = files(tmp_path / "signals")
+    assert sorted(written) == sorted(expected) and len(written) == 4  # 3 parts + the manifest
+    for part in (n for n in expected if n != "manifest.json"):
+        assert written[part] == expected[part], part
+    remote_manifest, local_manifest = (json.loads(m["manifest.json"]) for m in (written, expected))
+    assert remote_manifest.pop("corpus")["path"] == "s3://corpora/run-a"
+    assert local_manifest.pop("corpus")["path"] == str(local_dir)
+    assert remote_manifest == local_manifest
 
-        again = run_curate(*args, "s3://corpora/run-a", "--out", f"s3://corpora/attributes/{name}", "--no-tracking",
-                           cwd=tmp_path, **s3_server)  # fmt: skip
-        assert again.returncode == 0 and "already complete" in again.stderr, again.stderr[-2000:]
+    again = run_curate(*args, cwd=tmp_path, **s3_server)
+    assert again.returncode == 0 and "already complete" in again.stderr, again.stderr[-2000:]
 
     # select reads the corpus and the signals from the store and writes the kept documents there
-    rule = ["--rule", "gopher_quality.pass and fineweb_quality.pass", "--no-tracking"]
-    local = run_curate("select", str(local_dir), "-a", str(tmp_path / "signals"), "--out", str(tmp_path / "kept"),
-                       *rule, cwd=tmp_path)  # fmt: skip
-    assert local.returncode == 0, local.stderr[-3000:]
+    rule = "gopher_quality.pass and fineweb_quality.pass"
+    api.select(local_dir, rule, tmp_path / "kept", attributes=[tmp_path / "signals"], tracking=False)
     remote = run_curate("select", "s3://corpora/run-a", "-a", "s3://corpora/attributes/signals", "--out",
-                        "s3://corpora/kept", *rule, cwd=tmp_path, **s3_server)  # fmt: skip
+                        "s3://corpora/kept", "--rule", rule, "--no-tracking", cwd=tmp_path, **s3_server)  # fmt: skip
     assert remote.returncode == 0, remote.stderr[-3000:]
     written, expected = objects(s3_client, "corpora", "kept/"), files(tmp_path / "kept")
     assert sorted(written) == sorted(expected)
