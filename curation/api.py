@@ -95,17 +95,21 @@ def signals(
     corpus: str | Path,
     out: str | Path,
     *,
+    thresholds: Mapping[str, Mapping[str, Any]] | None = None,
     master: str | None = None,
     conf: Mapping[str, str] | None = None,
     tracking: bool = True,
     overwrite: bool = False,
 ) -> StageResult:
     """``curate signals``: datatrove's four filters' verdicts and the 11 RedPajama-v2 numeric signals, as an
-    attribute set. Counts: ``documents`` and, per verdict, how many passed (``<filter>_pass.true``)."""
+    attribute set. Counts: ``documents`` and, per verdict, how many passed (``<filter>_pass.true``).
+    ``thresholds`` sets filters' datatrove arguments, e.g. ``{"gopher_quality": {"min_doc_words": 30}}``
+    (``--threshold gopher_quality.min_doc_words=30``); datatrove's defaults otherwise."""
     from curation.attribute_stage import run_attribute_stage
     from curation.signals.heuristics import HeuristicSignals
 
-    result = run_attribute_stage(corpus, HeuristicSignals(), out, master=master, spark_conf=dict(conf or {}),
+    producer = HeuristicSignals(thresholds={k: dict(v) for k, v in (thresholds or {}).items()})
+    result = run_attribute_stage(corpus, producer, out, master=master, spark_conf=dict(conf or {}),
                                  tracking=tracking, overwrite=overwrite)  # fmt: skip
     return attribute_stage_result(result)
 

@@ -50,7 +50,13 @@ IngestSection = _ingest_section()
 
 
 class SignalsSection(Section):
-    """Heuristic quality signals (datatrove's Gopher/C4/FineWeb filters, RedPajama-v2 numbers); no options."""
+    """Heuristic quality signals (datatrove's Gopher/C4/FineWeb filters, RedPajama-v2 numbers)."""
+
+    thresholds: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="per filter (gopher_quality, gopher_repetition, c4_quality, fineweb_quality), datatrove "
+        "arguments instead of its defaults, e.g. {gopher_quality: {min_doc_words: 30}}",
+    )
 
 
 _MINHASH = MinHashParams()  # the sections' defaults are the stages' own (one source)
@@ -65,6 +71,17 @@ class DedupSection(Section):
     seed: int = _MINHASH.seed
     verify_threshold: float | None = _MINHASH.verify_threshold
     max_bucket: int = DedupConfig().max_bucket
+
+
+class RaterSection(Section):
+    """A quality rater trained beforehand (`curate raters KIND train`) that scores the corpus into the
+    attribute set ``attributes/NAME``: its columns (dsir_log_ratio, fasttext_quality, proxy_bpb,
+    dim_<dimension>) can then be named by the select rule and combined by Meta-rater."""
+
+    kind: Literal["dsir", "fasttext", "perplexity", "dimension"]
+    model: str = Field(description="the model folder: a path (relative to the config file) or a URL")
+    batch_size: int = Field(32, ge=1, description="perplexity only: windows per forward pass")
+    device: str = Field("auto", description="perplexity only: auto (the task's GPU when present) or cpu")
 
 
 class DataRaterTrainSection(Section):
@@ -160,6 +177,9 @@ class ExportSection(Section):
     shard_rows: int = 100_000
 
 
+RESERVED_ATTRIBUTE_NAMES = ("signals", "dedup", "datarater")  # attributes/NAME of the other stages
+
+
 class PipelineConfig(Section):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     workdir: str | None = Field(None, description="where every output goes (default runs/NAME)")
@@ -167,6 +187,9 @@ class PipelineConfig(Section):
     ingest: IngestSection
     signals: SignalsSection | None = None
     dedup: DedupSection | None = None
+    raters: dict[str, RaterSection] = Field(
+        default_factory=dict, description="NAME: a quality rater scoring the corpus into attributes/NAME"
+    )
     datarater: DataRaterSection | None = None
     metarater: MetaraterSection | None = None
     select: SelectSection | None = None
@@ -174,6 +197,17 @@ class PipelineConfig(Section):
     validate_: ValidateSection | None = Field(None, alias="validate")
     export: ExportSection | None = None
     report: bool = True
+
+    @model_validator(mode="after")
+    def _rater_names(self):
+        import re
+
+        for name in self.raters:
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(f"raters: {name!r} is not a name (lower-case letters, digits and _)")
+            if name in RESERVED_ATTRIBUTE_NAMES:
+                raise ValueError(f"raters: {name!r} is the attribute set of another stage; choose another name")
+        return self
 
     def config_hash(self) -> str:
         payload = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
@@ -218,6 +252,10 @@ def parse_pipeline_config(payload: Any, path: Path | str) -> PipelineConfig:
     updates: dict[str, Any] = {
         "ingest": cfg.ingest.model_copy(update={"inputs": [resolve(i) for i in cfg.ingest.inputs]})
     }
+    if cfg.raters:
+        updates["raters"] = {
+            name: rater.model_copy(update={"model": resolve(rater.model)}) for name, rater in cfg.raters.items()
+        }
     if cfg.datarater and cfg.datarater.train.heldout:
         train = cfg.datarater.train.model_copy(update={"heldout": resolve_named(cfg.datarater.train.heldout)})
         updates["datarater"] = cfg.datarater.model_copy(update={"train": train})

@@ -80,11 +80,12 @@ class PipelineRunner:
         cfg, at = self.cfg, self._at
         out: list[Stage] = [self._ingest()]
         if cfg.signals is not None:
-            signals = self._signals_producer()
+            signals = self._signals_producer()  # a bad threshold fails here, before any work
             identity = {"producer": signals.name, "version": signals.version, "config": signals.config()}
             out.append(self._attributes("signals", at("attributes/signals"), self._signals_producer, identity))
         if cfg.dedup is not None:
             out.append(self._dedup())
+        out.extend(self._raters())
         keep_sets: list[tuple[str, Path | str]] = []
         if cfg.datarater is not None:
             out.extend(self._datarater())
@@ -154,11 +155,31 @@ class PipelineRunner:
         self.attributes.append(out)
         return Stage(name, settings, [("corpus", self.corpus), *reads], {"attributes": ("attributes", out)}, run)
 
-    @staticmethod
-    def _signals_producer():
+    def _signals_producer(self):
         from curation.signals.heuristics import HeuristicSignals
 
-        return HeuristicSignals()
+        return HeuristicSignals(thresholds=self.cfg.signals.thresholds)
+
+    def _raters(self) -> list[Stage]:
+        """One ``score_NAME`` stage per quality rater of the ``raters`` section, each its attribute set
+        ``attributes/NAME``. The model is loaded now, on the driver (a missing or broken one fails before any
+        work), and its files' checksum is in the stage's identity: a retrained model is scored again."""
+        from pipelines.rater_stages import rater_producer
+
+        stages, writers = [], {}
+        for name, section in self.cfg.raters.items():
+            producer = rater_producer(section)
+            for column in [column.name for column in producer.output_schema()]:
+                if column in writers:  # select reads every attribute set: a column must have one owner
+                    raise ConfigError(
+                        f"raters {writers[column]} and {name} both write the column {column!r}; a pipeline can use "
+                        "one of them"
+                    )
+                writers[column] = name
+            identity = {"producer": producer.name, "version": producer.version, "config": producer.config()}
+            stages.append(self._attributes(f"score_{name}", self._at(f"attributes/{name}"), lambda p=producer: p,
+                                           identity))  # fmt: skip
+        return stages
 
     def _dedup(self) -> Stage:
         from curation.dedup.minhash import MinHashParams

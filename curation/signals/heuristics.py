@@ -1,6 +1,8 @@
 """datatrove's heuristic quality filters, used as a library: pass/fail and datatrove's own reason.
 
-Each filter runs with datatrove's default thresholds on a fresh ``Document`` per filter, so filters
+Each filter runs with datatrove's default thresholds, or the settings given for it (``thresholds``: the
+keyword arguments of its datatrove class, such as ``{"gopher_quality": {"min_doc_words": 30}}``), on a fresh
+``Document`` per filter, so filters
 that edit text (C4's line filtering does) never leak edits into the next filter or the corpus: this
 stage records verdicts, it never rewrites text. ``C4BadWordsFilter`` is not included: it downloads
 its word lists at run time, which the offline product cannot do.
@@ -37,13 +39,73 @@ FILTERS = (
 )
 
 
-class HeuristicFilters:
-    """The four datatrove filters, built once per process; `verdicts(texts)` → column values."""
+NOT_THRESHOLDS = ("self", "exclusion_writer")  # datatrove arguments that are not a filter's settings
 
-    def __init__(self):
+
+def checked_thresholds(thresholds: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """``thresholds`` (filter column prefix -> keyword arguments of its datatrove class), checked against the
+    classes' own signatures; an unknown filter or setting is a ``ConfigError`` naming it and the choices."""
+    import inspect
+
+    import datatrove.pipeline.filters as filters
+
+    from curation.errors import ConfigError
+
+    classes = {prefix: cls for prefix, cls, _ in FILTERS}
+    checked: dict[str, dict[str, Any]] = {}
+    for prefix, settings in (thresholds or {}).items():
+        if prefix not in classes:
+            raise ConfigError(f"signals thresholds: no filter {prefix!r} (the filters: {', '.join(classes)})")
+        if not isinstance(settings, dict):
+            raise ConfigError(f"signals thresholds: {prefix} takes a mapping of settings, not {settings!r}")
+        known = [
+            p
+            for p in inspect.signature(getattr(filters, classes[prefix]).__init__).parameters
+            if p not in NOT_THRESHOLDS
+        ]
+        for key in settings:
+            if key not in known:
+                raise ConfigError(
+                    f"signals thresholds: {classes[prefix]} has no setting {key!r} (its settings: {', '.join(known)})"
+                )
+        if settings:
+            checked[prefix] = dict(sorted(settings.items()))
+    return checked
+
+
+def parse_threshold_options(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
+    """``--threshold FILTER.SETTING=VALUE`` options as ``thresholds`` (VALUE read as a YAML scalar or list:
+    ``30``, ``0.2``, ``false``, ``[a, b]``)."""
+    import yaml
+
+    from curation.errors import ConfigError
+
+    thresholds: dict[str, dict[str, Any]] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        prefix, dot, setting = key.strip().partition(".")
+        if not sep or not dot or not prefix or not setting:
+            raise ConfigError(
+                f"--threshold expects FILTER.SETTING=VALUE (gopher_quality.min_doc_words=30), got {pair!r}"
+            )
+        try:
+            thresholds.setdefault(prefix, {})[setting] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ConfigError(
+                f"--threshold {pair!r}: the value is not a number, a boolean, a string or a list"
+            ) from None
+    return thresholds
+
+
+class HeuristicFilters:
+    """The four datatrove filters, built once per process with their ``thresholds``; `verdicts(texts)` →
+    column values."""
+
+    def __init__(self, thresholds: dict[str, dict[str, Any]] | None = None):
         import datatrove.pipeline.filters as filters
 
-        self.filters = [(prefix, getattr(filters, cls)()) for prefix, cls, _ in FILTERS]
+        thresholds = thresholds or {}
+        self.filters = [(prefix, getattr(filters, cls)(**thresholds.get(prefix, {}))) for prefix, cls, _ in FILTERS]
 
     def verdicts(self, texts: list[str], ids: list[str]) -> dict[str, list[Any]]:
         from datatrove.data import Document
@@ -69,15 +131,17 @@ class HeuristicSignals(AttributeProducer):
     version = "v1"
     input_columns = ("text",)
 
-    def __init__(self, numeric: bool = True):
+    def __init__(self, numeric: bool = True, thresholds: dict[str, dict[str, Any]] | None = None):
         self.numeric = numeric  # False: only the datatrove verdicts (benchmarks compare those alone)
+        self.thresholds = checked_thresholds(thresholds)  # a bad setting fails here, on the driver
         self._filters: HeuristicFilters | None = None
 
     def __getstate__(self):
-        return {"numeric": self.numeric}  # filters are rebuilt in each worker, not pickled
+        return {"numeric": self.numeric, "thresholds": self.thresholds}  # filters are rebuilt in each worker
 
     def __setstate__(self, state):
         self.numeric = state.get("numeric", True)
+        self.thresholds = state.get("thresholds", {})
         self._filters = None
 
     def output_schema(self):
@@ -97,7 +161,9 @@ class HeuristicSignals(AttributeProducer):
 
         described = {}
         for prefix, cls, what in FILTERS:
-            described[f"{prefix}_pass"] = f"datatrove {cls} keeps the document: {what}"
+            settings = self.thresholds.get(prefix)
+            with_settings = f" ({', '.join(f'{k}={v!r}' for k, v in settings.items())})" if settings else ""
+            described[f"{prefix}_pass"] = f"datatrove {cls}{with_settings} keeps the document: {what}"
             described[f"{prefix}_reason"] = f"datatrove {cls} reason when it drops the document, else null"
         if self.numeric:
             described.update(numeric.DESCRIPTIONS)
@@ -108,17 +174,20 @@ class HeuristicSignals(AttributeProducer):
 
         from curation.signals.numeric import NUMERIC_SIGNALS
 
-        return {
+        config = {
             "datatrove": version("datatrove"),
             "filters": [cls for _, cls, _ in FILTERS],
             "numeric_signals": list(NUMERIC_SIGNALS) if self.numeric else [],
         }
+        if self.thresholds:  # datatrove's defaults leave the config (and so existing sets' identity) as it was
+            config["thresholds"] = self.thresholds
+        return config
 
     def compute(self, batch) -> dict[str, Any]:
         from curation.signals.numeric import NUMERIC_SIGNALS, compute_numeric_signals
 
         if self._filters is None:
-            self._filters = HeuristicFilters()
+            self._filters = HeuristicFilters(self.thresholds)
         texts = batch.column("text").to_pylist()
         columns = self._filters.verdicts(texts, batch.column("id").to_pylist())
         if self.numeric:

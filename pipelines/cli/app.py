@@ -179,6 +179,16 @@ def signals(
             help="Attribute set directory to write (e.g. CORPUS/../attributes/signals-v1): a path or a URL.",
         ),
     ],
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--threshold",
+            help="FILTER.SETTING=VALUE: a datatrove argument of one filter instead of its default, e.g. "
+            "gopher_quality.min_doc_words=30 or fineweb_quality.short_line_thr=0.8 (repeatable). Filters: "
+            "gopher_quality, gopher_repetition, c4_quality, fineweb_quality; settings: their datatrove classes'.",
+            show_default=False,
+        ),
+    ] = None,
     master: SparkMaster = None,
     conf: SparkConf = None,
     tracking: Tracking = True,
@@ -191,10 +201,11 @@ def signals(
     """
     with one_line_errors():
         from curation import api
+        from curation.signals.heuristics import parse_threshold_options
         from curation.spark import parse_conf
 
-        result = api.signals(corpus, out, master=master, conf=parse_conf(conf), tracking=tracking,
-                             overwrite=overwrite).details  # fmt: skip
+        result = api.signals(corpus, out, thresholds=parse_threshold_options(threshold), master=master,
+                             conf=parse_conf(conf), tracking=tracking, overwrite=overwrite).details  # fmt: skip
         for name, stats in result.manifest["summary"].items():
             if "true" in stats:
                 typer.echo(

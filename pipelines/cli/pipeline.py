@@ -27,7 +27,7 @@ def run_command(
             "--from",
             help="Discard this stage's outputs and every later stage's, and run them again. Stages, in order: "
             + ", ".join(STAGES)
-            + ".",
+            + "; a raters section adds score_NAME stages after dedup.",
         ),
     ] = None,
     tracking: Tracking = True,

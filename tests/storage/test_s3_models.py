@@ -140,6 +140,7 @@ def check_scoring(root, env, command: list[str], name: str, url: str) -> None:
     assert manifest["config"]["model_checksum"] == json.loads(local["manifest.json"])["config"]["model_checksum"]
 
 
+@pytest.mark.slow  # about 35 s (``pytest -m slow``); CI trains and scores DataRater on s3:// in test_s3_pipeline.py
 def test_datarater_trains_to_a_url_resumes_there_and_scores_from_it(inputs, s3_server, s3_client):
     """Two outer steps, then two more resumed from the checkpoint mirrored to the URL (a fresh staging folder,
     as on another machine): the same rater as the local training that did the same; scoring from the URL

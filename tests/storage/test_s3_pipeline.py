@@ -88,6 +88,7 @@ def test_a_pipeline_on_s3_writes_what_the_local_pipeline_writes(local_run, remot
     assert {stage["status"] for stage in state["stages"]} == {"skipped"}
 
 
+@pytest.mark.slow  # about 35 s (``pytest -m slow``); CI runs both stages on URLs in test_s3_validate_metarater.py
 def test_metarater_and_validate_run_in_a_work_directory_on_s3(remote_config, s3_server, s3_client):
     """The proxy-training stages on a work directory on the store: Meta-rater's fit and keep flags, the selection
     they join, and the validation, with held-out text named ``NAME=PATH`` relative to the config on the store;
