@@ -17,6 +17,18 @@ def curate_env(**extra: str) -> dict[str, str]:
     return env
 
 
+# Fixed thread counts: by default MKL adjusts its threads to the machine's load (MKL_DYNAMIC), and with them
+# the order of float sums; two trainings compared byte for byte must not depend on what else the machine runs.
+STEADY_THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MKL_DYNAMIC": "FALSE"}
+
+
+def digests(files: dict[str, bytes]) -> dict[str, str]:
+    """Each file's sha256, by name: compared instead of the bytes, a mismatch reads (and diffs) in a moment."""
+    import hashlib
+
+    return {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+
+
 def run_curate(*args: str, cwd=None, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         curate_cmd(*args), cwd=cwd, env=curate_env(**env), capture_output=True, text=True, timeout=timeout

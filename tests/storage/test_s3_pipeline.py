@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.conftest import SHARED_DATA
-from tests.helpers import run_curate
+from tests.helpers import STEADY_THREADS, run_curate
 from tests.reliability.kill_points import pipeline_config, write_inputs
 from tests.storage.test_s3_outputs import objects
 
@@ -37,7 +37,8 @@ def local_run(remote_config, s3_server):
     are: documents record where they were read from): the work's files by relative name."""
     config, root = remote_config
     work = root / "work"
-    proc = run_curate("run", config, "--workdir", str(work), "--no-tracking", cwd=root, timeout=900, **s3_server)
+    proc = run_curate("run", config, "--workdir", str(work), "--no-tracking", cwd=root, timeout=900, **s3_server,
+                      **STEADY_THREADS)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     return {str(p.relative_to(work)): p.read_bytes() for p in sorted(work.rglob("*")) if p.is_file()}
 
@@ -57,7 +58,8 @@ def test_a_pipeline_on_s3_writes_what_the_local_pipeline_writes(local_run, remot
                                                                 tmp_path):  # fmt: skip
     work = f"s3://{BUCKET}/work"
     tracking = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
-    proc = run_curate("run", remote_config[0], "--workdir", work, cwd=tmp_path, timeout=900, **s3_server, **tracking)
+    proc = run_curate("run", remote_config[0], "--workdir", work, cwd=tmp_path, timeout=900, **s3_server, **tracking,
+                      **STEADY_THREADS)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"{work}/pipeline.json" in proc.stdout
     written, expected = objects(s3_client, BUCKET, "work/"), local_run

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import shared
-from tests.helpers import run_curate
+from tests.helpers import STEADY_THREADS, run_curate
 from tests.storage.test_s3_outputs import files, objects
 
 BUCKET = "evaluations"
@@ -29,11 +29,6 @@ VALIDATE = ["--train", f"clean={INPUTS}/clean.jsonl.gz", "--train", f"noisy={INP
 FIT = ["--heldout", f"wiki={INPUTS}/heldout.jsonl.gz", "--column", "oracle", "--column", "noise", "--runs", "8",
        "--tokens", "4k", "--top-fraction", "0.5", "--candidates", "1000", "--top-candidates", "10",
        "--reliability-runs", "2", "--max-documents", "40", "--no-tracking"]  # fmt: skip
-
-
-# Fixed thread counts: by default MKL adjusts its threads to the machine's load (MKL_DYNAMIC), and with them
-# the order of float sums; two processes compared byte for byte must not depend on what else the machine runs.
-STEADY_THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MKL_DYNAMIC": "FALSE"}
 
 
 @pytest.fixture(scope="module")
