@@ -126,19 +126,22 @@ def dedup(
     verify_threshold: float | None = 0.5,
     fineweb: bool = False,
     max_bucket: int = 1000,
+    driver_max_edges: int = 1_000_000,
     master: str | None = None,
     conf: Mapping[str, str] | None = None,
     tracking: bool = True,
     overwrite: bool = False,
 ) -> StageResult:
     """``curate dedup``: exact and MinHash-LSH near-duplicate clusters as an attribute set; ``fineweb=True``
-    uses FineWeb's setting, ``verify_threshold=None`` counts every LSH candidate (``--no-verify``)."""
+    uses FineWeb's setting, ``verify_threshold=None`` counts every LSH candidate (``--no-verify``); above
+    ``driver_max_edges`` duplicate edges the clusters are joined in Spark instead of on the driver."""
     from curation.dedup.minhash import MinHashParams
     from curation.dedup.stage import DedupConfig, run_dedup
 
     params = MinHashParams.fineweb() if fineweb else MinHashParams(ngram, num_perm, bands, rows, seed, verify_threshold)
-    result = run_dedup(corpus, out, DedupConfig(params=params, max_bucket=max_bucket), master=master,
-                       spark_conf=dict(conf or {}), tracking=tracking, overwrite=overwrite)  # fmt: skip
+    config = DedupConfig(params=params, max_bucket=max_bucket, driver_max_edges=driver_max_edges)
+    result = run_dedup(corpus, out, config, master=master, spark_conf=dict(conf or {}), tracking=tracking,
+                       overwrite=overwrite)  # fmt: skip
     summary = attribute_stage_result(result.attributes, details=result)
     return StageResult(summary.path, {**summary.counts, **result.counts}, summary.run_id, details=result)
 

@@ -71,6 +71,8 @@ class DedupSection(Section):
     seed: int = _MINHASH.seed
     verify_threshold: float | None = _MINHASH.verify_threshold
     max_bucket: int = DedupConfig().max_bucket
+    # how the clusters are joined, not what they are: left out of the stage's hash
+    driver_max_edges: int = DedupConfig().driver_max_edges
 
 
 class RaterSection(Section):

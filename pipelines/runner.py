@@ -186,9 +186,12 @@ class PipelineRunner:
         from curation.dedup.stage import DedupConfig
 
         section = self.cfg.dedup.model_dump()
+        driver_max_edges = section.pop("driver_max_edges")  # how clusters are joined, not what: not in the hash
         out = self._at("attributes/dedup")
         params = {k: v for k, v in section.items() if k != "max_bucket"}
-        config = DedupConfig(params=MinHashParams(**params), max_bucket=section["max_bucket"])  # checked before work
+        config = DedupConfig(
+            params=MinHashParams(**params), max_bucket=section["max_bucket"], driver_max_edges=driver_max_edges
+        )  # checked before work
 
         def run(overwrite: bool):
             from curation.dedup.stage import run_dedup

@@ -84,7 +84,11 @@ def test_dedup_and_datarater_filter_options_default_to_their_config_classes():
     from raters.datarater.filter_stage import FilterConfig
 
     stages = {
-        ("dedup",): {**asdict(MinHashParams()), "max_bucket": DedupConfig().max_bucket},
+        ("dedup",): {
+            **asdict(MinHashParams()),
+            "max_bucket": DedupConfig().max_bucket,
+            "driver_max_edges": DedupConfig().driver_max_edges,
+        },
         ("datarater", "filter"): asdict(FilterConfig()),
     }
     for path, config in stages.items():

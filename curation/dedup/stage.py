@@ -24,9 +24,14 @@ Steps (parameters and the similarity threshold they give: ``curation.dedup.minha
 4. **Verification**, inside the bucket (its signatures travel with it): a pair is a duplicate when the
    fraction of equal signature rows (estimated Jaccard) is at least ``verify_threshold``; a pair met in
    several bands is checked in each and counted once.
-5. **Clusters** on the driver (``curation.dedup.clusters.cluster_map``) from exact and verified edges: this
-   holds only documents that have a duplicate, which must fit in driver memory (tens of millions do).
-6. **Parts**, one Spark task per shard, committed under their final names; the manifest last; ``_work`` removed.
+5. **Clusters**: connected components of the exact and verified edges. Up to ``driver_max_edges`` edges
+   (default 1,000,000) they are collected and joined on the driver (``curation.dedup.clusters.cluster_map``,
+   a second or two); above it, in Spark (``curation.dedup.components``), so the driver never holds a
+   graph that grows with the corpus. Both give each component its smallest id (tested equal).
+6. **Parts**, one Spark task per shard: the documents with a duplicate (exact group, cluster and their
+   sizes) are partitioned by their shard, so each task receives its own shard's rows alone and reads the
+   rest from its keys file; parts are committed under their final names, the manifest last, ``_work``
+   removed. Nothing is broadcast: the driver's memory does not grow with the number of duplicates.
 
 ``OUT`` is a local directory or a URL (``s3://...``, any fsspec filesystem; ``curation.destination``). Every
 file, the ``_work`` keys included, is written by the task that makes it and committed through a
@@ -40,7 +45,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,10 +92,13 @@ class DedupConfig:
     params: MinHashParams = field(default_factory=MinHashParams)
     max_bucket: int = 1000
     batch_rows: int = 1024
+    driver_max_edges: int = 1_000_000  # duplicate edges joined on the driver; more: components in Spark
 
     def __post_init__(self) -> None:
         if self.max_bucket < 2:
             raise ConfigError(f"max_bucket must be at least 2, got {self.max_bucket}")
+        if self.driver_max_edges < 0:
+            raise ConfigError(f"driver_max_edges must be 0 or more, got {self.driver_max_edges}")
         if self.batch_rows < 1:
             raise ConfigError(f"batch_rows must be positive, got {self.batch_rows}")
 
@@ -121,6 +128,7 @@ class DedupResult:
 
 
 KEYS_SPARK_SCHEMA = "id string, exact_key string, signature binary, bands array<bigint>"
+SHARD_COLUMN = "shard"  # added when the keys are read: the index of the keys file (= the corpus shard)
 
 
 def keys_schema():
@@ -191,18 +199,27 @@ def write_keys(shard_path: str, path: Path, params: MinHashParams, batch_rows: i
 
 
 def read_keys(spark, out: Destination, keys_names: list[str], batch_rows: int):
-    """All shards' keys as one DataFrame. Spark reads local files itself; files on an object store are read
-    by one Python task each through fsspec (``mapInArrow``), so the cluster needs no hadoop-aws jar."""
+    """All shards' keys as one DataFrame, with the ``shard`` each row's file belongs to. Spark reads local
+    files itself; files on an object store are read by one Python task each through fsspec (``mapInArrow``),
+    so the cluster needs no hadoop-aws jar."""
+    from pyspark.sql import functions as F
+
     urls = [out.url(name) for name in keys_names]
     if not out.remote:
-        return spark.read.parquet(*urls)
+        file_name = F.col("_metadata.file_name")
+        shard = F.regexp_extract(file_name, r"^part-(\d+)\.parquet$", 1).cast("int")
+        return spark.read.parquet(*urls).withColumn(SHARD_COLUMN, shard)
 
     def read(indices):
+        import pyarrow as pa
+
         for batch in indices:
             for index in batch.column(0).to_pylist():
-                yield from open_parquet_stream(urls[index]).iter_batches(batch_size=batch_rows)
+                for keys in open_parquet_stream(urls[index]).iter_batches(batch_size=batch_rows):
+                    yield keys.append_column(SHARD_COLUMN, pa.array([index] * keys.num_rows, pa.int32()))
 
-    return spark.range(len(urls), numPartitions=max(1, len(urls))).mapInArrow(read, KEYS_SPARK_SCHEMA)
+    schema = f"{KEYS_SPARK_SCHEMA}, {SHARD_COLUMN} int"
+    return spark.range(len(urls), numPartitions=max(1, len(urls))).mapInArrow(read, schema)
 
 
 def bucket_pairs(ids: list[str], max_bucket: int) -> list[tuple[int, int]]:
@@ -228,16 +245,22 @@ def check_bucket(members, max_bucket: int, threshold: float | None) -> list[tupl
     return out
 
 
-def write_part(out: Destination, keys_name: str, part: str, exact_groups, clusters) -> int:
-    """Step 6 for one shard: the attribute part ``part`` of ``out`` from the keys and the broadcast duplicate
-    maps; skipped when done."""
+def write_part(out: Destination, keys_name: str, part: str, duplicates) -> int:
+    """Step 6 for one shard: the attribute part ``part`` of ``out`` from its keys file and ``duplicates``,
+    this shard's ``(id, exact root, exact size, cluster id, cluster size)`` rows; skipped when done."""
     done = committed_rows(out, part)
     if done is not None:
         return done
-    return commit_parquet(out, part, lambda path: write_part_file(out.url(keys_name), path, exact_groups, clusters))
+    exact = {}  # id -> (smallest id with its exact key, group size): documents with an exact duplicate
+    clusters = {}  # id -> (cluster id, cluster size): documents with a duplicate
+    for doc_id, root, exact_size, cluster, cluster_size in duplicates:
+        if root is not None:
+            exact[doc_id] = (root, exact_size)
+        clusters[doc_id] = (cluster, cluster_size)
+    return commit_parquet(out, part, lambda path: write_part_file(out.url(keys_name), path, exact, clusters))
 
 
-def write_part_file(keys_path: str, path: Path, exact_groups, clusters) -> int:
+def write_part_file(keys_path: str, path: Path, exact: dict, clusters: dict) -> int:
     """The attribute part of one shard as a local Parquet file; returns its rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -246,16 +269,14 @@ def write_part_file(keys_path: str, path: Path, exact_groups, clusters) -> int:
 
     keys = read_parquet(keys_path, columns=["id", "exact_key"])
     ids = keys.column("id").to_pylist()
-    groups = exact_groups.value  # id -> (smallest id with its exact key, group size), duplicates only
-    cluster_of, cluster_size = clusters.value  # id -> cluster id (documents with a duplicate), cluster -> size
     exact_sizes, exact_keep, cluster_ids, sizes, keep = [], [], [], [], []
     for doc_id in ids:
-        root, size = groups.get(doc_id, (doc_id, 1))
+        root, size = exact.get(doc_id, (doc_id, 1))
         exact_sizes.append(size)
         exact_keep.append(root == doc_id)
-        cluster = cluster_of.get(doc_id, doc_id)
+        cluster, cluster_size = clusters.get(doc_id, (doc_id, 1))
         cluster_ids.append(cluster)
-        sizes.append(cluster_size.get(cluster, 1))
+        sizes.append(cluster_size)
         keep.append(cluster == doc_id)
     schema = pa.schema([pa.field("id", pa.string(), nullable=False), *output_schema()])
     table = pa.Table.from_arrays(
@@ -291,7 +312,6 @@ def run_dedup(
     from rich.console import Console
 
     from curation.attribute_stage import largest_first, prepare_attribute_dir, write_attribute_manifest
-    from curation.dedup.clusters import cluster_map
     from curation.tracking import stage_run
 
     console = console or Console(stderr=True)
@@ -343,17 +363,16 @@ def run_dedup(
                 # Spark's default of 200 shuffle partitions is 200 Python tasks per step even for a small corpus.
                 spark.conf.set("spark.sql.shuffle.partitions", str(max(sc.defaultParallelism, len(shards))))
             keys = read_keys(spark, directory, keys_names, batch_rows)
-            exact_groups: dict[str, tuple[str, int]] = {}  # id -> (smallest id with its key, group size)
-            for row in (
-                keys.groupBy("exact_key").agg(F.collect_list("id").alias("ids")).where(F.size("ids") > 1).collect()
-            ):
-                members = sorted(row["ids"])
-                exact_groups.update((doc_id, (members[0], len(members))) for doc_id in members)
+            groups = (
+                keys.groupBy("exact_key")
+                .agg(F.min("id").alias("exact_root"), F.count(F.lit(1)).alias("exact_size"))
+                .where("exact_size > 1")
+            )
+            exact = keys.select("id", "exact_key").join(groups, "exact_key").select("id", "exact_root", "exact_size")
+            exact = exact.cache()
+            followers = exact.where("id != exact_root")
             # LSH runs on representatives: documents without an exact duplicate and the smallest id of each group.
-            followers = [(doc_id,) for doc_id, (root, _) in exact_groups.items() if doc_id != root]
-            reps = keys
-            if followers:
-                reps = keys.join(F.broadcast(spark.createDataFrame(followers, "id string")), "id", "left_anti")
+            reps = keys.join(followers.select("id"), "id", "left_anti")
             buckets = (
                 reps.select("id", "signature", F.posexplode("bands").alias("band", "key"))
                 .groupBy("band", "key")
@@ -367,30 +386,30 @@ def run_dedup(
                 .cache()
             )
             n_candidates = checked.count()
-            verified = [(row["a"], row["b"]) for row in checked.where("duplicate").collect()]
-            checked.unpersist()
-            edges = [(doc_id, root) for doc_id, (root, _) in exact_groups.items() if doc_id != root] + verified
-            cluster_of = cluster_map(edges)  # only documents with a duplicate
-            cluster_size = Counter(cluster_of.values())
-            b_groups = sc.broadcast(exact_groups)
-            b_clusters = sc.broadcast((cluster_of, cluster_size))
-            written = sum(
-                sc.parallelize(order, max(1, len(order)))
-                .map(lambda i: write_part(directory, keys_names[i], part_name(i), b_groups, b_clusters))
-                .collect()
+            verified = checked.where("duplicate").select("a", "b")
+            edges = followers.select(F.col("id").alias("a"), F.col("exact_root").alias("b")).union(verified)
+            components, rounds = clusters_of(spark, edges, config.driver_max_edges)
+            sizes = components.groupBy("cluster_id").agg(F.count(F.lit(1)).alias("cluster_size"))
+            duplicates = (
+                components.join(sizes, "cluster_id")
+                .join(keys.select("id", SHARD_COLUMN), "id")
+                .join(exact, "id", "left")
+                .select(SHARD_COLUMN, "id", "exact_root", "exact_size", "cluster_id", "cluster_size")
+                .cache()
             )
-        b_groups.destroy()
-        b_clusters.destroy()
+            counts = duplicate_counts(duplicates, verified, n_candidates)
+            checked.unpersist()
+            # partition i holds the rows of shard i alone, so task i writes part i
+            by_shard = duplicates.rdd.map(lambda row: (row[0], tuple(row[1:]))).partitionBy(
+                len(shards), lambda shard: shard
+            )
+            written = by_shard.mapPartitionsWithIndex(
+                lambda i, rows: [write_part(directory, keys_names[i], part_name(i), (row for _, row in rows))]
+            ).sum()
+            duplicates.unpersist()
+            exact.unpersist()
         seconds = time.perf_counter() - started
-        counts = {
-            "documents": written,
-            "exact_duplicate_documents": sum(1 for d, (root, _) in exact_groups.items() if d != root),
-            "exact_groups": len({root for root, _ in exact_groups.values()}),
-            "lsh_candidate_pairs": n_candidates,
-            "verified_pairs": len(verified),
-            "clusters_with_duplicates": len(cluster_size),
-            "near_duplicate_documents": sum(1 for d, c in cluster_of.items() if d != c),
-        }
+        counts = {"documents": written, **counts}
         counts["kept_documents"] = written - counts["near_duplicate_documents"]
         attributes = write_attribute_manifest(
             out,
@@ -406,7 +425,7 @@ def run_dedup(
             run=run,
             extra={"counts": counts},
         )
-        run.log_metrics({**counts, "seconds": seconds, "seconds_keys": seconds_keys})
+        run.log_metrics({**counts, "seconds": seconds, "seconds_keys": seconds_keys, "component_rounds": rounds})
         directory.remove_tree(WORK_DIR)
         console.print(
             f"dedup: {written:,} documents in {seconds:,.1f} s: {counts['exact_duplicate_documents']:,} exact and "
@@ -415,3 +434,40 @@ def run_dedup(
             highlight=False,
         )
         return DedupResult(attributes, counts, seconds)
+
+
+def clusters_of(spark, edges, driver_max_edges: int):
+    """Step 5: ``(id, cluster_id)`` of every document with a duplicate, from the edge DataFrame ``(a, b)``,
+    and the Spark rounds it took (0: joined on the driver)."""
+    from curation.dedup.clusters import cluster_map
+    from curation.dedup.components import connected_components
+
+    edges = edges.cache()
+    if edges.count() > driver_max_edges:
+        components, rounds = connected_components(edges)
+    else:
+        pairs = [(row["a"], row["b"]) for row in edges.collect()]
+        components = spark.createDataFrame(sorted(cluster_map(pairs).items()), "id string, cluster_id string")
+        rounds = 0
+    edges.unpersist()
+    return components, rounds
+
+
+def duplicate_counts(duplicates, verified, candidates: int) -> dict[str, int]:
+    """The stage's counts of exact and near duplicates, aggregated in Spark."""
+    from pyspark.sql import functions as F
+
+    row = duplicates.agg(
+        F.sum((F.col("id") != F.col("exact_root")).cast("long")).alias("exact_duplicate_documents"),
+        F.countDistinct("exact_root").alias("exact_groups"),
+        F.countDistinct("cluster_id").alias("clusters_with_duplicates"),
+        F.sum((F.col("id") != F.col("cluster_id")).cast("long")).alias("near_duplicate_documents"),
+    ).first()
+    return {
+        "exact_duplicate_documents": int(row["exact_duplicate_documents"] or 0),
+        "exact_groups": int(row["exact_groups"]),
+        "lsh_candidate_pairs": candidates,
+        "verified_pairs": verified.count(),
+        "clusters_with_duplicates": int(row["clusters_with_duplicates"]),
+        "near_duplicate_documents": int(row["near_duplicate_documents"] or 0),
+    }

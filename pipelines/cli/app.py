@@ -245,6 +245,13 @@ def dedup(
     max_bucket: Annotated[
         int, typer.Option(help="An LSH bucket larger than this pairs its members with its smallest id only.")
     ] = 1000,
+    driver_max_edges: Annotated[
+        int,
+        typer.Option(
+            help="Duplicate edges up to which clusters are joined on the driver; above it, in Spark (connected "
+            "components), so the driver's memory does not grow with the corpus. 0: always in Spark."
+        ),
+    ] = 1_000_000,
     master: SparkMaster = None,
     conf: SparkConf = None,
     tracking: Tracking = True,
@@ -264,6 +271,7 @@ def dedup(
         result = api.dedup(
             corpus, out, ngram=ngram, num_perm=num_perm, bands=bands, rows=rows, seed=seed,
             verify_threshold=verify_threshold if verify else None, fineweb=fineweb, max_bucket=max_bucket,
+            driver_max_edges=driver_max_edges,
             master=master, conf=parse_conf(conf), tracking=tracking, overwrite=overwrite,
         ).details  # fmt: skip
         summary = result.attributes.manifest["summary"]

@@ -118,6 +118,17 @@ def test_rerun_is_a_no_op_and_resume_is_byte_identical(planted, tmp_path):
     assert resumed.counts == result.counts
 
 
+def test_clusters_joined_in_spark_write_the_same_parts(planted, tmp_path):
+    """driver_max_edges=0 sends every edge through Spark's connected components: same bytes, same counts."""
+    corpus, result, _ = planted
+    in_spark = run_dedup(corpus.root, tmp_path / "d", DedupConfig(driver_max_edges=0), master="local[2]",
+                         tracking=False)  # fmt: skip
+    parts = [p.read_bytes() for p in sorted(in_spark.attributes.root.glob("part-*.parquet"))]
+    assert parts == [result.attributes.part_path(i).read_bytes() for i in range(3)]
+    assert in_spark.counts == result.counts
+    assert in_spark.attributes.manifest["config"] == result.attributes.manifest["config"]
+
+
 def test_other_config_needs_overwrite(planted):
     corpus, result, _ = planted
     fineweb = DedupConfig(params=MinHashParams.fineweb())
