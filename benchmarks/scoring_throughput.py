@@ -81,17 +81,11 @@ def write_jsonl(texts: list[str], path: Path) -> None:
 
 
 def producer_for(rater: str, model: Path):
-    if rater == "dsir":
-        from raters.dsir.scoring import DsirScores
+    """The attribute producer a pipeline's ``raters`` section would build for this model (perplexity on CPU)."""
+    from pipelines.config import RaterSection
+    from pipelines.rater_stages import rater_producer
 
-        return DsirScores(model)
-    if rater == "fasttext":
-        from raters.fasttext_quality.scoring import FastTextQualityScores
-
-        return FastTextQualityScores(model)
-    from raters.perplexity.scoring import PerplexityScores
-
-    return PerplexityScores(model, device="cpu")
+    return rater_producer(RaterSection(kind=rater, model=str(model), device="cpu"))
 
 
 def train_models(work: Path, perplexity_tokens: int) -> dict[str, Path]:
