@@ -236,7 +236,7 @@ def run_proxies(
         else:
             pending.append((index, identity))
     if pending:
-        threads = max(1, (os.cpu_count() or 1) // workers)
+        threads = threads_per_worker(workers)
         args = (texts, n_bytes, scaled, heldout, settings, threads)
         size = members_per_batch or _default_members_per_batch(settings, len(pending))
         chunks = [
@@ -270,6 +270,14 @@ def run_proxies(
                 for future in as_completed(futures):
                     arrived(future.result())
     return [records[i] for i in range(len(weights))]
+
+
+def threads_per_worker(workers: int) -> int:
+    """Torch threads for each of ``workers`` processes: the machine's cores shared out, and never more than
+    ``OMP_NUM_THREADS`` where the user set it (a fixed thread count keeps float sums in one order)."""
+    share = max(1, (os.cpu_count() or 1) // workers)
+    limit = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return min(share, int(limit)) if limit.isdigit() and int(limit) > 0 else share
 
 
 def _default_members_per_batch(settings: ProxyRunSettings, runs: int) -> int:
