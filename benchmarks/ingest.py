@@ -48,6 +48,9 @@ Timings
   process (pool start-up included, interpreter start-up and imports excluded).
 * ``--trials N`` runs every row N times and reports the fastest run by wall time (other load on the
   machine can only add time); all trials' wall times are in the JSON.
+* ``--jsonl-large-repeat M`` runs every JSONL row again on M copies. Both runs pay the same start-up, so
+  (documents of the larger run − of the smaller) / (difference of their wall times) is what each extra
+  document costs, start-up cancelled out rather than estimated: the issue's measure of per-document cost.
 * Rates: ``records/s`` counts every input record read, ``docs/s`` the documents written; "per core"
   divides by W. ``MB/s`` is input bytes as stored (gzip) and, in the JSON, also uncompressed.
 
@@ -59,6 +62,7 @@ records/s with that in mind (both are in the table).
 Usage::
 
     python benchmarks/ingest.py                       # default run (~6 min on 2 cores)
+    python benchmarks/ingest.py --trials 2 --jsonl-large-repeat 160   # the README's run (~15 min)
     python benchmarks/ingest.py --repeat 2 --jsonl-repeat 4 --rows ours-warc-trafilatura-nolangid,datatrove-warc-trafilatura
 """
 
@@ -321,6 +325,52 @@ def rates(result: dict, seconds: float | None, size: int, raw_size: int, workers
     }
 
 
+def extra_document_rates(name: str, small: dict, large: dict, workers: int, large_trials_wall_s: list) -> dict:
+    """What each document beyond the smaller input costs: both runs pay the same start-up, so the difference
+    of their wall times is the work of the extra documents alone."""
+    extra_docs = large["documents"] - small["documents"]
+    extra_s = large["wall_s"] - small["wall_s"]
+    per_s = extra_docs / extra_s if extra_s > 0 else None
+    return {
+        "row": name,
+        "documents": [small["documents"], large["documents"]],
+        "wall_s": [small["wall_s"], large["wall_s"]],
+        "large_trials_wall_s": large_trials_wall_s,
+        "extra_documents": extra_docs,
+        "extra_s": round(extra_s, 3),
+        "docs_per_s": round(per_s, 1) if per_s else None,
+        "docs_per_s_per_core": round(per_s / workers, 1) if per_s else None,
+    }
+
+
+def extra_document_table(marginal: list[dict]) -> list[str]:
+    """The per-extra-document table, each of our rows against datatrove's."""
+    if not marginal:
+        return []
+    reference = next((m["docs_per_s"] for m in marginal if m["row"].startswith("datatrove") and m["docs_per_s"]), None)
+    rows = [
+        [
+            f"`{m['row']}`",
+            f"{m['documents'][0]:,} → {m['documents'][1]:,}",
+            f"{m['wall_s'][0]:.2f} → {m['wall_s'][1]:.2f}",
+            m["extra_s"],
+            m["docs_per_s_per_core"],
+            f"{m['docs_per_s'] / reference:.2f}×" if reference and m["docs_per_s"] else "–",
+        ]
+        for m in marginal
+    ]
+    headers = ["row", "docs", "wall s", "extra s", "docs/s/core per extra doc", "vs datatrove"]
+    return [
+        "## Per extra document (JSONL)",
+        "",
+        "Each JSONL row run again on more copies; start-up is paid by both runs alike, so *extra s* is the work of "
+        "the extra documents alone (fastest trial at each size).",
+        "",
+        markdown_table(headers, rows),
+        "",
+    ]
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -334,6 +384,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", "-w", type=int, default=2, help="W: Spark local[W] and datatrove tasks=workers=W")
     parser.add_argument("--repeat", "-r", type=int, default=4, help="copies of the WARC (default 4: 3,692 pages)")
     parser.add_argument("--jsonl-repeat", type=int, default=None, help="copies of the C4 JSONL (default 10 x --repeat)")
+    parser.add_argument(
+        "--jsonl-large-repeat",
+        type=int,
+        default=None,
+        help="copies of the C4 JSONL for a second, larger run of each JSONL row: the table then also gives the cost "
+        "of each extra document, (docs_large - docs) / (wall_large - wall), start-up cancelled out",
+    )
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated subset of the rows (default: all)")
     parser.add_argument("--trials", type=int, default=1, help="runs per row; the table shows the fastest (by wall)")
     parser.add_argument("--warc", type=Path, default=DATA / "trafilatura-eval-pages.warc.gz")
@@ -356,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
             f"the datatrove rows need datatrove's io extra: pip install {' '.join(missing)} (or leave them out with --rows)"
         )
     jsonl_repeat = args.jsonl_repeat or 10 * args.repeat
+    if args.jsonl_large_repeat is not None and args.jsonl_large_repeat <= jsonl_repeat:
+        parser.error(f"--jsonl-large-repeat must be more than the {jsonl_repeat} copies of --jsonl-repeat")
     for count in (args.repeat, jsonl_repeat):
         if count < 1:
             parser.error("--repeat and --jsonl-repeat must be >= 1")
@@ -374,8 +433,9 @@ def main(argv: list[str] | None = None) -> int:
         for kind, src, copies, replicate in (
             ("warc", args.warc, args.repeat, replicate_warc),
             ("jsonl", args.jsonl, jsonl_repeat, replicate_jsonl),
+            ("jsonl-large", args.jsonl, args.jsonl_large_repeat, replicate_jsonl),
         ):
-            if kind not in kinds:
+            if kind.split("-")[0] not in kinds or not copies:
                 continue
             print(f"preparing {copies} copies of {src.name} ...", file=sys.stderr)
             t = time.perf_counter()
@@ -395,21 +455,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Spark start-up (local[{args.workers}]): {startup} s", file=sys.stderr)
         spark_startup = min(startup) if startup else None
 
-        results = []
-        for name in rows:
+        def best_run(name: str, input_dir: Path, tag: str = "") -> tuple[dict, list[dict]]:
+            """The fastest of ``--trials`` runs of a row (other load on the machine only adds time), and all."""
             kind, system, extractor, langid = ROWS[name]
             trials = []
             for trial in range(args.trials):
-                out = work / "out" / f"{name}-{trial}"
-                log = work / "logs" / f"{name}-{trial}.log"
+                out = work / "out" / f"{name}{tag}-{trial}"
+                log = work / "logs" / f"{name}{tag}-{trial}.log"
                 log.parent.mkdir(parents=True, exist_ok=True)
-                print(f"{name} (trial {trial + 1}/{args.trials}) ...", file=sys.stderr)
+                print(f"{name}{tag} (trial {trial + 1}/{args.trials}) ...", file=sys.stderr)
                 if system == "ours":
-                    result = run_ours(Path(inputs[kind]["dir"]), out, args.workers, extractor, langid, log)
+                    result = run_ours(input_dir, out, args.workers, extractor, langid, log)
                     if result["reported_s"] is not None and spark_startup is not None:
                         result["net_s"] = round(result["reported_s"] - spark_startup, 3)
                 else:
-                    result = run_datatrove(kind, Path(inputs[kind]["dir"]), out, args.workers, log)
+                    result = run_datatrove(kind, input_dir, out, args.workers, log)
                     result["net_s"] = result["run_s"]
                 print(
                     f"  wall {result['wall_s']:.1f} s, net {result.get('net_s')} s, "
@@ -419,7 +479,12 @@ def main(argv: list[str] | None = None) -> int:
                 trials.append(result)
                 if not args.keep_work:
                     shutil.rmtree(out, ignore_errors=True)
-            best = min(trials, key=lambda r: r["wall_s"])  # other load on the machine only adds time
+            return min(trials, key=lambda r: r["wall_s"]), trials
+
+        results, marginal = [], []
+        for name in rows:
+            kind, system, extractor, langid = ROWS[name]
+            best, trials = best_run(name, Path(inputs[kind]["dir"]))
             size, raw_size, w = inputs[kind]["bytes"], inputs[kind]["uncompressed_bytes"], args.workers
             results.append(
                 {
@@ -435,6 +500,9 @@ def main(argv: list[str] | None = None) -> int:
                     "trials_wall_s": [t["wall_s"] for t in trials],
                 }
             )
+            if kind == "jsonl" and "jsonl-large" in inputs:
+                large, large_trials = best_run(name, Path(inputs["jsonl-large"]["dir"]), "-large")
+                marginal.append(extra_document_rates(name, best, large, w, [t["wall_s"] for t in large_trials]))
     finally:
         if not args.keep_work and args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -455,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark_total_s": round(total_s, 1),
         "work_dir": str(work) if args.keep_work or args.work_dir else None,
     }
-    payload = {**meta, "rows": results}
+    payload = {**meta, "rows": results, "per_extra_document": marginal}
 
     def desc(r: dict) -> str:
         parts = [r["system"]]
@@ -558,6 +626,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
             *notes,
             "",
+            *extra_document_table(marginal),
         ]
     )
     json_path, md_path = write_results(args.out_dir, "ingest", payload, markdown)

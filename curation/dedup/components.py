@@ -15,6 +15,11 @@ edge share a parent that points to itself, so each component points to its small
 a chain of near-duplicates (page revisions, a templated series) takes a number of rounds about the
 logarithm of its length, not its length.
 
+The rounds run with adaptive query execution on (``adaptive_shuffles``), whatever the session says: each
+round's shuffles are small, and AQE merges the ``spark.sql.shuffle.partitions`` (200 by default) partitions
+of each into a few, where a fixed 200 made the rounds many times slower than 4 did. The session keeps AQE off
+elsewhere (``curation.spark``), and the labels do not depend on partitioning.
+
 Each round's labels are materialised (``localCheckpoint``) and handed on as a plan without the size
 estimates of the rounds before: a checkpoint keeps its plan's estimate, the jump joins the labels with
 themselves, so the estimate would square every round until its arithmetic fills the driver's heap.
@@ -22,12 +27,19 @@ themselves, so the estimate would square every round until its arithmetic fills 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 MAX_ROUNDS = 200  # far above what a real duplicate graph needs; reaching it means a bug, not a big graph
 
 
 def connected_components(edges, max_rounds: int = MAX_ROUNDS):
     """``id, cluster_id`` for every node of ``edges`` (a DataFrame with string columns ``a`` and ``b``);
     ``cluster_id`` is the smallest id of the node's component. Returns ``(components, rounds)``."""
+    with adaptive_shuffles(edges.sparkSession):
+        return _hook_and_jump(edges, max_rounds)
+
+
+def _hook_and_jump(edges, max_rounds: int):
     from pyspark.sql import functions as F
 
     both = (
@@ -58,6 +70,22 @@ def connected_components(edges, max_rounds: int = MAX_ROUNDS):
         if not jumped.where(F.col("old") != F.col("parent")).limit(1).count():
             return parents.withColumnRenamed("parent", "cluster_id"), rounds
     raise RuntimeError(f"connected components did not converge in {max_rounds} rounds")
+
+
+ADAPTIVE = {"spark.sql.adaptive.enabled": "true", "spark.sql.adaptive.coalescePartitions.enabled": "true"}
+
+
+@contextmanager
+def adaptive_shuffles(spark):
+    """AQE on in ``spark``'s session for the block, its settings as they were after it."""
+    before = {key: spark.conf.get(key, None) for key in ADAPTIVE}
+    for key, value in ADAPTIVE.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            spark.conf.unset(key) if value is None else spark.conf.set(key, value)
 
 
 def fresh(frame):

@@ -7,9 +7,12 @@ import io
 import re
 import zlib
 
+from isal import isal_zlib
+
 from curation.storage import PROBE_READ_AHEAD, READ_BLOCK_BYTES, is_remote, open_binary, size
 
 GZIP_MAGIC = b"\x1f\x8b"
+CORRUPT_DEFLATE = (zlib.error, isal_zlib.error)  # what corrupt deflate data raises: zlib, ISA-L
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 PARQUET_MAGIC = b"PAR1"
 
@@ -74,17 +77,27 @@ def _one_record(head: bytes, total: int) -> bool:
     return total <= end + 4 + int(match.group(1)) + 4 + _SLACK_BYTES
 
 
-def open_decompressed(path: str, compression: str, read_ahead: int = READ_BLOCK_BYTES) -> io.BufferedIOBase:
+def open_decompressed(
+    path: str, compression: str, read_ahead: int = READ_BLOCK_BYTES, line_reader: bool = False
+) -> io.BufferedIOBase:
     """A binary stream of the decompressed content; a cut stream raises EOFError on read (gzip, zstd).
-    ``read_ahead``: see ``curation.storage.open_binary`` (plain files only; a compressed stream reads on)."""
+    ``read_ahead``: see ``curation.storage.open_binary`` (plain files only; a compressed stream reads on).
+
+    ``line_reader``: gzip inflated by ISA-L (``_IsalGzip``), for readers that read whole lines: the same
+    bytes, and EOFError at a cut after the lines before it, as ``gzip``; corrupt data raises ``IsalError``
+    (``CORRUPT_DEFLATE`` names it with ``zlib.error``), a corrupt CRC included. 2.6x faster on C4's JSON
+    Lines (5.4 against 14.0 us a document). The WARC reader keeps ``gzip``: it reads a cut stream with
+    ``read1`` (``OneReadAtATime``), block by block."""
     if compression == "gzip":
-        return gzip.open(path, "rb") if not is_remote(path) else _ClosingGzip(open_binary(path))
+        if line_reader:
+            return io.BufferedReader(_IsalGzip(open_binary(path)), buffer_size=1 << 20)
+        return gzip.open(path, "rb") if not is_remote(path) else _ClosingStdGzip(open_binary(path))
     if compression == "zstd":
         return io.BufferedReader(_CheckedZstd(path), buffer_size=1 << 20)
     return open_binary(path, read_ahead)
 
 
-class _ClosingGzip(gzip.GzipFile):
+class _ClosingStdGzip(gzip.GzipFile):
     """``gzip.GzipFile`` over a remote file object, closing that object with itself."""
 
     def __init__(self, raw):
@@ -96,6 +109,65 @@ class _ClosingGzip(gzip.GzipFile):
             super().close()
         finally:
             self._raw.close()
+
+
+class _IsalGzip(io.RawIOBase):
+    """gzip members, one after another, inflated by ISA-L; a stream cut short raises EOFError only after
+    everything decompressed before the cut was read (ISA-L's own ``IGzipFile`` drops its last block there).
+    Like ``gzip``: zero bytes between or after members are padding, anything else there is not gzip."""
+
+    CHUNK = 1 << 18  # compressed bytes read at a time
+    MOST_OUT = 1 << 20  # decompressed bytes made at a time: a highly compressed member stays in bounded memory
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.member = isal_zlib.decompressobj(wbits=31)
+        self.fed = False  # has the current member had any input
+        self.out, self.at = b"", 0  # decompressed bytes not yet read
+        self.finished = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while self.at == len(self.out):
+            if self.finished:
+                return 0
+            self.out, self.at = self._inflate(), 0
+        n = min(len(buffer), len(self.out) - self.at)
+        buffer[:n] = self.out[self.at : self.at + n]
+        self.at += n
+        return n
+
+    def _inflate(self) -> bytes:
+        member = self.member
+        if member.eof:  # the next member, after any zero padding
+            data = member.unused_data.lstrip(b"\0")
+            while not data:
+                more = self.raw.read(self.CHUNK)
+                if not more:
+                    self.finished = True
+                    return b""
+                data = more.lstrip(b"\0")
+            if not data.startswith(GZIP_MAGIC[:1]) or (len(data) > 1 and not data.startswith(GZIP_MAGIC)):
+                raise gzip.BadGzipFile(f"Not a gzipped file ({data[:2]!r})")
+            self.member, self.fed = isal_zlib.decompressobj(wbits=31), False
+            member = self.member
+        else:
+            data = member.unconsumed_tail or self.raw.read(self.CHUNK)
+            if not data:
+                if not self.fed:  # an empty file, as gzip reads it: no members, no bytes
+                    self.finished = True
+                    return b""
+                raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+        self.fed = True
+        return member.decompress(data, self.MOST_OUT)
+
+    def close(self) -> None:
+        try:
+            self.raw.close()
+        finally:
+            super().close()
 
 
 class _CheckedZstd(io.RawIOBase):

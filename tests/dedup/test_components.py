@@ -65,3 +65,14 @@ def test_a_round_limit_that_is_reached_is_an_error(spark):
     chain = [(f"n{i:03d}", f"n{i + 1:03d}") for i in range(64)]
     with pytest.raises(RuntimeError, match="did not converge in 1 rounds"):
         connected_components(spark.createDataFrame(chain, "a string, b string"), max_rounds=1)
+
+
+def test_spark_s_default_shuffle_partitions_are_merged_and_the_session_keeps_its_settings(spark):
+    """With 200 shuffle partitions (Spark's default, and a cluster's thousands of shards) the rounds run with
+    adaptive query execution, which merges them: the same components; AQE is off again afterwards."""
+    spark.conf.set("spark.sql.shuffle.partitions", "200")
+    edges = duplicate_like_graph(2)
+    before = spark.conf.get("spark.sql.adaptive.enabled")
+    components, _ = connected_components(spark.createDataFrame(edges, "a string, b string").repartition(3))
+    assert {row["id"]: row["cluster_id"] for row in components.collect()} == cluster_map(edges)
+    assert spark.conf.get("spark.sql.adaptive.enabled") == before == "false"
