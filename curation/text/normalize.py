@@ -47,8 +47,9 @@ _REPLACEMENT = _replacements()
 
 def normalize_text(text: str) -> str:
     # Every character of _ANY_RULE is unprintable (categories Cc, Zs but the space, Zl, Zp, Cs), so a text
-    # that is printable once its newlines are set aside holds none: one C loop instead of a regex scan, 6x
-    # faster. Other unprintable characters (format ones such as U+00AD or U+200B) leave the scan to decide.
+    # that is printable once its newlines are set aside holds none: a copy and one C loop instead of a regex
+    # scan, 5 against 10 us on a C4 document. Other unprintable characters (format ones such as U+00AD or
+    # U+200B) leave the scan to decide.
     if not text.replace("\n", " ").isprintable() and _ANY_RULE.search(text) is not None:
         if "\r" in text:
             text = text.replace("\r\n", "\n")
