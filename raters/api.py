@@ -96,17 +96,22 @@ def datarater_filter(
     ``scores``, named by rho and mode)."""
     from raters.datarater.filter_stage import FilterConfig, run_datarater_filter
 
-    scores = Path(scores)
-    keep_dir = Path(keep_out) if keep_out else default_keep_dir(scores, mode, rho)
+    keep_dir = keep_out or default_keep_dir(scores, mode, rho)
     result = run_datarater_filter(corpus, scores, keep_dir, out, FilterConfig(rho=rho, batch_size=batch_size,
                                   mode=mode, seed=seed), tracking=tracking, overwrite=overwrite, master=master,
                                   spark_conf=dict(conf or {}))  # fmt: skip
     return corpus_stage_result(result)
 
 
-def default_keep_dir(scores: Path, mode: str, rho: float) -> Path:
-    """Where ``datarater filter`` puts its keep flags unless told: beside the scores."""
-    return scores.with_name(f"{scores.name}-keep-{mode}-rho{round(100 * rho)}")
+def default_keep_dir(scores: str | Path, mode: str, rho: float) -> Path | str:
+    """Where ``datarater filter`` puts its keep flags unless told: beside the scores (a URL beside a URL)."""
+    from curation.storage import is_remote
+
+    suffix = f"-keep-{mode}-rho{round(100 * rho)}"
+    if is_remote(str(scores)):
+        return str(scores).rstrip("/") + suffix
+    scores = Path(scores)
+    return scores.with_name(scores.name + suffix)
 
 
 def metarater_fit(

@@ -95,9 +95,9 @@ def datarater_score(
 
 @datarater_app.command("filter")
 def datarater_filter(
-    corpus: Annotated[Path, typer.Argument(help="The scored corpus.", show_default=False)],
-    scores: Annotated[Path, typer.Option(help="Attribute set written by `curate datarater score`.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory of the filtered corpus.")],
+    corpus: Annotated[str, typer.Argument(help="The scored corpus (a path or a URL).", show_default=False)],
+    scores: Annotated[str, typer.Option(help="Attribute set written by `curate datarater score` (a path or a URL).")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Directory of the filtered corpus (a path or a URL).")],
     rho: Annotated[float, typer.Option(help="Fraction dropped (paper: 0.1 for C4, 0.5 C4-noclean, 0.75 Pile).")] = 0.25,
     batch_size: Annotated[int, typer.Option(help="Documents kept per training batch (N); N/(1-rho) are scored.")] = 128,
     mode: Annotated[
@@ -108,7 +108,7 @@ def datarater_filter(
     ] = "probability",
     seed: Annotated[int, typer.Option(help="Seed of the batch order or of the per-document draws.")] = 0,
     keep_out: Annotated[
-        Optional[Path], typer.Option(help="Where the keep flags go (default: beside --scores, named by rho and mode).")
+        Optional[str], typer.Option(help="Where the keep flags go (default: beside --scores, named by rho and mode).")
     ] = None,
     master: SparkMaster = None,
     conf: SparkConf = None,
@@ -132,28 +132,29 @@ def datarater_filter(
 
 @datarater_app.command("report")
 def datarater_report(
-    corpus: Annotated[Path, typer.Argument(help="The scored corpus.", show_default=False)],
-    scores: Annotated[Path, typer.Option(help="Attribute set written by `curate datarater score`.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for report.md and report.json.")],
+    corpus: Annotated[str, typer.Argument(help="The scored corpus (a path or a URL).", show_default=False)],
+    scores: Annotated[str, typer.Option(help="Attribute set written by `curate datarater score` (a path or a URL).")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Directory for report.md and report.json (a path or a URL).")],
     sample: Annotated[int, typer.Option(help="Documents sampled (seeded) for the heuristics analysis.")] = 5000,
     tracking: Tracking = True,
 ) -> None:
     """What the rater learned: highest- and lowest-scored documents, and the correlation of its score with
     the numeric heuristics (Spearman per heuristic, R² of a linear fit on all). Logged to MLflow."""
     with one_line_errors():
-        from curation.corpus import write_json_atomic
+        from curation.destination import Destination
         from curation.tracking import stage_run
-        from curation.validate.report import write_text_atomic
         from raters.datarater.report import learned_report
 
+        destination = Destination(out)
+        destination.check_writable("--out")
         markdown, payload = learned_report(corpus, scores, sample=sample)
-        out.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(out / "report.md", markdown)
-        write_json_atomic(out / "report.json", payload)
+        destination.commit_file("report.md", lambda path: path.write_text(markdown, encoding="utf-8"), "driver")
+        destination.write_json("report.json", payload)
         params = {"corpus": str(corpus), "scores": str(scores), "sample": sample}
         with stage_run("datarater-report", params, enabled=tracking) as run:
             if payload["heuristics_r2"] is not None:
                 run.log_metrics({"heuristics_r2": payload["heuristics_r2"]})
-            run.log_artifact(out / "report.md")
-            run.log_artifact(out / "report.json")
+            for name in ("report.md", "report.json"):
+                with destination.local_copy(name) as local:
+                    run.log_artifact(local)
         typer.echo(markdown)

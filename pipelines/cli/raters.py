@@ -232,7 +232,7 @@ def perplexity_train(
     at each evaluation, logged to MLflow and written to MODEL_DIR/metrics.json. The model is saved as
     safetensors + JSON.
 
-    Example: curate raters perplexity train --out models/perplexity --tokens 2M
+    Example: curate raters perplexity train --reference wiki.jsonl.gz --out models/perplexity --tokens 2M
     """
     with one_line_errors():
         from curation.proxy.config import parse_token_count

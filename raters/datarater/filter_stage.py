@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from curation.errors import ConfigError
+from curation.storage import is_remote
 from raters.datarater.scoring import SCORE_COLUMN
 
 KEEP_PRODUCER = "datarater-keep"
@@ -67,7 +68,7 @@ def write_datarater_keep(
         raise ConfigError(f"{scores_dir}: no {SCORE_COLUMN} column; pass the output of `curate datarater score`")
     config = {
         **asdict(cfg),
-        "scores": str(Path(scores_dir).resolve()),
+        "scores": str(scores_dir) if is_remote(str(scores_dir)) else str(Path(scores_dir).resolve()),
         "scores_config_hash": scores.manifest["config_hash"],  # includes the model's checksum: new scores, new flags
         "scores_run": scores.manifest["mlflow_run_id"],
     }
@@ -129,7 +130,7 @@ def run_datarater_filter(
 
     out = write_datarater_keep(corpus_dir, scores_dir, keep_dir, cfg, tracking=tracking, overwrite=overwrite)
     return run_select(
-        Path(corpus_dir),
+        corpus_dir if is_remote(str(corpus_dir)) else Path(corpus_dir),
         [str(out)],
         "datarater_keep",
         out_dir,

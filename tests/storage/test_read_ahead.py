@@ -16,7 +16,8 @@ def _record_read_ahead(monkeypatch) -> list[int]:
 
     seen: list[int] = []
 
-    def fake_open(path, layout, read_ahead=READ_BLOCK_BYTES):
+    def fake_open(path, layout, read_ahead=READ_BLOCK_BYTES, line_reader=False):
+        assert line_reader  # JSON Lines read whole lines: gzip through ISA-L
         seen.append(read_ahead)
         return io.BytesIO(b'{"id": "a", "text": "one"}\n' * 40)
 
