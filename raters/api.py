@@ -124,7 +124,7 @@ def metarater_fit(
     tokens: int | str = "200k",
     size: str = "tiny",
     top_fraction: float = 0.15,
-    lr: float = 3e-3,
+    lr: float | None = None,
     alpha: float = 1.0,
     regressor: str = "lightgbm",
     column: Sequence[str] | None = None,

@@ -40,12 +40,12 @@ def metarater_fit(
     size: Annotated[str, typer.Option(help="Proxy preset: tiny, small, medium or large.")] = "tiny",
     top_fraction: Annotated[float, typer.Option(help="Share of documents each run trains on (paper: 0.15).")] = 0.15,
     lr: Annotated[
-        float,
+        Optional[float],
         typer.Option(
-            help="Proxy learning rate. 1e-3 is steadier for `small` proxies "
-            "(benchmarks/results/proxy_noise.md, metarater_reliability_small.md)."
+            help="Proxy learning rate (default: the preset's, as in curate validate: 3e-3 for tiny, 1e-3 for larger "
+            "presets, which spiked at 3e-3: benchmarks/results/proxy_noise.md)."
         ),
-    ] = 3e-3,
+    ] = None,
     alpha: Annotated[
         float,
         typer.Option(

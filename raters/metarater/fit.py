@@ -233,7 +233,7 @@ def _reliability_text(reliability: dict[str, Any]) -> str:
         text += (
             " The runs' losses are mostly run noise, so the regression has little to learn from: make weightings "
             "differ more (a sparser --alpha, e.g. 0.2; a larger --top-fraction, e.g. 0.5), use a larger or "
-            "steadier proxy (--size small --lr 1e-3) or more --tokens per run (docs/results.md measured these)."
+            "steadier proxy (--size small, which trains at lr 1e-3) or more --tokens per run (docs/results.md measured these)."
         )
     return text
 

@@ -43,9 +43,15 @@ class ProxyRunSettings:
     tokens: int = 200_000  # training tokens per run
     top_fraction: float = 0.15  # paper: the top 15% by weighted score
     batch_size: int = 16
-    lr: float = 3e-3
+    lr: float | None = None  # None: the preset's, as curate validate's (3e-3 for tiny; small spiked at it)
     seq_len: int | None = None
     seed: int = 0  # proxy initialisation and batch order, the same for every run
+
+    def __post_init__(self) -> None:
+        if self.lr is None:  # resolved here, so a run's identity names the rate it trained at
+            from curation.proxy.config import validation_lr
+
+            object.__setattr__(self, "lr", validation_lr(self.size))
 
     def check(self) -> None:
         from curation.proxy.config import preset
