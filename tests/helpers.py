@@ -54,3 +54,24 @@ def write_corrupted_articles(path, *, seed: int, count: int = 60, fraction: floa
             record = {"id": f"doc{i:03d}", "text": characters(text, fraction, rng) if noisy else text}
             record["url"] = f"https://wiki.invalid/{i}" + ("?noisy" if noisy else "")
             fh.write(json.dumps(record) + "\n")
+
+
+def write_test_attributes(corpus_dir, out, producer: str, columns: dict, run=None):
+    """An attribute set of ``columns`` (name -> (Arrow type, one value per document in corpus order)) computed
+    in the test, beside a corpus: written as a stage writes one, without a stage to compute it."""
+    import pyarrow as pa
+
+    from curation.attribute_stage import prepare_attribute_dir, write_computed_attributes
+    from curation.corpus import Corpus
+    from curation.tracking import StageRun
+
+    corpus = Corpus.open(corpus_dir)
+    ids = corpus.read_documents(["id"]).column("id").to_pylist()
+    out, fingerprint, config_hash, _ = prepare_attribute_dir(corpus, out, producer, {}, False)
+    return write_computed_attributes(
+        out, corpus, producer=producer, version="1", ids=ids,
+        shard_rows=[entry["rows"] for entry in corpus.manifest["shards"]],
+        columns={name: values for name, (_, values) in columns.items()},
+        schema=[pa.field(name, kind) for name, (kind, _) in columns.items()],
+        descriptions={}, config={}, config_hash=config_hash, fingerprint=fingerprint, run=run or StageRun(),
+    )  # fmt: skip

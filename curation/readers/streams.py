@@ -91,13 +91,13 @@ def open_decompressed(
     if compression == "gzip":
         if line_reader:
             return io.BufferedReader(_IsalGzip(open_binary(path)), buffer_size=1 << 20)
-        return gzip.open(path, "rb") if not is_remote(path) else _ClosingStdGzip(open_binary(path))
+        return gzip.open(path, "rb") if not is_remote(path) else _ClosingGzip(open_binary(path))
     if compression == "zstd":
         return io.BufferedReader(_CheckedZstd(path), buffer_size=1 << 20)
     return open_binary(path, read_ahead)
 
 
-class _ClosingStdGzip(gzip.GzipFile):
+class _ClosingGzip(gzip.GzipFile):
     """``gzip.GzipFile`` over a remote file object, closing that object with itself."""
 
     def __init__(self, raw):

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.conftest import shared
-from tests.helpers import run_curate
+from tests.helpers import run_curate, write_test_attributes
 from tests.raters.scores.conftest import write_corpus
 from tests.s3_server import upload_tree
 from tests.storage.test_s3_outputs import files, objects
@@ -30,24 +30,12 @@ def write_scores(root, corpus_dir) -> None:
     import numpy as np
     import pyarrow as pa
 
-    from curation.attribute_stage import prepare_attribute_dir, write_computed_attributes
     from curation.corpus import Corpus
-    from curation.tracking import stage_run
     from raters.datarater.scoring import SCORE_COLUMN
 
-    corpus = Corpus.open(corpus_dir)
-    table = corpus.read_documents(["id", "text"])  # shard by shard
-    ids, texts = table.column("id").to_pylist(), table.column("text").to_pylist()
-    shard_rows = [entry["rows"] for entry in corpus.manifest["shards"]]
+    texts = Corpus.open(corpus_dir).read_documents(["text"]).column("text").to_pylist()
     values = np.array([len(set(t.split())) / (1 + len(t.split())) for t in texts], dtype=np.float32)
-    out, fingerprint, config_hash, _ = prepare_attribute_dir(corpus, root / "scores", "datarater-test", {}, False)
-    with stage_run("datarater-test", {}, enabled=False) as run:
-        write_computed_attributes(
-            out, corpus, producer="datarater-test", version="1", ids=ids, shard_rows=shard_rows,
-            columns={SCORE_COLUMN: values}, schema=[pa.field(SCORE_COLUMN, pa.float32())],
-            descriptions={SCORE_COLUMN: "a stand-in score"}, config={}, config_hash=config_hash,
-            fingerprint=fingerprint, run=run,
-        )  # fmt: skip
+    write_test_attributes(corpus_dir, root / "scores", "datarater-test", {SCORE_COLUMN: (pa.float32(), values)})
 
 
 @pytest.fixture(scope="module")

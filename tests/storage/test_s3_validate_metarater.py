@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import shared
-from tests.helpers import STEADY_THREADS, run_curate
+from tests.helpers import STEADY_THREADS, run_curate, write_test_attributes
 from tests.storage.test_s3_outputs import files, objects
 
 BUCKET = "evaluations"
@@ -59,20 +59,9 @@ def inputs(s3_client, tmp_path_factory):
 def _write_scores(root, clean: list[bool]) -> None:
     import pyarrow as pa
 
-    from curation.attribute_stage import prepare_attribute_dir, write_computed_attributes
-    from curation.corpus import Corpus
-    from curation.tracking import StageRun
-
-    corpus = Corpus.open(root / "corpus")
-    ids = corpus.read_documents(["id"]).column("id").to_pylist()
-    out, fingerprint, config_hash, _ = prepare_attribute_dir(corpus, root / "scores", "oracle", {}, False)
-    write_computed_attributes(
-        out, corpus, producer="oracle", version="1", ids=ids,
-        shard_rows=[entry["rows"] for entry in corpus.manifest["shards"]],
-        columns={"oracle": np.where(clean, 5.0, 0.0), "noise": np.random.default_rng(0).uniform(0, 5, len(ids))},
-        schema=[pa.field("oracle", pa.float64()), pa.field("noise", pa.float64())],
-        descriptions={}, config={}, config_hash=config_hash, fingerprint=fingerprint, run=StageRun(),
-    )  # fmt: skip
+    noise = np.random.default_rng(0).uniform(0, 5, len(clean))
+    write_test_attributes(root / "corpus", root / "scores", "oracle",
+                          {"oracle": (pa.float64(), np.where(clean, 5.0, 0.0)), "noise": (pa.float64(), noise)})  # fmt: skip
 
 
 def without(payload: bytes, *keys: str) -> dict:

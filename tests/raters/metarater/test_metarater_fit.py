@@ -18,7 +18,7 @@ import pytest
 
 from curation.text.corruption import characters
 from tests.conftest import shared
-from tests.helpers import run_curate
+from tests.helpers import run_curate, write_test_attributes
 
 COLUMNS = ["oracle", "noise"]
 HELDOUT = f"wiki={shared('reference/wikitext-2-valid.txt')}"
@@ -49,30 +49,13 @@ def mixed(tmp_path_factory):
 def _write_oracle(root):
     import pyarrow as pa
 
-    from curation.attribute_stage import prepare_attribute_dir, write_computed_attributes
     from curation.corpus import Corpus
-    from curation.tracking import StageRun
 
-    corpus = Corpus.open(root / "corpus")
-    documents = corpus.read_documents(["id", "url"])
-    ids = documents.column("id").to_pylist()
-    clean = np.array(["noisy" not in url for url in documents.column("url").to_pylist()])
-    out, fingerprint, config_hash, _ = prepare_attribute_dir(corpus, root / "oracle", "oracle", {}, False)
-    write_computed_attributes(
-        out,
-        corpus,
-        producer="oracle",
-        version="1",
-        ids=ids,
-        shard_rows=[entry["rows"] for entry in corpus.manifest["shards"]],
-        columns={"oracle": np.where(clean, 5.0, 0.0), "noise": np.random.default_rng(0).uniform(0, 5, len(ids))},
-        schema=[pa.field("oracle", pa.float64()), pa.field("noise", pa.float64())],
-        descriptions={},
-        config={},
-        config_hash=config_hash,
-        fingerprint=fingerprint,
-        run=StageRun(),
-    )
+    urls = Corpus.open(root / "corpus").read_documents(["url"]).column("url").to_pylist()
+    clean = np.array(["noisy" not in url for url in urls])
+    noise = np.random.default_rng(0).uniform(0, 5, len(urls))
+    write_test_attributes(root / "corpus", root / "oracle", "oracle",
+                          {"oracle": (pa.float64(), np.where(clean, 5.0, 0.0)), "noise": (pa.float64(), noise)})  # fmt: skip
 
 
 def _fit_config(runs: int = 16, **proxy):
