@@ -3,7 +3,6 @@ dimension raters). Each trains (when it needs to) and scores a corpus into its o
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -277,8 +276,11 @@ def perplexity_score(
 @dimension_app.command("train")
 def dimension_train(
     annotations: Annotated[
-        Path,
-        typer.Option(help="JSONL(.gz/.zst): one record per document with 'text' and a score 0-5 (see --label-field)."),
+        str,
+        typer.Option(
+            help="JSONL(.gz/.zst), a path or a URL: one record per document with 'text' and a score 0-5 "
+            "(see --label-field)."
+        ),
     ],
     dimension: Annotated[
         str, typer.Option(help="Dimension name, e.g. professionalism, readability, reasoning, cleanliness.")

@@ -55,9 +55,10 @@ def _label(record, label_field: str) -> tuple[int, bool]:
 def read_annotations(path: str | Path, label_field: str = "score", report=None) -> Annotations:
     """Every usable record of ``path``; bad lines go to ``report`` (default: stderr), the first 20 in full."""
     from curation.readers.streams import compression_of, open_decompressed
+    from curation.storage import as_path
 
-    path = Path(path)
-    if not path.is_file():
+    path = str(path)
+    if not as_path(path).is_file():  # a local file or an object at a URL
         raise InputNotFoundError(f"{path}: no such annotations file")
     report = report or (lambda line: print(line, file=sys.stderr))
     texts, labels, skipped, rounded = [], [], [], 0

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from curation.errors import ConfigError
+from curation.storage import is_remote
 from raters.dimension.annotations import read_annotations
 from raters.dimension.model import CONFIG_FILE, MODEL_FILE, DimensionRater, check_dimension_name
 from raters.fasttext_quality.supervised import FastTextSettings, require_fasttext, stratified_split
@@ -112,7 +113,9 @@ def run_dimension_train(
         )
         run.log_metrics({**metrics, "annotations_skipped": len(annotations.skipped)})
         extra = {
-            "annotations": str(Path(annotations_path).resolve()),
+            "annotations": str(annotations_path)
+            if is_remote(str(annotations_path))
+            else str(Path(annotations_path).resolve()),
             "label_field": label_field,
             "annotations_skipped": len(annotations.skipped),
             "class_counts": {str(c): n for c, n in counts.items()},

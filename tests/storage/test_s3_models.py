@@ -123,6 +123,22 @@ def test_dsir_scores_a_corpus_with_a_model_url(inputs, s3_server, s3_client):
     check_scoring(inputs, s3_server, ["raters", "dsir", "score"], "dsir", f"s3://{BUCKET}/dsir")
 
 
+def test_a_dimension_rater_trains_from_annotations_at_a_url(inputs, s3_server, s3_client):
+    """``--annotations s3://...``: the model a local file of the same annotations gives, the URL in its config."""
+    s3_client.upload_file(str(inputs / "labels.jsonl"), BUCKET, "annotations/labels.jsonl")
+    args = [a if a != "labels.jsonl" else f"s3://{BUCKET}/annotations/labels.jsonl" for a in TRAINERS["dimension"][0]]
+    for out, command in (("local-dimension-file", TRAINERS["dimension"][0]), ("local-dimension-url", args)):
+        proc = run_curate(*command, "--out", out, "--no-tracking", cwd=inputs, **s3_server, **STEADY_THREADS)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    from_url, from_file = files(inputs / "local-dimension-url"), files(inputs / "local-dimension-file")
+    assert from_url["model.bin"] == from_file["model.bin"]
+    assert json.loads(from_url["dimension.json"])["annotations"] == f"s3://{BUCKET}/annotations/labels.jsonl"
+    missing = run_curate(
+        *[a.replace("labels.jsonl", "none.jsonl") for a in args], "--out", "x", cwd=inputs, **s3_server
+    )
+    assert missing.returncode == 2 and "none.jsonl: no such annotations file" in missing.stderr, missing.stderr
+
+
 def check_scoring(root, env, command: list[str], name: str, url: str) -> None:
     """Score the corpus with the local model and with the URL, through Spark: the same parts."""
     outputs = {}
