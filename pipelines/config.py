@@ -81,7 +81,10 @@ class RaterSection(Section):
     dim_<dimension>) can then be named by the select rule and combined by Meta-rater."""
 
     kind: Literal["dsir", "fasttext", "perplexity", "dimension"]
-    model: str = Field(description="the model folder: a path (relative to the config file) or a URL")
+    model: str = Field(
+        description="the model folder: a path (relative to the config file), a URL or an MLflow model URI "
+        "(models:/NAME/VERSION)"
+    )
     batch_size: int = Field(32, ge=1, description="perplexity only: windows per forward pass")
     device: str = Field("auto", description="perplexity only: auto (the task's GPU when present) or cpu")
 
@@ -255,8 +258,13 @@ def parse_pipeline_config(payload: Any, path: Path | str) -> PipelineConfig:
         "ingest": cfg.ingest.model_copy(update={"inputs": [resolve(i) for i in cfg.ingest.inputs]})
     }
     if cfg.raters:
+        from raters.mlflow_model import is_mlflow_uri
+
         updates["raters"] = {
-            name: rater.model_copy(update={"model": resolve(rater.model)}) for name, rater in cfg.raters.items()
+            name: rater.model_copy(
+                update={"model": rater.model if is_mlflow_uri(rater.model) else resolve(rater.model)}
+            )
+            for name, rater in cfg.raters.items()
         }
     if cfg.datarater and cfg.datarater.train.heldout:
         train = cfg.datarater.train.model_copy(update={"heldout": resolve_named(cfg.datarater.train.heldout)})

@@ -40,7 +40,12 @@ _downloads: dict[tuple[str, str], Path] = {}  # (URL, listing digest) -> this pr
 
 def model_location(model: str | os.PathLike) -> str:
     """A model folder as the manifests and MLflow record it: the URL as given (without a trailing slash), or
-    the local folder resolved. A URL that a ``pathlib.Path`` mangled (``s3:/bucket``) is refused."""
+    the local folder resolved. A URL that a ``pathlib.Path`` mangled (``s3:/bucket``) is refused. An MLflow
+    model URI (``models:/NAME/VERSION``, ``runs:/ID/PATH``) stays as given."""
+    from raters.mlflow_model import is_mlflow_uri
+
+    if is_mlflow_uri(model):
+        return str(model)
     return folder_location(model, MODEL_URL_HINT)
 
 
@@ -51,10 +56,16 @@ def remote_files(location: str, skip: Sequence[str] = SKIP_ON_LOAD) -> dict[str,
 
 
 def local_model_folder(location: str) -> Path:
-    """A local folder holding the model at ``location``: the folder itself when local; for a URL, this
-    process's download of it (made on first use, again only when the files under the URL change)."""
+    """A local folder holding the model at ``location``: the folder itself when local (the rater inside it
+    when it is an MLflow model folder); for a URL, this process's download of it (made on first use, again
+    only when the files under the URL change); for an MLflow URI, this process's download of it."""
+    from raters.mlflow_model import download_rater, is_mlflow_uri, rater_folder_in
+
+    if is_mlflow_uri(location):
+        return download_rater(location)
     if not is_remote(location):
-        return Path(local_path(location))
+        folder = Path(local_path(location))
+        return rater_folder_in(folder) or folder
     import hashlib
 
     listing = remote_files(location)
@@ -63,7 +74,7 @@ def local_model_folder(location: str) -> Path:
     key = (location, hashlib.sha256(json.dumps(listing, sort_keys=True).encode()).hexdigest())
     if key not in _downloads:
         _downloads[key] = _download(location, sorted(listing))
-    return _downloads[key]
+    return rater_folder_in(_downloads[key]) or _downloads[key]
 
 
 def _download(location: str, names: Sequence[str]) -> Path:
@@ -115,8 +126,10 @@ class ModelOut(StagedFolder):
 def opened_model_folder(folder: str | os.PathLike) -> Iterator[Path]:
     """The model folder as a local path for the ``with`` block: ``folder`` itself (as given), or this
     process's download of a URL, whose loader errors then name the URL."""
-    if not is_remote(str(folder)):
-        yield Path(folder)
+    from raters.mlflow_model import is_mlflow_uri, rater_folder_in
+
+    if not is_remote(str(folder)) and not is_mlflow_uri(folder):
+        yield rater_folder_in(Path(folder)) or Path(folder)
         return
     location = model_location(folder)
     local = local_model_folder(location)

@@ -25,6 +25,7 @@ class TextScorer:
     column: str  # the score's column name in an attribute set
     lower_is_better: bool
     _score: Callable[[list[str]], np.ndarray]
+    config_file: str = ""  # the folder's config file, written last by the rater's training: what it was trained with
 
     def score(self, texts: Sequence[str | None]) -> np.ndarray:
         """One float64 score per text; NaN where the rater cannot score (no words, empty text)."""
@@ -50,30 +51,36 @@ def _load_local(folder: Path, device: str, batch_size: int) -> TextScorer:
         from raters.dsir.model import DsirModel
 
         dsir = DsirModel.load(folder)
-        return TextScorer("dsir", "dsir_log_ratio", False, dsir.score)
+        return TextScorer("dsir", "dsir_log_ratio", False, dsir.score, "dsir.json")
     if (folder / "fasttext_quality.json").is_file():
         from raters.fasttext_quality.model import QualityClassifier
 
         classifier = QualityClassifier.load(folder)
-        return TextScorer("fasttext-quality", "fasttext_quality", False, classifier.score)
+        return TextScorer("fasttext-quality", "fasttext_quality", False, classifier.score, "fasttext_quality.json")
     if (folder / "dimension.json").is_file():
         from raters.dimension.model import DimensionRater
 
         dimension = DimensionRater.load(folder)
-        return TextScorer("dimension", dimension.score_column, False, lambda texts: dimension.score(texts)[0])
+        return TextScorer(
+            "dimension", dimension.score_column, False, lambda texts: dimension.score(texts)[0], "dimension.json"
+        )
     if (folder / "rater.json").is_file():
         from raters.datarater.checkpoint import load_rater
         from raters.datarater.scoring import SCORE_COLUMN, score_texts
 
         rater, tokenizer, _ = load_rater(folder, device)
         return TextScorer(
-            "datarater", SCORE_COLUMN, False, lambda texts: score_texts(rater, tokenizer, texts, batch_size, device)
+            "datarater",
+            SCORE_COLUMN,
+            False,
+            lambda texts: score_texts(rater, tokenizer, texts, batch_size, device),
+            "rater.json",
         )
     if (folder / PROXY_CONFIG).is_file():
         from raters.perplexity.model import ProxyPerplexity
 
         proxy = ProxyPerplexity.load(folder, device)
-        return TextScorer("perplexity", "proxy_bpb", True, lambda texts: proxy.score(texts, batch_size))
+        return TextScorer("perplexity", "proxy_bpb", True, lambda texts: proxy.score(texts, batch_size), PROXY_CONFIG)
     raise ConfigError(
         f"{folder}: not a saved rater (no dsir.json, fasttext_quality.json, dimension.json, rater.json or "
         f"{PROXY_CONFIG}; train one with `curate raters ... train` or `curate datarater train`)"

@@ -70,7 +70,12 @@ def datarater_train(
 @datarater_app.command("score")
 def datarater_score(
     corpus: Annotated[str, typer.Argument(help="The corpus to score: a path or a URL.", show_default=False)],
-    model: Annotated[str, typer.Option(help="A model directory written by `curate datarater train`: a path or a URL.")],
+    model: Annotated[
+        str,
+        typer.Option(
+            help="A model directory written by `curate datarater train`: a path, a URL or an MLflow model URI (models:/NAME/VERSION)."
+        ),
+    ],
     out: Annotated[
         str, typer.Option("--out", "-o", help="Attribute set directory for datarater_score: a path or a URL.")
     ],

@@ -118,7 +118,12 @@ def dsir_fit(
 @dsir_app.command("score")
 def dsir_score(
     corpus: Corpus,
-    model: Annotated[str, typer.Option(help="A model directory written by `curate raters dsir fit`: a path or a URL.")],
+    model: Annotated[
+        str,
+        typer.Option(
+            help="A model directory written by `curate raters dsir fit`: a path, a URL or an MLflow model URI (models:/NAME/VERSION)."
+        ),
+    ],
     out: AttributesOut,
     master: SparkMaster = None,
     conf: SparkConf = None,
@@ -187,7 +192,10 @@ def fasttext_train(
 def fasttext_score(
     corpus: Corpus,
     model: Annotated[
-        str, typer.Option(help="A model directory written by `curate raters fasttext train`: a path or a URL.")
+        str,
+        typer.Option(
+            help="A model directory written by `curate raters fasttext train`: a path, a URL or an MLflow model URI (models:/NAME/VERSION)."
+        ),
     ],
     out: AttributesOut,
     master: SparkMaster = None,
@@ -250,7 +258,7 @@ def perplexity_score(
     model: Annotated[
         str,
         typer.Option(
-            help="A model directory written by `curate raters perplexity train` (or any proxy): a path or a URL."
+            help="A model directory written by `curate raters perplexity train` (or any proxy): a path, a URL or an MLflow model URI (models:/NAME/VERSION)."
         ),
     ],
     out: AttributesOut,
@@ -322,7 +330,10 @@ def dimension_train(
 def dimension_score(
     corpus: Corpus,
     model: Annotated[
-        str, typer.Option(help="A model directory written by `curate raters dimension train`: a path or a URL.")
+        str,
+        typer.Option(
+            help="A model directory written by `curate raters dimension train`: a path, a URL or an MLflow model URI (models:/NAME/VERSION)."
+        ),
     ],
     out: AttributesOut,
     master: SparkMaster = None,
@@ -336,3 +347,61 @@ def dimension_score(
         from raters.dimension.scoring import DimensionScores
 
         _score(corpus, DimensionScores(model), out, master, conf, tracking, overwrite)
+
+
+# ------------------------------------------------------------------------------------------- MLflow models
+
+RaterFolder = Annotated[
+    str,
+    typer.Argument(
+        help="A saved rater: a folder written by `curate raters ... train|fit` or `curate datarater train`, a path "
+        "or a URL."
+    ),
+]
+Device = Annotated[str, typer.Option(help="Where the MLflow model's torch raters score by default: cpu or cuda.")]
+
+
+@raters_app.command("log-model")
+def log_model(
+    model: RaterFolder,
+    register: Annotated[
+        Optional[str], typer.Option(help="Register it as a new version of this registered model (created if new).")
+    ] = None,
+    device: Device = "cpu",
+) -> None:
+    """Log a saved rater into MLflow as a pyfunc model with a model card, and optionally register it.
+
+    The run goes to the tracking store (MLFLOW_TRACKING_URI, else ./mlflow.db) and experiment
+    (MLFLOW_EXPERIMENT_NAME, else curation). The model scores a DataFrame's `text` column; the card
+    (model_card.md, also the registered version's description) says what it scores, what it was trained with,
+    its files and its limits. Prints the URIs that `mlflow.pyfunc.load_model` and every `--model` option take.
+
+    Example: curate raters log-model models/fasttext --register quality-fasttext
+    """
+    with one_line_errors():
+        from raters.mlflow_model import log_mlflow_model
+
+        logged = log_mlflow_model(model, register=register, device=device)
+        typer.echo(f"model: {logged.model_uri}")
+        if logged.registered_uri:
+            typer.echo(f"registered: {logged.registered_uri}")
+
+
+@raters_app.command("save-model")
+def save_model(
+    model: RaterFolder,
+    out: Annotated[str, typer.Option("--out", "-o", help="The MLflow model folder to write (local).")],
+    device: Device = "cpu",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a folder already at --out.")] = False,
+) -> None:
+    """Write a saved rater as an MLflow model folder (pyfunc, with a model card), without a tracking store.
+
+    `mlflow.pyfunc.load_model(OUT)` loads it, `mlflow models serve -m OUT` serves it, and every `--model`
+    option takes OUT. Loading runs the model's code (raters/mlflow_pyfunc.py) and unpickles nothing.
+
+    Example: curate raters save-model models/dsir --out models/dsir-mlflow
+    """
+    with one_line_errors():
+        from raters.mlflow_model import save_mlflow_model
+
+        typer.echo(f"model: {save_mlflow_model(model, out, device=device, overwrite=overwrite)}")
