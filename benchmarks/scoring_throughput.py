@@ -82,10 +82,9 @@ def write_jsonl(texts: list[str], path: Path) -> None:
 
 def producer_for(rater: str, model: Path):
     """The attribute producer a pipeline's ``raters`` section would build for this model (perplexity on CPU)."""
-    from pipelines.config import RaterSection
-    from pipelines.rater_stages import rater_producer
+    from raters.quality_producers import quality_producer
 
-    return rater_producer(RaterSection(kind=rater, model=str(model), device="cpu"))
+    return quality_producer(rater, str(model), device="cpu")
 
 
 def train_models(work: Path, perplexity_tokens: int) -> dict[str, Path]:

@@ -1,6 +1,6 @@
-"""The Python API of the core stages: what ``curate ingest|signals|dedup|select|validate`` do, callable from a
-notebook or an orchestrator task. Same config classes, defaults and typed errors (``curation.errors``) as the
-command line; each returns a ``StageResult``. The raters' stages are in ``raters.api``, whole pipelines in
+"""The Python API of the core stages: what ``curate ingest|signals|dedup|select|top|mix|validate|export|report``
+do, callable from a notebook or an orchestrator task. Same config classes, defaults and typed errors
+(``curation.errors``) as the command line; each returns a ``StageResult``. The raters' stages are in ``raters.api``, whole pipelines in
 ``pipelines.api``.
 
     from curation import api
@@ -207,3 +207,100 @@ def validate(
         run_id=(result.results.get("mlflow") or {}).get("parent_run_id"),
         details=result,
     )
+
+
+def top(
+    corpus: str | Path,
+    score: str,
+    out: str | Path,
+    *,
+    attributes: Sequence[str | Path] = (),
+    fraction: float | None = None,
+    k: int | None = None,
+    tokens: int | str | None = None,
+    lower_is_better: bool = False,
+    tokenizer: str = "bytes",
+    tracking: bool = True,
+    overwrite: bool = False,
+) -> StageResult:
+    """``curate top``: flag the best documents by the numeric column ``score`` (the corpus's or one of the
+    ``attributes`` sets'): a ``fraction``, ``k`` of them, or a ``tokens`` budget (exactly one). Writes an
+    attribute set with ``top_keep`` and ``top_rank``; keep them with ``select(corpus, "top_keep", ...)``.
+    Counts: ``documents``, ``top_keep.true`` and ``kept_tokens`` (tokens with a budget, else UTF-8 bytes)."""
+    from curation.mix.config import TopConfig
+    from curation.mix.top import run_top
+
+    cfg = TopConfig(score=score, fraction=fraction, k=k, tokens=tokens, lower_is_better=lower_is_better,
+                    tokenizer=tokenizer)  # fmt: skip
+    result = run_top(corpus, [str(a) for a in attributes], out, cfg, tracking=tracking, overwrite=overwrite)
+    summary = attribute_stage_result(result.attributes, details=result)
+    return StageResult(summary.path, {**summary.counts, "kept_tokens": result.kept_tokens}, summary.run_id,
+                       skipped=result.skipped, details=result)  # fmt: skip
+
+
+def mix(
+    corpus: str | Path,
+    targets: Mapping[str, float] | Sequence[str],
+    tokens: int | str,
+    out: str | Path,
+    *,
+    column: str = "source",
+    attributes: Sequence[str | Path] = (),
+    seed: int = 0,
+    tokenizer: str = "bytes",
+    on_short: str = "repeat",
+    tracking: bool = True,
+    overwrite: bool = False,
+) -> StageResult:
+    """``curate mix``: a new corpus with target shares of ``column``'s values under a ``tokens`` budget.
+    ``targets`` maps values to shares (``{"c4": 0.7, "wiki": 0.3}``; ``"*"`` pools the values no other target
+    names) or is a list of ``NAME=SHARE`` strings as on the command line. Counts: the new corpus's."""
+    from curation.mix.config import MixConfig, parse_targets
+    from curation.mix.job import run_mix
+
+    shares = dict(targets) if isinstance(targets, Mapping) else parse_targets([str(t) for t in targets])
+    cfg = MixConfig(targets=shares, tokens=tokens, column=column, seed=seed, tokenizer=tokenizer, on_short=on_short,
+                    attributes=tuple(str(a) for a in attributes))  # fmt: skip
+    return corpus_stage_result(run_mix(corpus, out, cfg, tracking=tracking, overwrite=overwrite))
+
+
+def export(
+    corpus: str | Path,
+    out: str | Path,
+    *,
+    format: str = "parquet",
+    columns: str | Sequence[str] | None = None,
+    rename: Mapping[str, str] | Sequence[str] = (),
+    shard_rows: int = 100_000,
+    row_group_rows: int = 10_000,
+    zstd_level: int = 3,
+    tracking: bool = True,
+    overwrite: bool = False,
+) -> StageResult:
+    """``curate export``: the corpus as ``parquet`` or ``jsonl.zst`` files for trainers (``out/data/``) with a
+    manifest. ``columns`` picks and orders them (a list, a comma-separated string or ``"all"``); ``rename``
+    maps old to new names. Counts: ``files``, ``rows``, ``bytes``."""
+    from curation.export import ExportConfig, run_export
+
+    if isinstance(columns, str) or columns is None:
+        chosen = columns
+    else:
+        chosen = ",".join(columns)
+    renames = [f"{old}={new}" for old, new in rename.items()] if isinstance(rename, Mapping) else list(rename)
+    config = ExportConfig(format=format, columns=chosen, rename=tuple(renames), shard_rows=shard_rows,
+                          row_group_rows=row_group_rows, zstd_level=zstd_level)  # fmt: skip
+    result = run_export(corpus, out, config, tracking=tracking, overwrite=overwrite)
+    return StageResult(path=result.out, counts=dict(result.manifest["counts"]),
+                       run_id=result.manifest.get("mlflow_run_id"), skipped=result.skipped, details=result)  # fmt: skip
+
+
+def report(run: str | Path, out: str | Path | None = None, *, tracking: bool = True) -> StageResult:
+    """``curate report``: a pipeline's HTML and Markdown report, from its work directory or the MLflow run id
+    of its parent run, into ``out`` (default ``WORKDIR/report``); logged to that run unless ``tracking`` is
+    False. ``path`` is ``report.html``; ``details`` has the Markdown and chart paths."""
+    from curation.report import build_report
+    from curation.report.state import resolve_run
+
+    result = build_report(resolve_run(str(run)), out, log_to_mlflow=tracking)
+    return StageResult(path=result.html_path, counts={"charts": len(result.chart_paths)},
+                       run_id=result.mlflow_run_id, details=result)  # fmt: skip

@@ -164,11 +164,13 @@ class PipelineRunner:
         """One ``score_NAME`` stage per quality rater of the ``raters`` section, each its attribute set
         ``attributes/NAME``. The model is loaded now, on the driver (a missing or broken one fails before any
         work), and its files' checksum is in the stage's identity: a retrained model is scored again."""
-        from pipelines.rater_stages import rater_producer
+        from raters.quality_producers import quality_producer
 
         stages, writers = [], {}
         for name, section in self.cfg.raters.items():
-            producer = rater_producer(section)
+            producer = quality_producer(
+                section.kind, section.model, batch_size=section.batch_size, device=section.device
+            )
             for column in [column.name for column in producer.output_schema()]:
                 if column in writers:  # select reads every attribute set: a column must have one owner
                     raise ConfigError(

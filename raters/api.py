@@ -1,12 +1,15 @@
-"""The Python API of the raters' stages: what ``curate datarater train|score|filter`` and ``curate metarater
-fit|select`` do, with the command line's defaults and typed errors. Each returns a
-``curation.api.StageResult``.
+"""The Python API of the raters' stages: what ``curate datarater train|score|filter``, ``curate metarater
+fit|select`` and ``curate raters ...`` (the quality raters' training and scoring, ``log-model``) do, with the
+command line's defaults and typed errors. Each returns a ``curation.api.StageResult``.
 
     from raters import api
 
     model = api.datarater_train("runs/corpus", "runs/models/datarater", steps=150)
     scores = api.datarater_score("runs/corpus", model.path, "runs/attrs/datarater")
     kept = api.datarater_filter("runs/corpus", scores.path, "runs/curated", rho=0.5)
+
+    dsir = api.dsir_fit(["wiki.jsonl.gz"], ["runs/corpus"], "runs/models/dsir")
+    api.quality_score("runs/corpus", "dsir", dsir.path, "runs/attrs/dsir")
 """
 
 from __future__ import annotations
@@ -203,3 +206,154 @@ def metarater_select(
                                   keep_dir=str(keep_out) if keep_out else None, tracking=tracking,
                                   overwrite=overwrite, master=master, spark_conf=dict(conf or {}))  # fmt: skip
     return corpus_stage_result(result)
+
+
+# ------------------------------------------------------------------------------------------ quality raters
+
+
+def _trained(result) -> StageResult:
+    """A quality rater's training: its model folder, held-out metrics as counts, and its MLflow run."""
+    return StageResult(path=result.out, counts=dict(result.metrics), run_id=result.run_id, details=result)
+
+
+def dsir_fit(
+    target: Sequence[str | Path],
+    raw: Sequence[str | Path],
+    out: str | Path,
+    *,
+    buckets: int = 10_000,
+    smoothing: float = 1.0,
+    heldout_fraction: float = 0.1,
+    seed: int = 0,
+    max_bytes: int | None = None,
+    tracking: bool = True,
+    overwrite: bool = False,
+) -> StageResult:
+    """``curate raters dsir fit``: DSIR's hashed n-gram bags of the ``target`` and ``raw`` texts (corpus
+    directories, Parquet, JSONL or text files, ``NAME=PATH``). Counts: the held-out metrics (``heldout_auc``)."""
+    from raters.dsir.fitting import run_dsir_fit
+
+    return _trained(run_dsir_fit([str(t) for t in target], [str(r) for r in raw], str(out), buckets=buckets,
+                                 smoothing=smoothing, heldout_fraction=heldout_fraction, seed=seed, max_bytes=max_bytes,
+                                 tracking=tracking, overwrite=overwrite))  # fmt: skip
+
+
+def _fasttext_settings(epoch: int, lr: float, word_ngrams: int, dim: int, bucket: int, thread: int, seed: int):
+    from raters.fasttext_quality.supervised import FastTextSettings
+
+    return FastTextSettings(epoch=epoch, lr=lr, word_ngrams=word_ngrams, dim=dim, bucket=bucket, thread=thread,
+                            seed=seed)  # fmt: skip
+
+
+def fasttext_train(
+    positive: Sequence[str | Path],
+    negative: Sequence[str | Path],
+    out: str | Path,
+    *,
+    epoch: int = 10,
+    lr: float = 0.5,
+    word_ngrams: int = 2,
+    dim: int = 32,
+    bucket: int = 100_000,
+    thread: int = 1,
+    heldout_fraction: float = 0.1,
+    seed: int = 0,
+    max_bytes: int | None = None,
+    tracking: bool = True,
+    overwrite: bool = False,
+) -> StageResult:
+    """``curate raters fasttext train``: a DCLM-style classifier of ``positive`` against ``negative`` text.
+    Counts: the held-out metrics (``heldout_accuracy``, ``heldout_auc``, ...)."""
+    from raters.fasttext_quality.training import run_fasttext_train
+
+    settings = _fasttext_settings(epoch, lr, word_ngrams, dim, bucket, thread, seed)
+    return _trained(run_fasttext_train([str(p) for p in positive], [str(n) for n in negative], str(out), settings,
+                                       heldout_fraction=heldout_fraction, max_bytes=max_bytes, tracking=tracking,
+                                       overwrite=overwrite))  # fmt: skip
+
+
+def perplexity_train(
+    reference: str | Path,
+    out: str | Path,
+    *,
+    size: str = "tiny",
+    tokens: int | str = "2M",
+    tokenizer: str = "bytes",
+    heldout_fraction: float = 0.05,
+    seed: int = 0,
+    device: str = "auto",
+    tracking: bool = True,
+    overwrite: bool = False,
+) -> StageResult:
+    """``curate raters perplexity train``: a proxy LM on ``reference`` text, whose bits per byte score
+    documents. Counts: ``heldout_bpb``, ``heldout_documents``, ``tokens``."""
+    from curation.proxy.config import parse_token_count
+    from raters.perplexity.training import run_perplexity_train
+
+    return _trained(run_perplexity_train(str(reference), str(out), size=size, tokens=parse_token_count(str(tokens)),
+                                         seed=seed, tokenizer=tokenizer, heldout_fraction=heldout_fraction,
+                                         device=device, tracking=tracking, overwrite=overwrite))  # fmt: skip
+
+
+def dimension_train(
+    annotations: str | Path,
+    dimension: str,
+    out: str | Path,
+    *,
+    label_field: str = "score",
+    heldout_fraction: float = 0.2,
+    epoch: int = 10,
+    lr: float = 0.5,
+    word_ngrams: int = 2,
+    dim: int = 32,
+    bucket: int = 100_000,
+    thread: int = 1,
+    seed: int = 0,
+    tracking: bool = True,
+    overwrite: bool = False,
+) -> StageResult:
+    """``curate raters dimension train``: a 0-5 rater of one quality ``dimension`` from JSONL ``annotations``
+    (``text`` and ``label_field``). Counts: the held-out metrics (``heldout_macro_f1``, ...)."""
+    from raters.dimension.training import run_dimension_train
+
+    settings = _fasttext_settings(epoch, lr, word_ngrams, dim, bucket, thread, seed)
+    return _trained(run_dimension_train(str(annotations), dimension, str(out), settings, label_field=label_field,
+                                        heldout_fraction=heldout_fraction, tracking=tracking,
+                                        overwrite=overwrite))  # fmt: skip
+
+
+def quality_score(
+    corpus: str | Path,
+    kind: str,
+    model: str | Path,
+    out: str | Path,
+    *,
+    batch_size: int = 32,
+    device: str = "auto",
+    master: str | None = None,
+    conf: Mapping[str, str] | None = None,
+    tracking: bool = True,
+    overwrite: bool = False,
+) -> StageResult:
+    """``curate raters KIND score``: every document of ``corpus`` scored by the ``kind`` rater (``dsir``,
+    ``fasttext``, ``perplexity``, ``dimension``) in ``model`` (a folder, a URL or an MLflow model URI such as
+    ``models:/NAME/1``), as an attribute set. ``batch_size`` and ``device`` apply to perplexity."""
+    from curation.attribute_stage import run_attribute_stage
+    from raters.quality_producers import quality_producer
+
+    producer = quality_producer(kind, str(model), batch_size=batch_size, device=device)
+    result = run_attribute_stage(corpus, producer, out, master=master, spark_conf=dict(conf or {}),
+                                 tracking=tracking, overwrite=overwrite)  # fmt: skip
+    return attribute_stage_result(result)
+
+
+def log_model(model: str | Path, *, register: str | None = None, device: str = "cpu") -> StageResult:
+    """``curate raters log-model``: the rater in ``model`` logged to MLflow as a pyfunc model with a model card,
+    registered as a new version of ``register`` when given. ``path`` is the model's URI (``models:/NAME/VERSION``
+    when registered, else ``runs:/RUN_ID/rater``)."""
+    from raters.mlflow_model import log_mlflow_model
+
+    logged = log_mlflow_model(str(model), register=register, device=device)
+    counts = {"registered_version": logged.registered_version} if register else {}
+    return StageResult(path=logged.registered_uri or logged.model_uri, counts=counts, run_id=logged.run_id,
+                       details=logged)  # fmt: skip

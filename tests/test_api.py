@@ -20,6 +20,16 @@ MIRRORS = {
     ("raters.api", "datarater_filter"): ["datarater", "filter"],
     ("raters.api", "metarater_fit"): ["metarater", "fit"],
     ("raters.api", "metarater_select"): ["metarater", "select"],
+    ("curation.api", "top"): ["top"],
+    ("curation.api", "mix"): ["mix"],
+    ("curation.api", "export"): ["export"],
+    ("curation.api", "report"): ["report"],
+    ("raters.api", "dsir_fit"): ["raters", "dsir", "fit"],
+    ("raters.api", "fasttext_train"): ["raters", "fasttext", "train"],
+    ("raters.api", "perplexity_train"): ["raters", "perplexity", "train"],
+    ("raters.api", "dimension_train"): ["raters", "dimension", "train"],
+    ("raters.api", "quality_score"): ["raters", "perplexity", "score"],
+    ("raters.api", "log_model"): ["raters", "log-model"],
     ("pipelines.api", "run"): ["run"],
 }
 
@@ -137,6 +147,55 @@ def test_core_and_rater_stages_from_python(articles, tmp_path):
                                            master="local[2]", tracking=False)  # fmt: skip
     assert (tmp_path / "scores-keep-probability-rho50").is_dir()  # the command line's default place
     assert 0 < filtered.counts["documents"] < 60
+
+
+def test_quality_raters_top_mix_export_and_log_model_from_python(articles, tmp_path, monkeypatch):
+    import gzip
+    import json
+
+    import zstandard
+
+    from curation import api
+    from curation.corpus import Corpus
+    from raters import api as raters_api
+    from tests.conftest import shared
+
+    corpus = api.ingest([articles / "mixed.jsonl"], tmp_path / "corpus", shards=2, master="local[2]", tracking=False)
+    wiki = shared("reference/enwiki-6514-articles.jsonl.gz")
+    dsir = raters_api.dsir_fit([wiki], [corpus.path], tmp_path / "dsir", buckets=5_000, max_bytes=400_000,
+                               tracking=False)  # fmt: skip
+    assert dsir.path == tmp_path / "dsir" and dsir.counts["heldout_auc"] > 0.5
+    scores = raters_api.quality_score(corpus.path, "dsir", dsir.path, tmp_path / "dsir-scores", master="local[2]",
+                                      tracking=False)  # fmt: skip
+    assert scores.counts["documents"] == 60
+
+    top = api.top(corpus.path, "dsir_log_ratio", tmp_path / "top", attributes=[scores.path], fraction=0.5,
+                  tracking=False)  # fmt: skip
+    assert top.counts["top_keep.true"] == 30 and top.counts["kept_tokens"] > 0
+    kept = api.select(corpus.path, "top_keep", tmp_path / "kept", attributes=[top.path], master="local[2]",
+                      tracking=False)  # fmt: skip
+    urls = Corpus.open(kept.path).read_documents(columns=["url"]).column("url").to_pylist()
+    assert len(urls) == 30 and sum(not url.endswith("?noisy") for url in urls) >= 25  # clean articles rank first
+
+    mixed = api.mix(kept.path, {"*": 1.0}, "20k", tmp_path / "mix", tracking=False)
+    assert 0 < mixed.counts["documents"] < 30
+    exported = api.export(mixed.path, tmp_path / "export", format="jsonl.zst", columns=["text", "id"],
+                          rename={"id": "doc_id"}, tracking=False)  # fmt: skip
+    assert exported.counts["rows"] == mixed.counts["documents"]
+    rows = []
+    for part in sorted((tmp_path / "export" / "data").glob("*.jsonl.zst")):
+        with zstandard.open(part, "rt", encoding="utf-8") as fh:
+            rows += [json.loads(line) for line in fh]
+    assert len(rows) == exported.counts["rows"] and set(rows[0]) == {"text", "doc_id"}
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    logged = raters_api.log_model(dsir.path, register="dsir-api")
+    assert logged.path == "models:/dsir-api/1" and logged.run_id
+    with gzip.open(wiki, "rt", encoding="utf-8") as fh:
+        texts = [json.loads(next(fh))["text"] for _ in range(3)]
+    from raters.text_scorer import load_scorer
+
+    assert load_scorer(logged.path).score(texts).tolist() == load_scorer(dsir.path).score(texts).tolist()
 
 
 def test_errors_are_the_command_lines_typed_errors(tmp_path):

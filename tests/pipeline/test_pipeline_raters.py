@@ -102,6 +102,11 @@ def test_a_rater_scores_in_its_own_stage_and_the_rule_reads_it(root, spark, tmp_
     again = run(config, workdir=work, tracking=False)
     assert again.counts["ran"] == [] and set(again.counts["stages"].values()) == {"skipped"}
 
+    from curation import api  # the report of the run, from Python
+
+    report = api.report(work, tracking=False)
+    assert report.path == work / "report" / "report.html" and "score_wiki_dsir" in report.path.read_text()
+
     # a model retrained in place is scored again; the signals are not recomputed
     from raters.dsir.fitting import run_dsir_fit
 
