@@ -60,6 +60,29 @@ def corpus_stage_result(result) -> StageResult:
     )
 
 
+def dedup_result(result) -> StageResult:
+    """A ``DedupResult``: its attribute set, with the duplicate counts."""
+    summary = attribute_stage_result(result.attributes, details=result)
+    return StageResult(summary.path, {**summary.counts, **result.counts}, summary.run_id, details=result)
+
+
+def validation_result(result) -> StageResult:
+    """A ``ValidationResult``: final bits per byte per set and held-out set, and the parent MLflow run."""
+    bpb = {name: {h: entry["mean"] for h, entry in sets.items()} for name, sets in result.results["results"].items()}
+    return StageResult(
+        path=result.out,  # a Path, or the URL of a validation on an object store
+        counts={"final_bpb": bpb},
+        run_id=(result.results.get("mlflow") or {}).get("parent_run_id"),
+        details=result,
+    )
+
+
+def export_result(result) -> StageResult:
+    """An ``ExportResult``: files, rows and bytes written."""
+    return StageResult(path=result.out, counts=dict(result.manifest["counts"]),
+                       run_id=result.manifest.get("mlflow_run_id"), skipped=result.skipped, details=result)  # fmt: skip
+
+
 def ingest(
     inputs: Sequence[str | Path],
     out: str | Path,
@@ -142,8 +165,7 @@ def dedup(
     config = DedupConfig(params=params, max_bucket=max_bucket, driver_max_edges=driver_max_edges)
     result = run_dedup(corpus, out, config, master=master, spark_conf=dict(conf or {}), tracking=tracking,
                        overwrite=overwrite)  # fmt: skip
-    summary = attribute_stage_result(result.attributes, details=result)
-    return StageResult(summary.path, {**summary.counts, **result.counts}, summary.run_id, details=result)
+    return dedup_result(result)
 
 
 def select(
@@ -199,14 +221,7 @@ def validate(
         )
     except TypeError as exc:
         raise ConfigError(f"validate: {exc}") from None
-    result = run_validate(cfg, tracking=tracking, overwrite=overwrite)
-    bpb = {name: {h: entry["mean"] for h, entry in sets.items()} for name, sets in result.results["results"].items()}
-    return StageResult(
-        path=result.out,  # a Path, or the URL of a validation on an object store
-        counts={"final_bpb": bpb},
-        run_id=(result.results.get("mlflow") or {}).get("parent_run_id"),
-        details=result,
-    )
+    return validation_result(run_validate(cfg, tracking=tracking, overwrite=overwrite))
 
 
 def top(
@@ -289,9 +304,7 @@ def export(
     renames = [f"{old}={new}" for old, new in rename.items()] if isinstance(rename, Mapping) else list(rename)
     config = ExportConfig(format=format, columns=chosen, rename=tuple(renames), shard_rows=shard_rows,
                           row_group_rows=row_group_rows, zstd_level=zstd_level)  # fmt: skip
-    result = run_export(corpus, out, config, tracking=tracking, overwrite=overwrite)
-    return StageResult(path=result.out, counts=dict(result.manifest["counts"]),
-                       run_id=result.manifest.get("mlflow_run_id"), skipped=result.skipped, details=result)  # fmt: skip
+    return export_result(run_export(corpus, out, config, tracking=tracking, overwrite=overwrite))
 
 
 def report(run: str | Path, out: str | Path | None = None, *, tracking: bool = True) -> StageResult:

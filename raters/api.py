@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from curation.api import StageResult, attribute_stage_result, corpus_stage_result
 
@@ -48,6 +47,11 @@ def datarater_train(
     result = run_datarater_train(str(train), str(out), cfg, heldout_spec=str(heldout) if heldout else None,
                                  heldout_fraction=heldout_fraction, checkpoint_every=checkpoint_every,
                                  tracking=tracking, overwrite=overwrite)  # fmt: skip
+    return datarater_train_result(result)
+
+
+def datarater_train_result(result) -> StageResult:
+    """A ``DataRaterTrainResult``: the model folder, its outer steps and the step it resumed from."""
     return StageResult(
         path=result.out,
         counts={"outer_steps": result.trainer.step, "resumed_from": result.resumed_from},
@@ -163,24 +167,23 @@ def metarater_fit(
                                columns=list(column) if column else None,
                                lower_is_better=list(lower_is_better) if lower_is_better else None,
                                tracking=tracking, overwrite=overwrite)  # fmt: skip
-    fit = _read_fit(result.out)
-    regression = fit.get("regression", {})
+    return metarater_fit_result(result)
+
+
+def metarater_fit_result(result) -> StageResult:
+    """A ``FitResult``: the fit folder, its proxy runs, the regression's held-out Spearman and the runs'
+    reliability (ICC(1)), and the fit's MLflow run."""
+    fit = result.fit
     return StageResult(
         path=result.out,  # a Path, or the URL of a fit on an object store
         counts={
             "runs": fit["runs"]["count"],
-            "valid_spearman": regression.get("valid_spearman"),
+            "valid_spearman": fit.get("regression", {}).get("valid_spearman"),
             "run_icc1": (fit.get("reliability") or {}).get("icc1"),
         },
         run_id=(fit.get("mlflow") or {}).get("run_id"),
         details=result,
     )
-
-
-def _read_fit(out: Path | str) -> dict[str, Any]:
-    from raters.metarater.select import load_fit
-
-    return load_fit(out)
 
 
 def metarater_select(

@@ -184,24 +184,25 @@ def test_from_and_changed_rule_redo_only_what_depends_on_them(first_run):
 def test_a_failed_stage_is_recorded_and_the_rerun_resumes(first_run, monkeypatch):
     from pipelines import runner
     from pipelines.config import load_pipeline_config
+    from pipelines.stage_plan import StagePlan
 
     root, _, _ = first_run
     changed = pipeline_yaml(root, ["gopher_repetition.pass", "n_bytes > 200"], export="parquet")
-    original = runner.PipelineRunner._export
+    original = StagePlan._export
 
     def broken_export(self):
         stage = original(self)
         stage.run = lambda overwrite: (_ for _ in ()).throw(OSError("disk full (injected)"))
         return stage
 
-    monkeypatch.setattr(runner.PipelineRunner, "_export", broken_export)
+    monkeypatch.setattr(StagePlan, "_export", broken_export)
     with pytest.raises(OSError, match="injected"):
         runner.run_pipeline(load_pipeline_config(changed), changed, tracking=False)
     state = json.loads((root / "work" / "pipeline.json").read_text())
     assert state["finished"] is False
     assert state["stages"][-1]["name"] == "export" and state["stages"][-1]["status"] == "failed"
     assert not (root / "work" / "export" / "manifest.json").exists()  # the old export went first, none is half-made
-    monkeypatch.setattr(runner.PipelineRunner, "_export", original)
+    monkeypatch.setattr(StagePlan, "_export", original)
     resumed = runner.run_pipeline(load_pipeline_config(changed), changed, tracking=False)
     assert resumed.ran == ["export"] and resumed.state["finished"] is True
     assert json.loads((root / "work" / "export" / "manifest.json").read_text())["options"]["format"] == "parquet"
