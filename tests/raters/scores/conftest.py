@@ -66,3 +66,15 @@ def c4() -> list[str]:
     from curation.proxy.text_source import read_text_source
 
     return read_text_source(str(shared("web/c4-en-sample-1000.jsonl.gz"))).texts
+
+
+@pytest.fixture(scope="session")
+def fasttext_folder(wikipedia, c4, tmp_path_factory) -> Path:
+    """A small fastText quality model (Wikipedia against C4), saved: for the tests of a saved rater's uses."""
+    from raters.fasttext_quality.model import QualityClassifier
+    from raters.fasttext_quality.supervised import FastTextSettings
+
+    folder = tmp_path_factory.mktemp("fasttext") / "model"
+    settings = FastTextSettings(dim=16, bucket=20_000, epoch=5, seed=7)
+    QualityClassifier.fit([t[:2000] for t in wikipedia[:300]], c4[:300], settings).save(folder)
+    return folder

@@ -11,17 +11,6 @@ import pytest
 from curation.errors import ConfigError
 
 
-@pytest.fixture(scope="module")
-def fasttext_model(wikipedia, c4, tmp_path_factory):
-    from raters.fasttext_quality.model import QualityClassifier
-    from raters.fasttext_quality.supervised import FastTextSettings
-
-    folder = tmp_path_factory.mktemp("fasttext") / "model"
-    settings = FastTextSettings(dim=16, bucket=20_000, epoch=5, seed=7)
-    QualityClassifier.fit([t[:2000] for t in wikipedia[:300]], c4[:300], settings).save(folder)
-    return folder
-
-
 def _read_jsonl(folder):
     docs = []
     for path in sorted(folder.glob("*.jsonl.gz")):
@@ -31,7 +20,7 @@ def _read_jsonl(folder):
 
 
 def test_rater_filter_keeps_wikipedia_drops_c4_and_records_scores_in_a_datatrove_pipeline(
-    fasttext_model, wikipedia, c4, tmp_path
+    fasttext_folder, wikipedia, c4, tmp_path
 ):
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.readers import JsonlReader
@@ -46,7 +35,7 @@ def test_rater_filter_keeps_wikipedia_drops_c4_and_records_scores_in_a_datatrove
         with open(tmp_path / "in" / f"part-{part}.jsonl", "w", encoding="utf-8") as fh:
             for i, (kind, text) in enumerate(held_out[part::2]):
                 fh.write(json.dumps({"id": f"{kind}-{part}-{i}", "text": text}) + "\n")
-    step = RaterFilter(fasttext_model, threshold=0.5, batch_size=16,
+    step = RaterFilter(fasttext_folder, threshold=0.5, batch_size=16,
                        exclusion_writer=JsonlWriter(str(tmp_path / "dropped")))  # fmt: skip
     assert step.keep == "at_least" and step.score_key == "fasttext_quality"
     LocalPipelineExecutor(
@@ -63,32 +52,32 @@ def test_rater_filter_keeps_wikipedia_drops_c4_and_records_scores_in_a_datatrove
     kept_c4 = sum(kind(d) == "c4" for d in kept) / 100
     assert kept_wiki > 0.8 and kept_c4 < 0.3, (kept_wiki, kept_c4)
     # Every kept document carries its score, equal to the rater's own score of its text.
-    scorer = load_scorer(fasttext_model)
+    scorer = load_scorer(fasttext_folder)
     scores = scorer.score([d["text"] for d in kept])
     np.testing.assert_allclose([d["metadata"]["fasttext_quality"] for d in kept], scores, rtol=1e-6)
     assert (scores >= 0.5).all()
     assert {d["metadata"]["filter_reason"] for d in dropped} == {"score_below_threshold"}
 
 
-def test_rater_filter_rules_and_errors(fasttext_model, tmp_path):
+def test_rater_filter_rules_and_errors(fasttext_folder, tmp_path):
     from datatrove.data import Document
 
     from raters.datatrove_filter import RaterFilter
     from raters.text_scorer import load_scorer
 
     docs = [Document(text=t, id=str(i)) for i, t in enumerate(["The history of the city is long.", "buy now!!!"])]
-    scores = load_scorer(fasttext_model).score([d.text for d in docs])
+    scores = load_scorer(fasttext_folder).score([d.text for d in docs])
     # A text the rater cannot score (no words; datatrove's readers skip empty ones) is dropped as unscored.
-    assert RaterFilter(fasttext_model, threshold=0.0).filter(Document(text=" \n ", id="blank")) == (False, "unscored")
+    assert RaterFilter(fasttext_folder, threshold=0.0).filter(Document(text=" \n ", id="blank")) == (False, "unscored")
     middle = float(scores.mean())
-    at_most = RaterFilter(fasttext_model, threshold=middle, keep="at_most", score_key="q")
+    at_most = RaterFilter(fasttext_folder, threshold=middle, keep="at_most", score_key="q")
     results = at_most.filter_batch(docs)
     assert [r is True for r in results] == list(scores <= middle) and docs[0].metadata["q"] == scores[0]
     assert {r[1] for r in results if r is not True} == {"score_above_threshold"}
     with pytest.raises(ConfigError, match="keep must be one of at_least, at_most"):
-        RaterFilter(fasttext_model, threshold=0.5, keep="above")
+        RaterFilter(fasttext_folder, threshold=0.5, keep="above")
     with pytest.raises(ConfigError, match="finite"):
-        RaterFilter(fasttext_model, threshold=float("nan"))
+        RaterFilter(fasttext_folder, threshold=float("nan"))
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match="not a saved rater"):
         RaterFilter(tmp_path / "empty", threshold=0.5)

@@ -25,17 +25,6 @@ def dsir_folder(wikipedia, c4, tmp_path_factory):
     return folder
 
 
-@pytest.fixture(scope="module")
-def fasttext_folder(wikipedia, c4, tmp_path_factory):
-    from raters.fasttext_quality.model import QualityClassifier
-    from raters.fasttext_quality.supervised import FastTextSettings
-
-    folder = tmp_path_factory.mktemp("fasttext") / "model"
-    settings = FastTextSettings(dim=16, bucket=20_000, epoch=5, seed=7)
-    QualityClassifier.fit([t[:2000] for t in wikipedia[:300]], c4[:300], settings).save(folder)
-    return folder
-
-
 @pytest.mark.parametrize("rater", ["dsir_folder", "fasttext_folder"])
 def test_a_saved_mlflow_model_scores_as_its_folder_and_unpickles_nothing(rater, request, c4, tmp_path):
     import mlflow
