@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmark scripts: machine and version records, Markdown tables, result files.
+"""The benchmarks' harness: what every result records (``provenance``: time, command, machine, versions, git
+commit and dirty flag), Markdown tables, and result files written atomically (``write_results``).
 
 The scripts run as ``python benchmarks/<name>.py``, which puts this folder on ``sys.path``, so they import
 this module as ``common``.
@@ -9,8 +10,10 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -74,6 +77,23 @@ def package_versions(names: list[str]) -> dict:
     status = ["git", "-C", str(ROOT), "status", "--porcelain", "-uno", "--", ".", ":!benchmarks/results"]
     out["curation_worktree_dirty"] = bool(command_output(status))
     return out
+
+
+def provenance(
+    packages: list[str], *, java: bool = False, machine: dict | None = None, argv: list[str] | None = None
+) -> dict:
+    """What every result file starts with: ``date`` (UTC, to the second), the ``command`` that made it (the
+    script and ``argv``, default the process's arguments), the ``machine`` (``machine_info``, or the one the
+    script recorded itself, e.g. before its work) and the ``versions`` of ``packages``, our code, the git
+    commit and whether the worktree was dirty."""
+    script = Path(sys.argv[0])
+    shown = f"benchmarks/{script.name}" if script.resolve().parent == RESULTS.parent else sys.argv[0]
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": shlex.join(["python", shown, *(sys.argv[1:] if argv is None else argv)]),
+        "machine": machine if machine is not None else machine_info(java=java),
+        "versions": package_versions(packages),
+    }
 
 
 def format_versions(versions: dict) -> str:

@@ -35,7 +35,7 @@ import json
 import time
 from pathlib import Path
 
-from common import RESULTS, SHARED_DATA, machine_info, markdown_table, package_versions, write_results
+from common import RESULTS, SHARED_DATA, markdown_table, provenance, write_results
 from datarater_filtering import datarater_scores, make_runner
 from metarater import (
     SCORE_SETS,
@@ -252,9 +252,7 @@ def main() -> None:
     differences = {name: paired_differences(results, name) for name in LEARNED}
     payload = {
         "benchmark": "curation_quality",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": machine_info(),
-        "versions": package_versions(["torch", "pyspark", "lightgbm", "fasttext-numpy2-wheel"]),
+        **provenance(["torch", "pyspark", "lightgbm", "fasttext-numpy2-wheel"]),
         "settings": vars(args) | {"work": str(work), "heuristic_rule": HEURISTIC_RULE, "oracle_rule": ORACLE_RULE},
         "pool": {
             "inputs": pool.make_up,
@@ -383,7 +381,7 @@ def render(p: dict) -> str:
         )
     m = p["machine"]
     return (
-        f"# Curation quality: learned raters against the hand rules ({p['date']})\n\n"
+        f"# Curation quality: learned raters against the hand rules ({p['date'][:10]})\n\n"
         f"Command: `python benchmarks/curation_quality.py {_flags(s)}`.\n\n"
         f"## Pool: {pool['documents']:,} documents, {pool['bytes'] / 1e6:.1f} MB of text\n\n{make_up}\n\n{by_kind}\n\n"
         f"Wikipedia articles left out because WikiText-2 (held out) holds them: {pool['wikitext_articles_excluded']}.\n\n"

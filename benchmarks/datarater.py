@@ -32,7 +32,16 @@ import sys
 import time
 from pathlib import Path
 
-from common import RESULTS, SHARED_DATA, child_env, machine_info, markdown_table, package_versions, write_results
+from common import (
+    RESULTS,
+    SHARED_DATA,
+    child_env,
+    machine_info,
+    markdown_table,
+    package_versions,
+    provenance,
+    write_results,
+)
 
 WIKI = SHARED_DATA / "reference" / "enwiki-6514-articles.jsonl.gz"
 WIKITEXT = SHARED_DATA / "reference" / "wikitext-2-valid.txt"
@@ -215,10 +224,10 @@ def main() -> None:
 
     payload: dict = {
         "benchmark": "datarater",
-        "date": time.strftime("%Y-%m-%d"),
+        **provenance(["torch"]),
         "settings": vars(args) | {"work": str(args.work)},
     }
-    sections = [f"# DataRater benchmarks ({payload['date']})\n"]
+    sections = [f"# DataRater benchmarks ({payload['date'][:10]})\n"]
     if "sanity" not in args.skip:
         result = sanity(args.sanity_steps, args.probe_every, args.population)
         payload["sanity"] = result

@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import RESULTS, SHARED_DATA, child_env, machine_info, package_versions, write_results
+from common import RESULTS, SHARED_DATA, child_env, provenance, write_results
 
 
 def curate(*args: str, cwd: Path) -> float:
@@ -175,9 +175,7 @@ def main() -> None:
     kept = {name: survival(work, f"filtered-{name}") for name in names.values()}
     payload = {
         "benchmark": "datarater_filtering",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": machine_info(),
-        "versions": package_versions(["torch", "pyspark"]),
+        **provenance(["torch", "pyspark"]),
         "settings": vars(args) | {"work": str(work)},
         "seconds": seconds,
         "kept_by_kind": kept,
@@ -193,7 +191,7 @@ def main() -> None:
     header = "| kind | documents | " + " | ".join(f"kept, rho = {rho}" for rho in names) + " |\n|---|---:|"
     header += "---:|" * len(names)
     markdown = (
-        f"# DataRater filtering vs random ({payload['date']})\n\n"
+        f"# DataRater filtering vs random ({payload['date'][:10]})\n\n"
         f"Rater meta-trained for {args.steps} outer steps (population {args.population}) on the pool, outer loss on "
         + ("a disjoint 10% of the pool" if args.target == "pool" else "200 clean Wikipedia articles")
         + f"; filter rho = {', '.join(str(r) for r in args.rho)}.\n\n{header}\n{kinds}\n\n"

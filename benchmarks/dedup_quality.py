@@ -71,12 +71,19 @@ import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
-from common import RESULTS, SHARED_DATA, cell, format_versions, machine_info, package_versions, write_results
+from common import (
+    RESULTS,
+    SHARED_DATA,
+    cell,
+    format_versions,
+    machine_info,
+    provenance,
+    write_results,
+)
 
 DATA = SHARED_DATA
 C4_FILE = Path("web") / "c4-en-sample-1000.jsonl.gz"
@@ -593,10 +600,7 @@ def run(c4: int, wiki: int, copies: int, seed: int, batch: int, data_dir: Path) 
     true_j = [p["true_jaccard"] for p in natural]
     params = {name: p.to_dict() for name, p in method_params().items()}
     return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join(["python", "benchmarks/dedup_quality.py", *sys.argv[1:]]),
-        "machine": machine,
-        "versions": package_versions(["datasketch", "datatrove", "numpy"]),
+        **provenance(["datasketch", "datatrove", "numpy"], machine=machine),
         "config": {
             "originals": {
                 "c4": sum(d["source"] == "c4" for d in originals),

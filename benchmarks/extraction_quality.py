@@ -70,7 +70,6 @@ import sys
 import tempfile
 import time
 import unicodedata
-from datetime import UTC, datetime
 from pathlib import Path
 
 from common import (
@@ -80,7 +79,7 @@ from common import (
     machine_info,
     markdown_table,
     missing_datatrove_io,
-    package_versions,
+    provenance,
     write_results,
 )
 
@@ -407,11 +406,10 @@ def main(argv: list[str] | None = None) -> int:
 
     meta = {
         "benchmark": "extraction_quality",
-        "date": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "command": " ".join(["python", *([sys.argv[0]] + (argv if argv is not None else sys.argv[1:]))]),
-        "machine": machine,
+        **provenance(
+            ["trafilatura", "resiliparse", "datatrove", "warcio", "faust-cchardet"], machine=machine, argv=argv
+        ),
         "pinned_cpu": pinned,
-        "versions": package_versions(["trafilatura", "resiliparse", "datatrove", "warcio", "faust-cchardet"]),
         "inputs": {
             "warc": str(args.warc),
             "warc_bytes": args.warc.stat().st_size,

@@ -40,11 +40,18 @@ import json
 import math
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from common import RESULTS, SHARED_DATA, format_versions, machine_info, markdown_table, package_versions, write_results
+from common import (
+    RESULTS,
+    SHARED_DATA,
+    format_versions,
+    machine_info,
+    markdown_table,
+    provenance,
+    write_results,
+)
 from datarater_filtering import curate
 from line_signals_auc import LABELS, SPLITS, auc, load
 
@@ -310,10 +317,7 @@ def run(args: argparse.Namespace) -> dict:
     positives = int((share >= 0.5).sum())
     heuristics = [r for r in rows if r["kind"].startswith("heuristic") and not math.isnan(r["spearman"])]
     return {
-        "date": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "command": " ".join(["python benchmarks/human_agreement.py", *sys.argv[1:]]),
-        "machine": machine,
-        "versions": package_versions(["scipy", "numpy", "pyspark", "fasttext-numpy2-wheel", "torch"]),
+        **provenance(["scipy", "numpy", "pyspark", "fasttext-numpy2-wheel", "torch"], machine=machine),
         "data": str(args.data_dir / LABELS),
         "config": {
             "work": str(work),

@@ -79,7 +79,6 @@ import tempfile
 import time
 import uuid
 import zlib
-from datetime import UTC, datetime
 from pathlib import Path
 
 from common import (
@@ -91,7 +90,7 @@ from common import (
     machine_info,
     markdown_table,
     missing_datatrove_io,
-    package_versions,
+    provenance,
     write_results,
 )
 
@@ -511,11 +510,10 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_info(java=True)
     meta = {
         "benchmark": "ingest",
-        "date": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "command": " ".join(["python", sys.argv[0], *(argv if argv is not None else sys.argv[1:])]),
-        "machine": machine,
-        "versions": package_versions(
-            ["pyspark", "datatrove", "trafilatura", "resiliparse", "warcio", "pyarrow", "fasttext-numpy2-wheel"]
+        **provenance(
+            ["pyspark", "datatrove", "trafilatura", "resiliparse", "warcio", "pyarrow", "fasttext-numpy2-wheel"],
+            machine=machine,
+            argv=argv,
         ),
         "workers": args.workers,
         "inputs": inputs,

@@ -25,10 +25,9 @@ import re
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
-from common import RESULTS, SHARED_DATA, machine_info, markdown_table, write_results
+from common import RESULTS, SHARED_DATA, markdown_table, provenance, write_results
 
 DATA = SHARED_DATA
 LANG_ATTR = re.compile(rb"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)?[\"'\s>]", re.IGNORECASE)
@@ -104,8 +103,7 @@ def main() -> int:
         by_lang.append([lang, n, accuracy(subset)])
     disagreements = [r for r in rows if r["label"] != r["predicted"]]
     result = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine_info(),
+        **provenance(["fasttext-numpy2-wheel"]),
         "model": str(lid.model_path),
         "threshold": THRESHOLD,
         "pages_without_usable_lang_attribute": skipped,
@@ -120,7 +118,7 @@ def main() -> int:
     lines = [
         "# Language ID accuracy (fastText lid.176.ftz, offline)",
         "",
-        f"- date (UTC): {result['date']}; command: `python benchmarks/langid_accuracy.py --wiki {args.wiki}`",
+        f"- date (UTC): {result['date']}; command: `{result['command']}`",
         f"- labels: web pages' own `<html lang>` declaration ({skipped} pages without a usable one skipped); Wikipedia = en",
         "",
         markdown_table(

@@ -45,11 +45,10 @@ import json
 import math
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from common import RESULTS, SHARED_DATA, format_versions, machine_info, package_versions, write_results
+from common import RESULTS, SHARED_DATA, format_versions, machine_info, provenance, write_results
 
 DATA = SHARED_DATA
 LABELS = Path("labels") / "line-quality-en"
@@ -241,10 +240,7 @@ def run(data_dir: Path, reps: int, seed: int) -> dict:
     except ImportError:
         pass
     return {
-        "date": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "command": " ".join(["python benchmarks/line_signals_auc.py", *sys.argv[1:]]),
-        "machine": machine,
-        "versions": package_versions(["datatrove", "numpy", "scikit-learn"]),
+        **provenance(["datatrove", "numpy", "scikit-learn"], machine=machine),
         "data": str(data_dir / LABELS),
         "config": {"bootstrap": reps, "seed": seed, "positive_class": "clean (label 1)"},
         "counts": counts,

@@ -30,7 +30,7 @@ import shutil
 import time
 from pathlib import Path
 
-from common import RESULTS, SHARED_DATA, machine_info, package_versions, write_results
+from common import RESULTS, SHARED_DATA, provenance, write_results
 from datarater_filtering import build_pool, make_runner, write_target
 from pool import document_kinds
 from validation_shared import RULE as HEURISTIC_RULE
@@ -279,9 +279,7 @@ def main() -> None:
     kinds = kept_by_kind(work, selections)
     payload = {
         "benchmark": "metarater",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": machine_info(),
-        "versions": package_versions(["torch", "pyspark", "lightgbm", "fasttext-numpy2-wheel"]),
+        **provenance(["torch", "pyspark", "lightgbm", "fasttext-numpy2-wheel"]),
         "settings": vars(args) | {"work": str(work), "budget_tokens": int(budget), "heuristic_rule": HEURISTIC_RULE},
         "seconds": seconds,
         "fit": {k: fit[k] for k in ("columns", "weights", "regression", "learning_curve", "search", "seconds", "runs")},
@@ -343,7 +341,7 @@ def render(p: dict, validation_table: str) -> str:
     )
     s = p["settings"]
     return (
-        f"# Meta-rater benchmark ({p['date']})\n\n"
+        f"# Meta-rater benchmark ({p['date'][:10]})\n\n"
         f"{fit['runs']['count']} proxy runs ({s['run_tokens']} tokens each, tiny proxies, top 15%); selection budget "
         f"{s['budget_tokens']:,} tokens ({100 * s['budget']:.0f}% of the pool). Validation: {s['size']} proxies, "
         f"{s['tokens']} tokens, {s['seeds']} seeds"

@@ -29,7 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from common import RESULTS, machine_info, markdown_table, package_versions, write_results
+from common import RESULTS, markdown_table, provenance, write_results
 
 
 def candidates(work: Path, fits: list[Path], top: int, single: list[str]) -> tuple[dict[str, np.ndarray], dict]:
@@ -119,9 +119,7 @@ def main(argv: list[str] | None = None) -> None:
         })  # fmt: skip
     payload = {
         "benchmark": "metarater_headroom",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": machine_info(),
-        "versions": package_versions(["torch", "lightgbm", "scikit-learn"]),
+        **provenance(["torch", "lightgbm", "scikit-learn"], argv=argv),
         "work": str(args.work),
         "fit_config": fit["config"],
         "seeds": args.seeds,

@@ -23,11 +23,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
-from common import RESULTS, machine_info, markdown_table, package_versions, write_results
+from common import RESULTS, markdown_table, provenance, write_results
 from metarater import SCORE_SETS
 from pool import document_kinds
 
@@ -109,7 +108,7 @@ def render(payload: dict) -> str:
     )  # fmt: skip
     m = payload["machine"]
     return (
-        f"# Meta-rater proxy runs: data signal against run noise ({payload['date']})\n\n"
+        f"# Meta-rater proxy runs: data signal against run noise ({payload['date'][:10]})\n\n"
         f"Pool: `{payload['work']}` ({payload['documents']:,} documents, {len(payload['columns'])} scores); "
         f"weightings: Dirichlet(alpha), seed {payload['seed']}; each run trains on the top share of documents "
         f"by weighted score, loss on the fit's held-out set. Seeds change "
@@ -161,9 +160,7 @@ def main(argv: list[str] | None = None) -> None:
                 )
     payload = {
         "benchmark": "metarater_reliability",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": machine_info(),
-        "versions": package_versions(["torch", "lightgbm"]),
+        **provenance(["torch", "lightgbm"], argv=argv),
         "work": str(args.work),
         "documents": len(inputs.texts),
         "columns": inputs.table.columns,

@@ -41,7 +41,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import RESULTS, child_env, machine_info, markdown_table, package_versions, write_results
+from common import RESULTS, child_env, markdown_table, provenance, write_results
 from ingest import replicate_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,9 +237,7 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(work, ignore_errors=True)
     payload = {
         "benchmark": "object_store",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": machine_info(java=True),
-        "versions": package_versions(["pyspark", "s3fs", "fsspec", "moto", "pyarrow"]),
+        **provenance(["pyspark", "s3fs", "fsspec", "moto", "pyarrow"], java=True, argv=argv),
         "settings": vars(args),
         "rows": rows,
         "through_the_store": end_to_end,

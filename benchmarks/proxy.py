@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from common import RESULTS, SHARED_DATA, machine_info, markdown_table, package_versions, write_results
+from common import RESULTS, SHARED_DATA, machine_info, markdown_table, provenance, write_results
 
 # Dense bf16 tensor-core peaks (TFLOP/s) from the vendors' data sheets (SXM parts, no sparsity).
 GPU_PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "A10": 125.0}
@@ -105,9 +105,7 @@ def main() -> None:
 
     payload = {
         "benchmark": "proxy",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": machine_info() | {"gpu": gpu, "torch_threads": torch.get_num_threads()},
-        "versions": package_versions(["torch"]),
+        **provenance(["torch"], machine=machine_info() | {"gpu": gpu, "torch_threads": torch.get_num_threads()}),
         "settings": vars(args),
         "rows": rows,
     }
@@ -131,7 +129,7 @@ def main() -> None:
     )
     machine = payload["machine"]
     markdown = (
-        f"# Proxy training throughput ({payload['date']})\n\n{table}\n\n"
+        f"# Proxy training throughput ({payload['date'][:10]})\n\n{table}\n\n"
         f"CPU: {machine['cpu_model']}, {machine['nproc']} CPUs, torch threads {machine['torch_threads']}"
         + (f"; GPU: {gpu}" if gpu else "; no GPU on this machine")
         + f". {args.steps} steps per CPU row. Load average at the end: {machine['load_average']}.\n"

@@ -19,7 +19,7 @@ import itertools
 import statistics
 import time
 
-from common import RESULTS, SHARED_DATA, load_average, machine_info, markdown_table, package_versions, write_results
+from common import RESULTS, SHARED_DATA, load_average, markdown_table, provenance, write_results
 
 SPIKE_NATS = 1.0
 
@@ -85,9 +85,7 @@ def main() -> None:
     rows = [measure(size, lr, args.seeds, args.tokens, train_texts, heldout) for size in args.sizes for lr in args.lrs]
     payload = {
         "benchmark": "proxy_noise",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": machine_info(),
-        "versions": package_versions(["torch"]),
+        **provenance(["torch"]),
         "settings": vars(args),
         "train_bytes": sum(len(t.encode()) for t in train_texts),
         "rows": rows,
@@ -109,7 +107,7 @@ def main() -> None:
         ],  # fmt: skip
     )
     markdown = (
-        f"# Run noise of proxy validation ({payload['date']})\n\n{table}\n\n"
+        f"# Run noise of proxy validation ({payload['date'][:10]})\n\n{table}\n\n"
         f"Every run trains on the same {payload['train_bytes']:,} bytes of C4 + Wikipedia for {args.tokens:,} tokens "
         f"(batch 16, warmup 5 %, cosine to 10 %, clipping 1.0); only the seed changes. Final held-out bits per byte, "
         f"mean ± std over seeds, on WikiText-2 validation and on C4 documents not trained on (~100 kB each). A loss "

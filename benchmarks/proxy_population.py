@@ -30,7 +30,7 @@ import argparse
 import statistics
 import time
 
-from common import RESULTS, SHARED_DATA, load_average, machine_info, markdown_table, package_versions, write_results
+from common import RESULTS, SHARED_DATA, load_average, machine_info, markdown_table, provenance, write_results
 
 
 def run_texts(runs: int, run_bytes: int) -> tuple[list[list[str]], list[str]]:
@@ -149,9 +149,7 @@ def main() -> None:
             rows += measure(size, torch.device("cuda"), args.gpu_runs, args.tokens, args.gpu_batches, args.repeats)
     payload = {
         "benchmark": "proxy_population",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": machine_info() | {"gpu": gpu, "torch_threads": torch.get_num_threads()},
-        "versions": package_versions(["torch"]),
+        **provenance(["torch"], machine=machine_info() | {"gpu": gpu, "torch_threads": torch.get_num_threads()}),
         "settings": vars(args),
         "rows": rows,
         "load_average_end": load_average(),
@@ -187,7 +185,7 @@ def main() -> None:
     )
     machine = payload["machine"]
     markdown = (
-        f"# Proxy runs per hour: one at a time against batched populations ({payload['date']})\n\n{table}\n\n"
+        f"# Proxy runs per hour: one at a time against batched populations ({payload['date'][:10]})\n\n{table}\n\n"
         f"A run: {args.tokens:,} training tokens (batch 16 x the preset's 256-token rows) on its own slice of "
         f"real C4 + Wikipedia text, then one held-out evaluation on ~100 kB of WikiText-2; median of "
         f"{args.repeats} interleaved repeats. max |Δ bpb|: the largest difference of a run's final held-out bpb "

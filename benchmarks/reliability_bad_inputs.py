@@ -37,9 +37,8 @@ from common import (  # noqa: E402
     RESULTS,
     SHARED_DATA,
     child_env,
-    machine_info,
     markdown_table,
-    package_versions,
+    provenance,
     write_results,
 )
 
@@ -138,9 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     lost = (len(result.lost) if result else None, unreconciled)
     payload = {
         "benchmark": "reliability_bad_inputs",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": machine_info(java=True),
-        "versions": package_versions(["pyspark", "pyarrow", "warcio", "resiliparse", "zstandard", "hypothesis"]),
+        **provenance(["pyspark", "pyarrow", "warcio", "resiliparse", "zstandard", "hypothesis"], java=True, argv=argv),
         "settings": {
             "full_size": full_size,
             "huge_document_mib": HUGE_MB[full_size],
@@ -199,7 +196,7 @@ def _markdown(payload: dict) -> str:
     ]
     size = f"{settings['huge_document_mib']:g} MiB"
     text = (
-        f"# Reliability under bad input ({payload['date']})\n\n"
+        f"# Reliability under bad input ({payload['date'][:10]})\n\n"
         f"`curate run` (ingest, signals, dedup, select, mix, export; `--no-tracking`) over {pipeline['kinds_tried']} "
         f'kinds of generated bad input (and 2 well-formed controls), the "50 MB single document" at {size}, plus '
         f"the real files of ../shared/data/web ({', '.join(settings['real_files'])}). *As expected*: the kind's "

@@ -46,7 +46,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.reliability, jobs: this checkout
 
-from common import RESULTS, SHARED_DATA, machine_info, markdown_table, package_versions, write_results  # noqa: E402
+from common import RESULTS, SHARED_DATA, markdown_table, provenance, write_results  # noqa: E402
 
 from tests.reliability.determinism import compare_stages, executor_env, score_differences  # noqa: E402
 from tests.reliability.executor_kills import TARGETS, describe, plan_kills, run_with_kills  # noqa: E402
@@ -191,9 +191,7 @@ def write_summary(
     total = time.monotonic() - started
     payload = {
         "benchmark": "reliability_cluster",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": machine_info(java=True),
-        "versions": package_versions(["pyspark", "mlflow", "pyarrow", "torch"]),
+        **provenance(["pyspark", "mlflow", "pyarrow", "torch"], java=True),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()} | {"work": str(work)},
         "determinism": determinism,
         "kills": {
@@ -256,7 +254,7 @@ def _markdown(payload: dict, args, targets: list[str]) -> str:
         for r in payload["runs"]
     ]
     text = (
-        f"# Reliability on a Spark standalone cluster ({payload['date']})\n\n"
+        f"# Reliability on a Spark standalone cluster ({payload['date'][:10]})\n\n"
         + ("" if payload["complete"] else f"**Partial: {kills['runs']} of {args.points} kill runs so far.**\n\n")
         + f"`curate run` on {args.c4} C4 pages (+{args.duplicates} duplicates) and {args.wiki} Wikipedia articles, "
         f"{args.shards} shards: ingest, signals, dedup, DataRater (2 outer steps), select, mix, export.\n\n"

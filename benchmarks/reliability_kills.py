@@ -44,7 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.reliability.kill_points, this checkout
 
-from common import RESULTS, SHARED_DATA, machine_info, markdown_table, package_versions, write_results  # noqa: E402
+from common import RESULTS, SHARED_DATA, markdown_table, provenance, write_results  # noqa: E402
 
 from tests.reliability.kill_points import (  # noqa: E402
     KillPoint,
@@ -101,9 +101,7 @@ def write_summary(
     total = time.monotonic() - started
     payload = {
         "benchmark": "reliability_kills",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": machine_info(java=True),
-        "versions": package_versions(["pyspark", "mlflow", "pyarrow", "torch"]),
+        **provenance(["pyspark", "mlflow", "pyarrow", "torch"], java=True),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()} | {"work": str(work)},
         "reference": {"seconds": round(reference_seconds, 1), "stage_seconds": seconds},
         "stages": {
@@ -137,7 +135,7 @@ def write_summary(
         "seconds",
     ]
     markdown = (
-        f"# Reliability under faults: SIGKILL and resume ({payload['date']})\n\n"
+        f"# Reliability under faults: SIGKILL and resume ({payload['date'][:10]})\n\n"
         + ("" if payload["complete"] else f"**Partial: {len(details)} of {planned} kill points run so far.**\n\n")
         + f"`curate run` on {args.c4} C4 pages + {args.wiki} Wikipedia articles ({args.shards} shards; ingest, "
         "signals, DataRater with 2 outer steps, select, mix, export), killed with SIGKILL (driver, JVM and "

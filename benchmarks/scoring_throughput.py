@@ -36,7 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from common import (
@@ -46,7 +45,7 @@ from common import (
     format_versions,
     machine_info,
     markdown_table,
-    package_versions,
+    provenance,
     write_results,
 )
 
@@ -281,10 +280,7 @@ def main() -> None:
         models = train_models(work, parse_token_count(args.perplexity_tokens))
         rows = measure(work, args.workers, args.trials, models)
     payload = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "python benchmarks/scoring_throughput.py " + " ".join(sys.argv[1:]),
-        "machine": machine,
-        "versions": package_versions(["pyspark", "torch", "fasttext-numpy2-wheel", "datatrove", "pyarrow"]),
+        **provenance(["pyspark", "torch", "fasttext-numpy2-wheel", "datatrove", "pyarrow"], machine=machine),
         "workers": args.workers,
         "trials": args.trials,
         "rows": rows,

@@ -82,7 +82,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from common import (
@@ -95,7 +94,7 @@ from common import (
     machine_info,
     markdown_table,
     missing_datatrove_io,
-    package_versions,
+    provenance,
     write_results,
 )
 
@@ -649,10 +648,11 @@ def main(argv: list[str] | None = None) -> int:
 
     meta = {
         "benchmark": "signals",
-        "date": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "command": " ".join(["python", sys.argv[0], *(argv if argv is not None else sys.argv[1:])]),
-        "machine": {**machine, "load_average_before": load_before, "load_average_after": load_after},
-        "versions": package_versions(["pyspark", "datatrove", "pyarrow", "spacy", "nltk"]),
+        **provenance(
+            ["pyspark", "datatrove", "pyarrow", "spacy", "nltk"],
+            machine={**machine, "load_average_before": load_before, "load_average_after": load_after},
+            argv=argv,
+        ),
         "workers": w,
         "tasks": files,
         "trials": args.trials,

@@ -33,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import RESULTS, SHARED_DATA, child_env, machine_info, package_versions, write_results
+from common import RESULTS, SHARED_DATA, child_env, provenance, write_results
 
 RULE = "gopher_quality.pass and fineweb_quality.pass and lang == 'en' and lang_score > 0.65 and is_dup_keep"
 WEB_INPUTS = [
@@ -101,9 +101,7 @@ def main() -> None:
     curated_manifest = json.loads((work / "curated" / "manifest.json").read_text())
     payload = {
         "benchmark": "validation_shared",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": machine_info(),
-        "versions": package_versions(["torch", "pyspark", "mlflow"]),
+        **provenance(["torch", "pyspark", "mlflow"]),
         "settings": vars(args) | {"work": str(work), "rule": RULE},
         "pool_documents": pool_manifest["counts"]["documents"],
         "curated_documents": curated_manifest["counts"]["documents"],
@@ -115,7 +113,7 @@ def main() -> None:
     }
     table = (work / "validation" / "table.md").read_text()
     markdown = (
-        f"# Proxy validation on the shared web corpora ({payload['date']})\n\n"
+        f"# Proxy validation on the shared web corpora ({payload['date'][:10]})\n\n"
         f"Pool: {payload['pool_documents']:,} documents ingested from {args.c4_pool} C4 documents, the trafilatura "
         f"WARC pages and the Common Crawl WARC/WET excerpts. Curated: {payload['curated_documents']:,} documents kept "
         f"by `{RULE}`.\n\n{table}\n"
