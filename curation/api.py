@@ -183,15 +183,20 @@ def select(
     ``attributes`` sets' columns) as a new corpus; the dropped ones in its ``rejects/`` with their clause."""
     from curation.select.job import run_select
 
-    result = run_select(corpus, [str(a) for a in attributes], rule, out, master=master,
+    result = run_select(corpus, strings(attributes), rule, out, master=master,
                         spark_conf=dict(conf or {}), tracking=tracking, overwrite=overwrite)  # fmt: skip
     return corpus_stage_result(result)
+
+
+def strings(values: str | Path | Sequence[str | Path]) -> list[str]:
+    """A list option given as a list, or as one string or path (one item, not its characters)."""
+    return [str(values)] if isinstance(values, str | Path) else [str(value) for value in values]
 
 
 def _specs(sets: Mapping[str, str | Path] | Sequence[str]) -> list[str]:
     if isinstance(sets, Mapping):
         return [f"{name}={path}" for name, path in sets.items()]
-    return [str(spec) for spec in sets]
+    return strings(sets)
 
 
 def validate(
@@ -247,7 +252,7 @@ def top(
 
     cfg = TopConfig(score=score, fraction=fraction, k=k, tokens=tokens, lower_is_better=lower_is_better,
                     tokenizer=tokenizer)  # fmt: skip
-    result = run_top(corpus, [str(a) for a in attributes], out, cfg, tracking=tracking, overwrite=overwrite)
+    result = run_top(corpus, strings(attributes), out, cfg, tracking=tracking, overwrite=overwrite)
     summary = attribute_stage_result(result.attributes, details=result)
     return StageResult(summary.path, {**summary.counts, "kept_tokens": result.kept_tokens}, summary.run_id,
                        skipped=result.skipped, details=result)  # fmt: skip
@@ -273,9 +278,9 @@ def mix(
     from curation.mix.config import MixConfig, parse_targets
     from curation.mix.job import run_mix
 
-    shares = dict(targets) if isinstance(targets, Mapping) else parse_targets([str(t) for t in targets])
+    shares = dict(targets) if isinstance(targets, Mapping) else parse_targets(strings(targets))
     cfg = MixConfig(targets=shares, tokens=tokens, column=column, seed=seed, tokenizer=tokenizer, on_short=on_short,
-                    attributes=tuple(str(a) for a in attributes))  # fmt: skip
+                    attributes=tuple(strings(attributes)))  # fmt: skip
     return corpus_stage_result(run_mix(corpus, out, cfg, tracking=tracking, overwrite=overwrite))
 
 
@@ -301,7 +306,7 @@ def export(
         chosen = columns
     else:
         chosen = ",".join(columns)
-    renames = [f"{old}={new}" for old, new in rename.items()] if isinstance(rename, Mapping) else list(rename)
+    renames = [f"{old}={new}" for old, new in rename.items()] if isinstance(rename, Mapping) else strings(rename)
     config = ExportConfig(format=format, columns=chosen, rename=tuple(renames), shard_rows=shard_rows,
                           row_group_rows=row_group_rows, zstd_level=zstd_level)  # fmt: skip
     return export_result(run_export(corpus, out, config, tracking=tracking, overwrite=overwrite))

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from curation.api import StageResult, attribute_stage_result, corpus_stage_result
+from curation.api import StageResult, attribute_stage_result, corpus_stage_result, strings
 
 
 def datarater_train(
@@ -163,7 +163,7 @@ def metarater_fit(
         ),
         regression=RegressionSettings(model=regressor, seed=seed),
     )  # fmt: skip
-    result = run_metarater_fit(corpus, [str(a) for a in attributes], list(heldout), out, cfg,
+    result = run_metarater_fit(corpus, strings(attributes), strings(heldout), out, cfg,
                                columns=list(column) if column else None,
                                lower_is_better=list(lower_is_better) if lower_is_better else None,
                                tracking=tracking, overwrite=overwrite)  # fmt: skip
@@ -205,7 +205,7 @@ def metarater_select(
     from raters.metarater.select import run_metarater_select
 
     budget = parse_token_count(str(tokens)) if tokens is not None else None
-    result = run_metarater_select(corpus, [str(a) for a in attributes], fit, out, tokens=budget, fraction=fraction,
+    result = run_metarater_select(corpus, strings(attributes), fit, out, tokens=budget, fraction=fraction,
                                   keep_dir=str(keep_out) if keep_out else None, tracking=tracking,
                                   overwrite=overwrite, master=master, spark_conf=dict(conf or {}))  # fmt: skip
     return corpus_stage_result(result)
@@ -236,7 +236,7 @@ def dsir_fit(
     directories, Parquet, JSONL or text files, ``NAME=PATH``). Counts: the held-out metrics (``heldout_auc``)."""
     from raters.dsir.fitting import run_dsir_fit
 
-    return _trained(run_dsir_fit([str(t) for t in target], [str(r) for r in raw], str(out), buckets=buckets,
+    return _trained(run_dsir_fit(strings(target), strings(raw), str(out), buckets=buckets,
                                  smoothing=smoothing, heldout_fraction=heldout_fraction, seed=seed, max_bytes=max_bytes,
                                  tracking=tracking, overwrite=overwrite))  # fmt: skip
 
@@ -270,7 +270,7 @@ def fasttext_train(
     from raters.fasttext_quality.training import run_fasttext_train
 
     settings = _fasttext_settings(epoch, lr, word_ngrams, dim, bucket, thread, seed)
-    return _trained(run_fasttext_train([str(p) for p in positive], [str(n) for n in negative], str(out), settings,
+    return _trained(run_fasttext_train(strings(positive), strings(negative), str(out), settings,
                                        heldout_fraction=heldout_fraction, max_bytes=max_bytes, tracking=tracking,
                                        overwrite=overwrite))  # fmt: skip
 

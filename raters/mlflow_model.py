@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -84,13 +85,68 @@ def rater_folder_in(folder: Path) -> Path | None:
     return folder / artifact["path"]
 
 
+def _store_error(uri: str, store: str, exc: BaseException) -> ConfigError:
+    from curation.storage import redacted
+
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return ConfigError(f"{uri}: cannot be loaded from the MLflow store {redacted(store)}: {first}")
+
+
+def resolve_mlflow_uri(uri: str) -> str:
+    """Where the rater of the MLflow model at ``uri`` is, fixed now (an alias or ``latest`` resolved once, on the
+    driver): a local folder, or a URL on an object store that Spark workers read as any model folder on a URL.
+    A store that only MLflow can read (a proxied ``mlflow-artifacts:`` store) keeps ``uri``: each process
+    then downloads it through MLflow (``download_rater``)."""
+    from urllib.parse import unquote, urlparse
+
+    from curation.destination import Destination
+    from curation.storage import is_remote, scheme_of
+    from curation.tracking import tracking_uri
+
+    store = tracking_uri()
+    caller_uri = os.environ.get("MLFLOW_TRACKING_URI")
+    try:
+        from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+
+        with _use_tracking_uri(store):  # the registry follows the tracking store unless the caller set it apart
+            if uri.startswith("models:/"):
+                from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
+
+                underlying = ModelsArtifactRepository.get_underlying_uri(uri)
+            else:
+                from mlflow.store.artifact.runs_artifact_repo import RunsArtifactRepository
+
+                underlying = RunsArtifactRepository.get_underlying_uri(uri, store)
+    except Exception as exc:  # noqa: BLE001 - MLflow raises many types for a missing model or store
+        raise _store_error(uri, store, exc) from None
+    finally:  # MLflow's context restores its own setting by clearing MLFLOW_TRACKING_URI: put the caller's back
+        if caller_uri is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = caller_uri
+    if scheme_of(underlying) == "file":
+        underlying = unquote(urlparse(underlying).path)
+    if ":" not in underlying.split("/", 1)[0]:  # a local path
+        folder = Path(underlying)
+        if not folder.is_dir():
+            raise ConfigError(f"{uri}: its files are not at {folder} (the MLflow store's artifact folder)")
+        return str(rater_folder_in(folder) or folder)
+    if is_remote(underlying):
+        from fsspec.registry import known_implementations
+
+        if scheme_of(underlying) in known_implementations:
+            model = Destination(underlying)
+            return model.url(f"artifacts/{ARTIFACT}") if model.exists("MLmodel") else underlying.rstrip("/")
+    return uri
+
+
 def download_rater(uri: str) -> Path:
-    """The rater folder of the MLflow model at ``uri``, downloaded into a temporary folder once per process."""
+    """The rater folder of the MLflow model at ``uri``, downloaded into a temporary folder once per process (for
+    stores that only MLflow reads; see ``resolve_mlflow_uri``)."""
     if uri not in _downloads:
         import atexit
 
         from curation.scratch_dirs import make_scratch_dir
-        from curation.storage import redacted
         from curation.tracking import tracking_uri
 
         scratch = make_scratch_dir("curation-mlflow-model-")
@@ -104,12 +160,8 @@ def download_rater(uri: str) -> Path:
             )
         except Exception as exc:  # noqa: BLE001 - MLflow raises many types for a missing model or store
             shutil.rmtree(scratch, ignore_errors=True)
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ConfigError(f"{uri}: cannot be loaded from the MLflow store {redacted(store)}: {first}") from None
-        folder = rater_folder_in(local)
-        if folder is None:
-            raise ConfigError(f"{uri}: not an MLflow model (no MLmodel file in it)")
-        _downloads[uri] = folder
+            raise _store_error(uri, store, exc) from None
+        _downloads[uri] = rater_folder_in(local) or local  # an MLflow model, or a rater folder logged as is
     return _downloads[uri]
 
 
@@ -230,7 +282,7 @@ def _saved(model: str | os.PathLike, out: Path, device: str) -> tuple[Any, str]:
     location = model_location(model)
     local = local_model_folder(location)
     with errors_named(local, location):
-        scorer = load_scorer(local, device)  # fails here, in one line, when the folder is no rater
+        scorer = load_scorer(local, "cpu")  # fails here, in one line, when the folder is no rater
     with tempfile.TemporaryDirectory(prefix="curation-mlflow-save-") as scratch:
         rater = _staged_rater(local, Path(scratch))
         card, facts = model_card(scorer, location, rater)
@@ -245,7 +297,8 @@ def _saved(model: str | os.PathLike, out: Path, device: str) -> tuple[Any, str]:
                 python_model=str(CODE),
                 artifacts={ARTIFACT: str(rater), "model_card": str(Path(scratch) / CARD)},
                 signature=signature,
-                input_example=pd.DataFrame({"text": ["An example document to score."]}),  # MLflow loads and runs it
+                # MLflow loads the saved model and scores the example: a check, where the device is this machine's
+                input_example=pd.DataFrame({"text": ["An example document to score."]}) if device == "cpu" else None,
                 pip_requirements=[f"curation=={facts['curation.version']}"],
                 metadata={**facts, "model_card": f"artifacts/{CARD}"},
                 model_config={"device": device, "batch_size": 32},
@@ -256,48 +309,77 @@ def _saved(model: str | os.PathLike, out: Path, device: str) -> tuple[Any, str]:
 def save_mlflow_model(
     model: str | os.PathLike, out: str | os.PathLike, *, device: str = "cpu", overwrite: bool = False
 ):
-    """Write the rater folder ``model`` (a path or URL) as an MLflow model folder at ``out`` (a new local folder,
-    or an existing one with ``overwrite``). Returns ``out``."""
-    out = Path(out)
-    if out.exists():
-        if not overwrite:
-            raise ConfigError(f"{out} already exists; pass --overwrite or choose another --out")
-        shutil.rmtree(out)
+    """Write the rater folder ``model`` (a path, a URL or an MLflow URI) as an MLflow model folder at ``out`` (a
+    new local folder, or an existing one with ``overwrite``, replaced only once the new one is complete).
+    ``device`` is where the model's torch raters score by default. Returns ``out``."""
+    from curation.storage import is_remote, mangled_url
+    from raters.model_folder import local_model_folder, model_location
+
+    if is_remote(str(out)) or mangled_url(out):
+        raise ConfigError(f"--out {out}: save-model writes a local folder; use `curate raters log-model` for a store")
+    out = Path(out).resolve()
+    if out.exists() and not overwrite:
+        raise ConfigError(f"{out} already exists; pass --overwrite or choose another --out")
+    source = local_model_folder(model_location(model)).resolve()
+    if out == source or out in source.parents or source in out.parents:
+        raise ConfigError(f"--out {out} overlaps the rater folder {source}; choose another --out")
     staging = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
+    old = out.with_name(f".{out.name}.old")
+    for leftover in (staging, old):
+        shutil.rmtree(leftover, ignore_errors=True)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _saved(model, staging, device)
-    staging.rename(out)  # a killed save leaves only the hidden staging folder, never a half model at ``out``
+    try:
+        _saved(model, staging, device)
+        if out.exists():
+            out.rename(old)  # the previous model stays whole until the new one is complete
+        staging.rename(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
     return out
 
 
+REGISTERED_NAME = re.compile(r"[^/:]+")
+DESCRIPTION_LIMIT = 5000  # MLflow's model-version description column (a database store refuses longer text)
+
+
 def log_mlflow_model(
-    model: str | os.PathLike,
-    *,
-    register: str | None = None,
-    device: str = "cpu",
-    run_name: str = "raters:log-model",
+    model: str | os.PathLike, *, register: str | None = None, device: str = "cpu", run_name: str = "raters:log-model"
 ) -> LoggedRater:
     """Log the rater folder ``model`` as an MLflow model into a new run (its card also as ``model_card.md`` of the
     run); with ``register``, as a new version of that registered model, whose description is the card."""
     import tempfile
 
-    import mlflow
-
+    from curation.errors import TrackingError
     from curation.tracking import stage_run
 
+    if register is not None and not REGISTERED_NAME.fullmatch(register):
+        raise ConfigError(f"--register {register!r}: a registered model's name is not empty and has no '/' or ':'")
     with tempfile.TemporaryDirectory(prefix="curation-mlflow-log-") as scratch:
         saved = Path(scratch) / "model"
         facts, card = _saved(model, saved, device)
-        with stage_run(run_name, {"model": facts["curation.source"], "register": register}) as run:
-            run.set_tags({key: str(value) for key, value in facts.items()})
-            mlflow.log_artifacts(str(saved), ARTIFACT)
-            mlflow.log_text(card, CARD)
-            run_id = run.run_id
-    logged = LoggedRater(model_uri=f"runs:/{run_id}/{ARTIFACT}", run_id=run_id)
-    if register:
-        client = mlflow.MlflowClient()
-        version = mlflow.register_model(logged.model_uri, register)
-        client.update_model_version(register, version.version, description=card)
-        logged.registered_name, logged.registered_version = register, str(version.version)
+        try:
+            import mlflow
+
+            with stage_run(run_name, {"model": facts["curation.source"], "register": register}) as run:
+                run.set_tags({key: str(value) for key, value in facts.items()})
+                mlflow.log_artifacts(str(saved), ARTIFACT)
+                mlflow.log_text(card, CARD)
+                run_id = run.run_id
+            logged = LoggedRater(model_uri=f"runs:/{run_id}/{ARTIFACT}", run_id=run_id)
+            if register:
+                version = mlflow.register_model(logged.model_uri, register)
+                mlflow.MlflowClient().update_model_version(register, version.version, description=_description(card))
+                logged.registered_name, logged.registered_version = register, str(version.version)
+        except mlflow.exceptions.MlflowException as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise TrackingError(f"log-model: MLflow refused it: {first}") from None
     return logged
+
+
+def _description(card: str) -> str:
+    """The card as a registered version's description, cut to what a database store takes."""
+    if len(card) <= DESCRIPTION_LIMIT:
+        return card
+    note = f"\n\n(cut here: the whole card is the model's artifact {CARD})"
+    return card[: DESCRIPTION_LIMIT - len(note)].rsplit("\n", 1)[0] + note

@@ -41,11 +41,12 @@ _downloads: dict[tuple[str, str], Path] = {}  # (URL, listing digest) -> this pr
 def model_location(model: str | os.PathLike) -> str:
     """A model folder as the manifests and MLflow record it: the URL as given (without a trailing slash), or
     the local folder resolved. A URL that a ``pathlib.Path`` mangled (``s3:/bucket``) is refused. An MLflow
-    model URI (``models:/NAME/VERSION``, ``runs:/ID/PATH``) stays as given."""
-    from raters.mlflow_model import is_mlflow_uri
+    model URI (``models:/NAME/VERSION``, ``models:/NAME@ALIAS``, ``runs:/ID/PATH``) becomes the place of its
+    rater, fixed now (``raters.mlflow_model.resolve_mlflow_uri``)."""
+    from raters.mlflow_model import is_mlflow_uri, resolve_mlflow_uri
 
     if is_mlflow_uri(model):
-        return str(model)
+        return resolve_mlflow_uri(str(model))
     return folder_location(model, MODEL_URL_HINT)
 
 

@@ -372,7 +372,8 @@ def log_model(
     """Log a saved rater into MLflow as a pyfunc model with a model card, and optionally register it.
 
     The run goes to the tracking store (MLFLOW_TRACKING_URI, else ./mlflow.db) and experiment
-    (MLFLOW_EXPERIMENT_NAME, else curation). The model scores a DataFrame's `text` column; the card
+    (CURATION_EXPERIMENT, MLFLOW_EXPERIMENT_ID or MLFLOW_EXPERIMENT_NAME, else curation); see it with
+    `mlflow ui --backend-store-uri sqlite:///mlflow.db`. The model scores a DataFrame's `text` column; the card
     (model_card.md, also the registered version's description) says what it scores, what it was trained with,
     its files and its limits. Prints the URIs that `mlflow.pyfunc.load_model` and every `--model` option take.
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -63,7 +65,9 @@ def test_a_saved_mlflow_model_scores_as_its_folder_and_unpickles_nothing(rater, 
 
 
 def test_saving_refuses_what_is_no_rater_and_an_existing_folder(dsir_folder, tmp_path):
-    from raters.mlflow_model import _staged_rater, save_mlflow_model
+    import yaml
+
+    from raters.mlflow_model import _description, _staged_rater, log_mlflow_model, save_mlflow_model
 
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match="not a saved rater"):
@@ -73,8 +77,24 @@ def test_saving_refuses_what_is_no_rater_and_an_existing_folder(dsir_folder, tmp
     save_mlflow_model(dsir_folder, tmp_path / "out")
     with pytest.raises(ConfigError, match="already exists"):
         save_mlflow_model(dsir_folder, tmp_path / "out")
-    save_mlflow_model(dsir_folder, tmp_path / "out", overwrite=True)
-    assert not list(tmp_path.glob(".out.tmp*"))
+    save_mlflow_model(dsir_folder, tmp_path / "out", overwrite=True, device="cuda")  # a GPU default, saved on a CPU
+    spec = yaml.safe_load((tmp_path / "out" / "MLmodel").read_text())
+    assert spec["flavors"]["python_function"]["config"]["device"] == "cuda"
+    assert not list(tmp_path.glob(".out.*"))
+    with pytest.raises(ConfigError, match="not a saved rater"):  # a failed save leaves the old model whole
+        save_mlflow_model(tmp_path / "empty", tmp_path / "out", overwrite=True)
+    assert (tmp_path / "out" / "MLmodel").is_file() and not list(tmp_path.glob(".out.*"))
+    with pytest.raises(ConfigError, match="overlaps the rater folder"):
+        save_mlflow_model(tmp_path / "out", tmp_path / "out", overwrite=True)
+    assert (tmp_path / "out" / "MLmodel").is_file()
+    with pytest.raises(ConfigError, match="writes a local folder"):
+        save_mlflow_model(dsir_folder, "s3://bucket/model")
+    with pytest.raises(ConfigError, match="has no '/' or ':'"):
+        log_mlflow_model(dsir_folder, register="team/quality")
+    long_card = "# card\n" + "| `file` | 1 | `digest` |\n" * 400
+    cut = _description(long_card)
+    assert len(cut) <= 5000 and cut.startswith("# card") and cut.endswith("model's artifact model_card.md)")
+    assert _description("# short card\n") == "# short card\n"
 
     (tmp_path / "not-ours").mkdir()  # an MLflow model of something else is named as such
     (tmp_path / "not-ours" / "MLmodel").write_text("flavors:\n  python_function:\n    loader_module: x\n")
@@ -116,7 +136,12 @@ def test_a_registered_model_is_scored_by_uri_in_spark_in_datatrove_and_in_mlflow
     np.testing.assert_array_equal(model.predict(pd.DataFrame({"text": texts}))["dsir_log_ratio"], expected)
     client = mlflow.MlflowClient(store)
     assert client.get_model_version("dsir-wiki", "1").description.startswith("# Rater `dsir_log_ratio` (dsir)")
-    assert RaterFilter("models:/dsir-wiki/1", threshold=0.0).model == "models:/dsir-wiki/1"
+    # The URI is resolved once, on the driver, to the rater's files in the store: what workers are given.
+    resolved = RaterFilter("models:/dsir-wiki/1", threshold=0.0).model
+    assert (Path(resolved) / "dsir.json").is_file() and Path(resolved).name == "rater"
+    client.set_registered_model_alias("dsir-wiki", "champion", "1")
+    assert RaterFilter("models:/dsir-wiki@champion", threshold=0.0).model == resolved
+    assert os.environ["MLFLOW_TRACKING_URI"] == store  # resolving leaves the caller's store setting as it was
 
     # A Spark scoring command takes the URI; its workers download the model themselves.
     corpus = write_corpus(tmp_path / "corpus", [{"id": f"d{i:03d}", "text": t} for i, t in enumerate(texts)])
