@@ -9,14 +9,16 @@ import typer
 
 from pipelines.cli.options import OverwriteAttributes, SparkConf, SparkMaster, Tracking, one_line_errors
 
+CorpusArgument = Annotated[
+    str,
+    typer.Argument(
+        help="A corpus directory written by `curate ingest` (or select): a path or a URL.", show_default=False
+    ),
+]
+
 
 def signals_command(
-    corpus: Annotated[
-        str,
-        typer.Argument(
-            help="A corpus directory written by `curate ingest` (or select): a path or a URL.", show_default=False
-        ),
-    ],
+    corpus: CorpusArgument,
     out: Annotated[
         str,
         typer.Option(
@@ -61,12 +63,7 @@ def signals_command(
 
 
 def dedup_command(
-    corpus: Annotated[
-        str,
-        typer.Argument(
-            help="A corpus directory written by `curate ingest` (or select): a path or a URL.", show_default=False
-        ),
-    ],
+    corpus: CorpusArgument,
     out: Annotated[
         str,
         typer.Option(
