@@ -58,6 +58,11 @@ class AttributeProducer(ABC):
     def config(self) -> dict[str, Any]:
         return {}
 
+    def task_resources(self) -> dict[str, float]:
+        """What each Spark task of this stage needs beyond a CPU, e.g. ``{"gpu": 0.25}``: asked for through a
+        stage-level profile (``curation.spark_resources``). Not part of the output's identity."""
+        return {}
+
 
 @lru_cache(maxsize=8)
 def _producer_instance(blob: bytes) -> AttributeProducer:
@@ -348,6 +353,7 @@ def run_attribute_stage(
     directory = Destination(out)
     with stage_run(producer.name, params, enabled=tracking) as run:
         from curation.spark import get_spark
+        from curation.spark_resources import task_profile
 
         sc = get_spark(master, f"curation-{producer.name}", spark_conf).sparkContext
         console.print(
@@ -361,12 +367,14 @@ def run_attribute_stage(
             if directory.remote
             else PartProgress(console, producer.name, [out / part_name(i) for i in range(len(shards))], rows)
         )
+        tasks = sc.parallelize(largest_first(corpus), max(1, len(shards)))
+        profile = task_profile(sc, producer.task_resources())
+        if profile is not None:
+            tasks = tasks.withResources(profile)
+            asked = ", ".join(f"{amount:g} {name}" for name, amount in producer.task_resources().items())
+            console.print(f"{producer.name}: each task asks Spark for {asked}", highlight=False)
         with progress:
-            results = (
-                sc.parallelize(largest_first(corpus), max(1, len(shards)))
-                .map(lambda i: compute_part(shards[i], i, blob, directory, batch_rows, inject))
-                .collect()
-            )
+            results = tasks.map(lambda i: compute_part(shards[i], i, blob, directory, batch_rows, inject)).collect()
         seconds = time.perf_counter() - started
         rows = sum(r["rows"] for r in results)
         attributes = write_attribute_manifest(

@@ -87,6 +87,9 @@ class RaterSection(Section):
     )
     batch_size: int = Field(32, ge=1, description="perplexity only: windows per forward pass")
     device: str = Field("auto", description="perplexity only: auto (the task's GPU when present) or cpu")
+    gpus_per_task: float = Field(
+        0, ge=0, description="perplexity only, on a cluster: the share of a GPU each scoring task asks Spark for"
+    )
 
 
 class DataRaterTrainSection(Section):
@@ -111,6 +114,9 @@ class DataRaterSection(Section):
     train: DataRaterTrainSection = Field(default_factory=DataRaterTrainSection)
     score_batch_size: int = 64
     device: str = "auto"
+    gpus_per_task: float = Field(
+        0, ge=0, description="on a cluster: the share of a GPU each scoring task asks Spark for (a stage-level profile)"
+    )
     filter: DataRaterFilterSection = Field(default_factory=DataRaterFilterSection)
 
 

@@ -135,9 +135,8 @@ class StagePlan:
 
         stages, writers = [], {}
         for name, section in self.cfg.raters.items():
-            producer = quality_producer(
-                section.kind, section.model, batch_size=section.batch_size, device=section.device
-            )
+            producer = quality_producer(section.kind, section.model, batch_size=section.batch_size,
+                                        device=section.device, gpus_per_task=section.gpus_per_task)  # fmt: skip
             for column in [column.name for column in producer.output_schema()]:
                 if column in writers:  # select reads every attribute set: a column must have one owner
                     raise ConfigError(
@@ -212,7 +211,8 @@ class StagePlan:
             )
 
         def producer():
-            return DataRaterScores(model, batch_size=section.score_batch_size, device=section.device)
+            return DataRaterScores(model, batch_size=section.score_batch_size, device=section.device,
+                                   gpus_per_task=section.gpus_per_task)  # fmt: skip
 
         def flags(overwrite: bool):
             from raters.datarater.filter_stage import write_datarater_keep

@@ -67,18 +67,20 @@ def datarater_score(
     *,
     batch_size: int = 64,
     device: str = "auto",
+    gpus_per_task: float = 0.0,
     master: str | None = None,
     conf: Mapping[str, str] | None = None,
     tracking: bool = True,
     overwrite: bool = False,
 ) -> StageResult:
     """``datarater_score`` for every document of ``corpus`` with the rater in ``model`` (a folder or a URL), as
-    an attribute set."""
+    an attribute set. On a cluster, ``gpus_per_task`` asks Spark for that share of a GPU for each scoring task
+    (a stage-level profile, ``curation.spark_resources``)."""
     from curation.attribute_stage import run_attribute_stage
     from raters.datarater.scoring import DataRaterScores
 
-    result = run_attribute_stage(corpus, DataRaterScores(str(model), batch_size=batch_size, device=device), out,
-                                 master=master, spark_conf=dict(conf or {}), tracking=tracking,
+    producer = DataRaterScores(str(model), batch_size=batch_size, device=device, gpus_per_task=gpus_per_task)
+    result = run_attribute_stage(corpus, producer, out, master=master, spark_conf=dict(conf or {}), tracking=tracking,
                                  overwrite=overwrite)  # fmt: skip
     return attribute_stage_result(result)
 
@@ -333,6 +335,7 @@ def quality_score(
     *,
     batch_size: int = 32,
     device: str = "auto",
+    gpus_per_task: float = 0.0,
     master: str | None = None,
     conf: Mapping[str, str] | None = None,
     tracking: bool = True,
@@ -340,11 +343,12 @@ def quality_score(
 ) -> StageResult:
     """``curate raters KIND score``: every document of ``corpus`` scored by the ``kind`` rater (``dsir``,
     ``fasttext``, ``perplexity``, ``dimension``) in ``model`` (a folder, a URL or an MLflow model URI such as
-    ``models:/NAME/1``), as an attribute set. ``batch_size`` and ``device`` apply to perplexity."""
+    ``models:/NAME/1``), as an attribute set. ``batch_size``, ``device`` and ``gpus_per_task`` (a GPU share per
+    Spark task on a cluster) apply to perplexity."""
     from curation.attribute_stage import run_attribute_stage
     from raters.quality_producers import quality_producer
 
-    producer = quality_producer(kind, str(model), batch_size=batch_size, device=device)
+    producer = quality_producer(kind, str(model), batch_size=batch_size, device=device, gpus_per_task=gpus_per_task)
     result = run_attribute_stage(corpus, producer, out, master=master, spark_conf=dict(conf or {}),
                                  tracking=tracking, overwrite=overwrite)  # fmt: skip
     return attribute_stage_result(result)

@@ -9,10 +9,10 @@ from curation.errors import ConfigError
 KINDS = ("dsir", "fasttext", "perplexity", "dimension")
 
 
-def quality_producer(kind: str, model: str, *, batch_size: int = 32, device: str = "auto"):
+def quality_producer(kind: str, model: str, *, batch_size: int = 32, device: str = "auto", gpus_per_task: float = 0.0):
     """The producer scoring with the ``kind`` rater in ``model`` (a folder, a URL or an MLflow model URI). The
     model is loaded on the driver now, so a missing or broken model fails before any work, in one line naming
-    it. ``batch_size`` and ``device`` apply to perplexity only."""
+    it. ``batch_size``, ``device`` and ``gpus_per_task`` apply to perplexity only."""
     if kind == "dsir":
         from raters.dsir.scoring import DsirScores
 
@@ -24,7 +24,7 @@ def quality_producer(kind: str, model: str, *, batch_size: int = 32, device: str
     if kind == "perplexity":
         from raters.perplexity.scoring import PerplexityScores
 
-        return PerplexityScores(model, batch_size=batch_size, device=device)
+        return PerplexityScores(model, batch_size=batch_size, device=device, gpus_per_task=gpus_per_task)
     if kind == "dimension":
         from raters.dimension.scoring import DimensionScores
 

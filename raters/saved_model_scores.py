@@ -56,6 +56,13 @@ class SavedModelScores(AttributeProducer):
 
     # Torch models: "auto" (the Spark task's GPU when there is one) or "cpu". None: no torch (fastText, numpy).
     device: str | None = None
+    # The share of a GPU each Spark task asks for on a cluster (a stage-level profile); 0: none asked.
+    gpus_per_task: float = 0.0
+
+    def task_resources(self) -> dict[str, float]:
+        if self.device in (None, "cpu") or not self.gpus_per_task:
+            return {}
+        return {"gpu": self.gpus_per_task}
 
     def _open(self, model_dir: str | Path, files: Sequence[str]) -> Any:
         """Resolve ``model_dir``, load the model on the driver (fail fast) and checksum ``files``; returns the

@@ -81,6 +81,13 @@ def datarater_score(
     ],
     batch_size: Annotated[int, typer.Option(help="Rater windows per forward pass.")] = 64,
     device: Annotated[str, typer.Option(help="auto (the task's GPU when present), or cpu.")] = "auto",
+    gpus_per_task: Annotated[
+        float,
+        typer.Option(
+            help="On a cluster: the share of a GPU each scoring task asks Spark for (a stage-level resource profile; "
+            "the executors need spark.executor.resource.gpu.amount). 0: none."
+        ),
+    ] = 0.0,
     master: SparkMaster = None,
     conf: SparkConf = None,
     tracking: Tracking = True,
@@ -91,7 +98,8 @@ def datarater_score(
         from curation.spark import parse_conf
         from raters import api
 
-        result = api.datarater_score(corpus, model, out, batch_size=batch_size, device=device, master=master,
+        result = api.datarater_score(corpus, model, out, batch_size=batch_size, device=device,
+                                     gpus_per_task=gpus_per_task, master=master,
                                      conf=parse_conf(conf), tracking=tracking, overwrite=overwrite).details  # fmt: skip
         stats = result.manifest["summary"]["datarater_score"]
         typer.echo(f"datarater_score: mean {stats['mean']:.4f}, min {stats['min']:.4f}, max {stats['max']:.4f}")

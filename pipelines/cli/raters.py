@@ -264,6 +264,13 @@ def perplexity_score(
     out: AttributesOut,
     batch_size: Annotated[int, typer.Option(help="Windows per forward pass.")] = 32,
     device: Annotated[str, typer.Option(help="auto (the task's GPU when present), or cpu.")] = "auto",
+    gpus_per_task: Annotated[
+        float,
+        typer.Option(
+            help="On a cluster: the share of a GPU each scoring task asks Spark for (a stage-level resource profile; "
+            "the executors need spark.executor.resource.gpu.amount). 0: none."
+        ),
+    ] = 0.0,
     master: SparkMaster = None,
     conf: SparkConf = None,
     tracking: Tracking = True,
@@ -274,7 +281,7 @@ def perplexity_score(
     with one_line_errors():
         from raters.perplexity.scoring import PerplexityScores
 
-        producer = PerplexityScores(model, batch_size=batch_size, device=device)
+        producer = PerplexityScores(model, batch_size=batch_size, device=device, gpus_per_task=gpus_per_task)
         _score(corpus, producer, out, master, conf, tracking, overwrite)
 
 

@@ -107,11 +107,17 @@ class DataRaterScores(SavedModelScores):
     input_columns = ("text",)
 
     def __init__(
-        self, model_dir: str | Path, batch_size: int = 64, device: str = "auto", chunk_bytes: int = CHUNK_TEXT_BYTES
+        self,
+        model_dir: str | Path,
+        batch_size: int = 64,
+        device: str = "auto",
+        chunk_bytes: int = CHUNK_TEXT_BYTES,
+        gpus_per_task: float = 0.0,
     ):
         from raters.datarater.checkpoint import RATER_CONFIG, RATER_WEIGHTS
 
         self.batch_size, self.device, self.chunk_bytes = batch_size, device, chunk_bytes
+        self.gpus_per_task = gpus_per_task
         self._open(model_dir, (RATER_WEIGHTS, RATER_CONFIG))
 
     def load_model(self, device):

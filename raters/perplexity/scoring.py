@@ -21,7 +21,7 @@ class PerplexityScores(SavedModelScores):
     version = "1"
     input_columns = ("text",)
 
-    def __init__(self, model_dir: str | Path, batch_size: int = 32, device: str = "auto"):
+    def __init__(self, model_dir: str | Path, batch_size: int = 32, device: str = "auto", gpus_per_task: float = 0.0):
         from curation.errors import ConfigError
         from curation.proxy.checkpoint import CONFIG_FILE, WEIGHTS_FILE
 
@@ -29,7 +29,7 @@ class PerplexityScores(SavedModelScores):
             raise ConfigError(f"--device {device!r}: choose auto (the task's GPU when present) or cpu")
         if batch_size < 1:
             raise ConfigError("--batch-size must be at least 1")
-        self.batch_size, self.device = batch_size, device
+        self.batch_size, self.device, self.gpus_per_task = batch_size, device, gpus_per_task
         self._open(model_dir, (WEIGHTS_FILE, CONFIG_FILE))
 
     def load_model(self, device):

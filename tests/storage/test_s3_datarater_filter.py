@@ -56,6 +56,7 @@ def inputs(s3_client, tmp_path_factory):
     return root
 
 
+@pytest.mark.slow  # about 35 s (``pytest -m slow``); CI reads and writes URLs with every other stage in tests/storage
 def test_filter_and_report_on_urls_write_what_they_write_locally(inputs, s3_server, s3_client):
     url = f"s3://{BUCKET}"
     for corpus, scores, kept in (("corpus", "scores", "kept"), (f"{url}/corpus", f"{url}/scores", f"{url}/kept")):
