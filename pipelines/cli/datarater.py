@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipelines.cli.options import OverwriteAttributes, SparkConf, SparkMaster, Tracking, one_line_errors
+from pipelines.cli.options import GpusPerTask, OverwriteAttributes, SparkConf, SparkMaster, Tracking, one_line_errors
 
 datarater_app = typer.Typer(
     help="DataRater (Calian et al., 2025): meta-learn a rater, score a corpus, filter it.", no_args_is_help=True
@@ -81,13 +81,7 @@ def datarater_score(
     ],
     batch_size: Annotated[int, typer.Option(help="Rater windows per forward pass.")] = 64,
     device: Annotated[str, typer.Option(help="auto (the task's GPU when present), or cpu.")] = "auto",
-    gpus_per_task: Annotated[
-        float,
-        typer.Option(
-            help="On a cluster: the share of a GPU each scoring task asks Spark for (a stage-level resource profile; "
-            "the executors need spark.executor.resource.gpu.amount). 0: none."
-        ),
-    ] = 0.0,
+    gpus_per_task: GpusPerTask = 0.0,
     master: SparkMaster = None,
     conf: SparkConf = None,
     tracking: Tracking = True,

@@ -38,6 +38,15 @@ def _task_failure(exc: BaseException) -> str | None:
     return lines[0] if lines else type(exc).__name__
 
 
+GpusPerTask = Annotated[
+    float,
+    typer.Option(
+        help="On a cluster: the share of a GPU each scoring task asks Spark for (a stage-level resource profile; "
+        "the executors need spark.executor.resource.gpu.amount). 0: none."
+    ),
+]
+
+
 @contextmanager
 def one_line_errors():
     """Typed errors and Spark task failures become one line and a non-zero exit (CURATION_DEBUG=1: traceback)."""

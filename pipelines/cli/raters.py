@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipelines.cli.options import OverwriteAttributes, SparkConf, SparkMaster, Tracking, one_line_errors
+from pipelines.cli.options import GpusPerTask, OverwriteAttributes, SparkConf, SparkMaster, Tracking, one_line_errors
 
 raters_app = typer.Typer(
     help="Quality raters: train them and score a corpus, one attribute set per rater.", no_args_is_help=True
@@ -264,13 +264,7 @@ def perplexity_score(
     out: AttributesOut,
     batch_size: Annotated[int, typer.Option(help="Windows per forward pass.")] = 32,
     device: Annotated[str, typer.Option(help="auto (the task's GPU when present), or cpu.")] = "auto",
-    gpus_per_task: Annotated[
-        float,
-        typer.Option(
-            help="On a cluster: the share of a GPU each scoring task asks Spark for (a stage-level resource profile; "
-            "the executors need spark.executor.resource.gpu.amount). 0: none."
-        ),
-    ] = 0.0,
+    gpus_per_task: GpusPerTask = 0.0,
     master: SparkMaster = None,
     conf: SparkConf = None,
     tracking: Tracking = True,
