@@ -8,7 +8,7 @@ finds about 0.4 N duplicate edges. For every N and both paths, a fresh child pro
 - the Python driver's peak heap while the stage runs (``tracemalloc``: exact, no other allocations counted);
 - the JVM driver's peak used heap (sampled every 0.1 s; it includes garbage not yet collected, so it is an
   upper bound);
-- the edges, clusters, and seconds.
+- the duplicate documents (one edge each) and seconds.
 
 The driver path holds every edge as Python objects, then the cluster map, then sends it back to the JVM; the
 Spark path keeps them in Spark's executors. The slope in bytes per edge says where a crawl-scale corpus
@@ -121,18 +121,16 @@ def main(argv: list[str] | None = None) -> None:
             rows.append({"documents": n, "path": path, **measured})
             print(f"{n:,} documents, {path}: {measured['python_peak_mib']} MiB Python, {measured['seconds']} s",
                   file=sys.stderr)  # fmt: skip
-    for row in rows:
-        row["edges"] = row["counts"]["near_duplicate_documents"]  # one edge per document that has a cluster root
     slopes = {}
     for path in PATHS:
-        points = [(r["edges"], r["python_peak_mib"]) for r in rows if r["path"] == path]
+        points = [(r["duplicate_documents"], r["python_peak_mib"]) for r in rows if r["path"] == path]
         if len(points) >= 2 and points[-1][0] > points[0][0]:
             slopes[path] = (points[-1][1] - points[0][1]) * (1 << 20) / (points[-1][0] - points[0][0])
     payload = {"benchmark": "dedup_driver_memory", **provenance(["pyspark", "datasketch"]), "rows": rows,
                "python_bytes_per_edge": slopes}  # fmt: skip
     table = markdown_table(
         ["documents", "duplicate documents", "clusters joined", "Python driver peak MiB", "JVM driver peak used MiB", "s"],
-        [[r["documents"], r["edges"], "on the driver" if r["path"] == "driver" else "in Spark", r["python_peak_mib"],
+        [[r["documents"], r["duplicate_documents"], "on the driver" if r["path"] == "driver" else "in Spark", r["python_peak_mib"],
           r["jvm_peak_used_mib"], r["seconds"]] for r in rows],
     )  # fmt: skip
     per_edge = "; ".join(f"{path}: {value:,.0f} bytes per duplicate document" for path, value in slopes.items())

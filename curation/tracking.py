@@ -79,7 +79,7 @@ def tracking_lost() -> str | None:
     return _lost
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return (lines[0] if lines else type(exc).__name__)[:200]
 
@@ -98,7 +98,7 @@ def _lose(exc: BaseException, run_id: str | None) -> None:
     global _lost
     if _lost is not None:
         return
-    _lost = f"MLflow store {tracking_uri()} failed during run {run_id}: {_first_line(exc)}"
+    _lost = f"MLflow store {tracking_uri()} failed during run {run_id}: {first_line(exc)}"
     print(
         f"curate: warning: tracking lost: {_lost}; the job goes on and commits its outputs, the run may be incomplete",
         file=sys.stderr,
@@ -136,7 +136,7 @@ class StageRun:
         except _store_errors() as exc:
             if not _store_gone(exc):
                 raise TrackingError(
-                    f"MLflow store {tracking_uri()} refused {method} for run {self.run_id}: {_first_line(exc)}"
+                    f"MLflow store {tracking_uri()} refused {method} for run {self.run_id}: {first_line(exc)}"
                 ) from exc
             _lose(exc, self.run_id)
             return None
@@ -280,7 +280,7 @@ def stage_run(stage: str, params: dict[str, Any], enabled: bool = True, experime
         run = mlflow.start_run(run_name=stage, tags={"curation.stage": stage}, nested=parent is not None)
     except Exception as exc:  # noqa: BLE001 - MLflow raises many types for an unreachable store
         raise TrackingError(
-            f"MLflow tracking store {uri} is not usable: {_first_line(exc)} (use --no-tracking to run without it)"
+            f"MLflow tracking store {uri} is not usable: {first_line(exc)} (use --no-tracking to run without it)"
         ) from exc
     with _ended_with_status(run, params) as handle:
         handle.log_inputs(_read_directories(params))

@@ -87,9 +87,9 @@ def rater_folder_in(folder: Path) -> Path | None:
 
 def _store_error(uri: str, store: str, exc: BaseException) -> ConfigError:
     from curation.storage import redacted
+    from curation.tracking import first_line
 
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return ConfigError(f"{uri}: cannot be loaded from the MLflow store {redacted(store)}: {first}")
+    return ConfigError(f"{uri}: cannot be loaded from the MLflow store {redacted(store)}: {first_line(exc)}")
 
 
 def resolve_mlflow_uri(uri: str) -> str:
@@ -167,28 +167,25 @@ def download_rater(uri: str) -> Path:
 
 def _staged_rater(local: Path, into: Path) -> Path:
     """A copy of the rater folder without training state (a DataRater's ``checkpoint/``) or hidden files."""
+    from curation.staged_folder import visible
     from raters.model_folder import SKIP_ON_LOAD
 
     target = into / ARTIFACT
     for path in sorted(local.rglob("*")):
         relative = path.relative_to(local).as_posix()
-        if (
-            not path.is_file()
-            or relative.startswith(SKIP_ON_LOAD)
-            or any(p.startswith(".") for p in relative.split("/"))
-        ):
+        if not path.is_file() or relative.startswith(SKIP_ON_LOAD) or not visible(relative):
             continue
         (target / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target / relative)
     return target
 
 
-def _abridged(value: Any, depth: int = 0) -> Any:
+def _abridged(value: Any) -> Any:
     """A config for the card: long lists and strings shortened, so a card stays readable."""
     if isinstance(value, dict):
-        return {key: _abridged(item, depth + 1) for key, item in value.items()}
+        return {key: _abridged(item) for key, item in value.items()}
     if isinstance(value, list):
-        head = [_abridged(item, depth + 1) for item in value[:8]]
+        head = [_abridged(item) for item in value[:8]]
         return head + [f"... {len(value) - 8} more"] if len(value) > 8 else head
     if isinstance(value, str) and len(value) > 200:
         return value[:200] + "..."
@@ -197,17 +194,15 @@ def _abridged(value: Any, depth: int = 0) -> Any:
 
 def model_card(scorer, location: str, rater: Path) -> tuple[str, dict[str, Any]]:
     """The card (Markdown) of the rater folder ``rater`` loaded as ``scorer``, and its facts for MLmodel."""
-    import hashlib
-
     import curation
+    from curation.corpus import file_sha256
 
     config = {}
     if scorer.config_file and (rater / scorer.config_file).is_file():
         config = json.loads((rater / scorer.config_file).read_text(encoding="utf-8"))
     files = []
     for path in sorted(p for p in rater.rglob("*") if p.is_file()):
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        files.append((path.relative_to(rater).as_posix(), path.stat().st_size, digest))
+        files.append((path.relative_to(rater).as_posix(), path.stat().st_size, file_sha256(path)))
     direction = "lower is better" if scorer.lower_is_better else "higher is better"
     facts = {
         "curation.kind": scorer.kind,
@@ -264,8 +259,9 @@ def model_card(scorer, location: str, rater: Path) -> tuple[str, dict[str, Any]]
     return "\n".join(lines), facts
 
 
-def _saved(model: str | os.PathLike, out: Path, device: str) -> tuple[Any, str]:
-    """``model`` saved as an MLflow model folder at ``out``; returns its card's facts and the card."""
+def _saved(location: str, local: Path, out: Path, device: str) -> tuple[Any, str]:
+    """The rater at ``location`` (``model_location``), on local disk at ``local``, saved as an MLflow model folder
+    at ``out``; returns its card's facts and the card."""
     import tempfile
     import warnings
 
@@ -274,13 +270,9 @@ def _saved(model: str | os.PathLike, out: Path, device: str) -> tuple[Any, str]:
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
-    from raters.model_folder import errors_named, local_model_folder, model_location
+    from raters.model_folder import errors_named
     from raters.text_scorer import load_scorer
 
-    if device not in ("cpu", "cuda"):
-        raise ConfigError(f"--device must be cpu or cuda, not {device!r}")
-    location = model_location(model)
-    local = local_model_folder(location)
     with errors_named(local, location):
         scorer = load_scorer(local, "cpu")  # fails here, in one line, when the folder is no rater
     with tempfile.TemporaryDirectory(prefix="curation-mlflow-save-") as scratch:
@@ -306,6 +298,16 @@ def _saved(model: str | os.PathLike, out: Path, device: str) -> tuple[Any, str]:
     return facts, card
 
 
+def _located(model: str | os.PathLike, device: str) -> tuple[str, Path]:
+    """``model``'s location and local folder, resolved once (an MLflow URI asks its store once)."""
+    from raters.model_folder import local_model_folder, model_location
+
+    if device not in ("cpu", "cuda"):
+        raise ConfigError(f"--device must be cpu or cuda, not {device!r}")
+    location = model_location(model)
+    return location, local_model_folder(location)
+
+
 def save_mlflow_model(
     model: str | os.PathLike, out: str | os.PathLike, *, device: str = "cpu", overwrite: bool = False
 ):
@@ -313,14 +315,14 @@ def save_mlflow_model(
     new local folder, or an existing one with ``overwrite``, replaced only once the new one is complete).
     ``device`` is where the model's torch raters score by default. Returns ``out``."""
     from curation.storage import is_remote, mangled_url
-    from raters.model_folder import local_model_folder, model_location
 
     if is_remote(str(out)) or mangled_url(out):
         raise ConfigError(f"--out {out}: save-model writes a local folder; use `curate raters log-model` for a store")
     out = Path(out).resolve()
     if out.exists() and not overwrite:
         raise ConfigError(f"{out} already exists; pass --overwrite or choose another --out")
-    source = local_model_folder(model_location(model)).resolve()
+    location, local = _located(model, device)
+    source = local.resolve()
     if out == source or out in source.parents or source in out.parents:
         raise ConfigError(f"--out {out} overlaps the rater folder {source}; choose another --out")
     staging = out.with_name(f".{out.name}.tmp")
@@ -329,7 +331,7 @@ def save_mlflow_model(
         shutil.rmtree(leftover, ignore_errors=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        _saved(model, staging, device)
+        _saved(location, local, staging, device)
         if out.exists():
             out.rename(old)  # the previous model stays whole until the new one is complete
         staging.rename(out)
@@ -351,13 +353,13 @@ def log_mlflow_model(
     import tempfile
 
     from curation.errors import TrackingError
-    from curation.tracking import stage_run
+    from curation.tracking import first_line, stage_run
 
     if register is not None and not REGISTERED_NAME.fullmatch(register):
         raise ConfigError(f"--register {register!r}: a registered model's name is not empty and has no '/' or ':'")
     with tempfile.TemporaryDirectory(prefix="curation-mlflow-log-") as scratch:
         saved = Path(scratch) / "model"
-        facts, card = _saved(model, saved, device)
+        facts, card = _saved(*_located(model, device), saved, device)
         try:
             import mlflow
 
@@ -372,8 +374,7 @@ def log_mlflow_model(
                 mlflow.MlflowClient().update_model_version(register, version.version, description=_description(card))
                 logged.registered_name, logged.registered_version = register, str(version.version)
         except mlflow.exceptions.MlflowException as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise TrackingError(f"log-model: MLflow refused it: {first}") from None
+            raise TrackingError(f"log-model: MLflow refused it: {first_line(exc)}") from None
     return logged
 
 

@@ -20,6 +20,13 @@ Tracking = Annotated[bool, typer.Option("--tracking/--no-tracking", help="Record
 OverwriteAttributes = Annotated[
     bool, typer.Option("--overwrite", help="Replace an attribute set computed for another corpus or config.")
 ]
+GpusPerTask = Annotated[
+    float,
+    typer.Option(
+        help="On a cluster: the share of a GPU each scoring task asks Spark for (a stage-level resource profile; "
+        "the executors need spark.executor.resource.gpu.amount). 0: none."
+    ),
+]
 
 
 def fail(exc: BaseException, code: int) -> None:
@@ -36,15 +43,6 @@ def _task_failure(exc: BaseException) -> str | None:
         if re.match(r"^[\w.]+(Error|Exception|Interrupt): ", line):
             return line
     return lines[0] if lines else type(exc).__name__
-
-
-GpusPerTask = Annotated[
-    float,
-    typer.Option(
-        help="On a cluster: the share of a GPU each scoring task asks Spark for (a stage-level resource profile; "
-        "the executors need spark.executor.resource.gpu.amount). 0: none."
-    ),
-]
 
 
 @contextmanager
