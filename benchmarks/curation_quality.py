@@ -84,7 +84,7 @@ def write_pool_labels(work: Path) -> Path:
     return out
 
 
-def select_all(run, args, best_single: str) -> dict[str, float]:
+def select_all(run, args, best_single: str, dataraters: dict[str, str | None]) -> dict[str, float]:
     """Every selection into ``sel-<name>``; seconds per selection."""
     score_args = [x for a in SCORE_SETS for x in ("-a", a)]
     keep = str(args.keep)
@@ -98,22 +98,23 @@ def select_all(run, args, best_single: str) -> dict[str, float]:
         "oracle": run("select", "corpus", "-a", "attrs/pool-labels", "--rule", ORACLE_RULE, "--out", "sel-oracle",
                       "--overwrite", done="sel-oracle/manifest.json"),
     }  # fmt: skip
-    for name in DATARATERS:
+    for name in dataraters:
         seconds[name] = run("datarater", "filter", "corpus", "--scores", f"attrs/{name}", "--out", f"sel-{name}",
                             "--rho", str(round(1 - args.keep, 6)), "--seed", str(args.seed), "--overwrite",
                             done=f"sel-{name}/manifest.json")  # fmt: skip
     return seconds
 
 
-def human_agreement_rows(work: Path, bootstrap: int) -> dict:
-    """``human_agreement.py`` with this run's raters, once per DataRater: the DataRater, Meta-rater and
-    best-heuristic rows of each, and how many documents were scored."""
+def human_agreement_rows(work: Path, bootstrap: int, dataraters: dict[str, str | None]) -> dict:
+    """``human_agreement.py`` with this run's raters, once per DataRater (once without one when there is
+    none): the DataRater, Meta-rater and best-heuristic rows of each, and how many documents were scored."""
     import human_agreement
 
     out: dict = {}
-    for name in DATARATERS:
+    for name in dataraters or ["none"]:
+        model = ["--datarater", str(work / "models" / name)] if name in dataraters else []
         human_agreement.main([
-            "--work", str(work / f"human-{name}"), "--models-from", str(work), "--datarater", str(work / "models" / name),
+            "--work", str(work / f"human-{name}"), "--models-from", str(work), *model,
             "--bootstrap", str(bootstrap), "--out-dir", str(work), "--name", f"human-{name}",
         ])  # fmt: skip
         payload = json.loads((work / f"human-{name}.json").read_text())
@@ -127,7 +128,7 @@ def human_agreement_rows(work: Path, bootstrap: int) -> dict:
     return out
 
 
-def goals(validation: dict, differences: dict[str, list[dict]]) -> list[dict]:
+def goals(validation: dict, differences: dict[str, list[dict]], dataraters: dict[str, str | None]) -> list[dict]:
     """The issue's goals, each checked on both held-out sets from this run's numbers."""
     results = validation["results"]
     heldouts = list(results["random"])
@@ -141,7 +142,7 @@ def goals(validation: dict, differences: dict[str, list[dict]]) -> list[dict]:
         rows.append({"goal": "Meta-rater at least as good as the best single score", "heldout": heldout,
                      "measured": f"{d['mean']:+.4f} bpb ({d['z']:+.1f} SE)", "met": d["mean"] <= 0})  # fmt: skip
         oracle = results["oracle"][heldout]["token_savings"]
-        for name in DATARATERS:
+        for name in dataraters:
             savings = results[name][heldout]["token_savings"]
             rows.append({"goal": f"{name}: ≥ {GOAL_SAVINGS:.0%} token savings against random", "heldout": heldout,
                          "measured": _savings(savings), "met": savings is not None and savings >= GOAL_SAVINGS})  # fmt: skip
@@ -187,6 +188,11 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of the human agreement")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default="curation_quality", help="results file name")
+    parser.add_argument(
+        "--skip-datarater",
+        action="store_true",
+        help="leave DataRater out (its training is most of the time): Meta-rater and the baselines only",
+    )
     parser.add_argument("--resume", action="store_true", help="skip steps whose output is already in --work")
     args = parser.parse_args()
     if not 0 < args.keep < 1:
@@ -217,14 +223,16 @@ def main() -> None:
     single_losses = one_hot_fits(work, work / "fit", SCORE_SETS, workers=1)
     seconds["single_score_runs"] = time.perf_counter() - started
     best_single = min(single_losses, key=single_losses.get)
-    for name, target in DATARATERS.items():
+    dataraters = {} if args.skip_datarater else DATARATERS
+    learned = [name for name in LEARNED if name in dataraters or not name.startswith("datarater")]
+    for name, target in dataraters.items():
         heldout = pool.reference if target == "reference" else None
         for step, value in datarater_scores(run, f"models/{name}", f"attrs/{name}", args.datarater_steps,
                                             args.population, args.seed, heldout).items():  # fmt: skip
             seconds[f"{name}_{step}"] = value
     write_pool_labels(work)
-    seconds |= {f"select_{k}": v for k, v in select_all(run, args, best_single).items()}
-    selections = {name: f"sel-{name}" for name in ["oracle", "heuristic", *LEARNED]}
+    seconds |= {f"select_{k}": v for k, v in select_all(run, args, best_single, dataraters).items()}
+    selections = {name: f"sel-{name}" for name in ["oracle", "heuristic", *learned]}
     seconds["validate"] = run(
         "validate", *[x for name, d in selections.items() for x in ("--train", f"{name}={d}")],
         "--random-baseline", "corpus",
@@ -236,7 +244,7 @@ def main() -> None:
         done="validation/results.json",
     )  # fmt: skip
     started = time.perf_counter()
-    human = human_agreement_rows(work, args.bootstrap)
+    human = human_agreement_rows(work, args.bootstrap, dataraters)
     seconds["human_agreement"] = time.perf_counter() - started
 
     from curation.corpus import Corpus
@@ -249,7 +257,7 @@ def main() -> None:
         for name, d in selections.items()
     }
     kinds = document_kinds(work / "corpus")[1]
-    differences = {name: paired_differences(results, name) for name in LEARNED}
+    differences = {name: paired_differences(results, name) for name in learned}
     payload = {
         "benchmark": "curation_quality",
         **provenance(["torch", "pyspark", "lightgbm", "fasttext-numpy2-wheel"]),
@@ -269,7 +277,7 @@ def main() -> None:
         "kept_by_kind": kept_by_kind(work, selections),
         "validation": {k: validation[k] for k in ("model", "tokens", "seeds", "baseline", "train_sets", "results")},
         "differences": differences,
-        "goals": goals(validation, differences),
+        "goals": goals(validation, differences, dataraters),
         "human_agreement": human,
     }
     markdown = render(payload)
@@ -303,6 +311,15 @@ def _comparison_line(comparison: dict | None) -> str:
         f"Both regressors on the same runs, {comparison['repeats']} × {comparison['folds']}-fold cross-validation "
         f"(Spearman of out-of-fold predictions; mean ± SD over repeats): {shown}.\n\n"
     )
+
+
+def _confirmation_section(confirmation: dict | None) -> str:
+    """The fit's confirmation of its answer (``raters.metarater.confirm``), as the fit's report shows it."""
+    if not confirmation:
+        return ""
+    from raters.metarater.confirm import confirmation_text
+
+    return "\n".join(confirmation_text(confirmation)) + "\n\n"
 
 
 def _flags(settings: dict) -> str:
@@ -400,6 +417,7 @@ def render(p: dict) -> str:
         f"{_comparison_line(fit.get('regressor_comparison'))}"
         f"{_reliability_line(fit.get('reliability'))}"
         f"Weights found, and each score alone:\n\n{weights}\n\n"
+        f"{_confirmation_section(fit.get('confirmation'))}"
         f"Best single score (lowest loss on the fit's held-out set): `{p['best_single_score']}`.\n\n"
         f"## Time\n\n{phases}\n\nMachine: {m['cpu_model']}, {m['nproc']} CPUs, {m['memory_gib']} GiB.\n"
     )

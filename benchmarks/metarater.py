@@ -137,7 +137,8 @@ def score_with_every_rater(run, reference: Path, annotations: Path, negatives: s
 
 def one_hot_fits(work: Path, fit_dir: Path, attributes: list[str], workers: int) -> dict[str, float]:
     """Held-out loss of a proxy run per single score (all weight on it), same settings as the fit's runs;
-    also writes ``single-<column>/weights.json`` so ``curate metarater select`` can use any of them."""
+    also writes ``single-<column>/weights.json`` so ``curate metarater select`` can use any of them. A fit that
+    confirmed its answer (``raters.metarater.confirm``) trained these runs already: their losses are read."""
     import numpy as np
 
     from curation.corpus import Corpus
@@ -148,6 +149,10 @@ def one_hot_fits(work: Path, fit_dir: Path, attributes: list[str], workers: int)
     from raters.metarater.score_table import load_score_table
 
     fit = json.loads((fit_dir / "weights.json").read_text())
+    if (fit.get("confirmation") or {}).get("single_losses"):
+        losses = fit["confirmation"]["single_losses"]
+        _write_single_fits(work, fit)
+        return losses
     table = load_score_table(work / "corpus", [work / a for a in attributes], columns=fit["columns"])
     from curation.proxy.text_source import read_text_source
 
@@ -163,11 +168,16 @@ def one_hot_fits(work: Path, fit_dir: Path, attributes: list[str], workers: int)
         eye, texts, table.n_bytes[sampled], scaled, {"fit": heldout}, settings, "single", work / "single-runs", workers
     )
     losses = {column: record["loss"] for column, record in zip(fit["columns"], records, strict=True)}
-    for column, row in zip(fit["columns"], eye, strict=True):
-        single = dict(fit, weights=dict(zip(fit["columns"], (float(w) for w in row), strict=True)))
+    _write_single_fits(work, fit)
+    return losses
+
+
+def _write_single_fits(work: Path, fit: dict) -> None:
+    """``single-<column>/weights.json``: the fit with all weight on one score, for ``curate metarater select``."""
+    for column in fit["columns"]:
+        single = dict(fit, weights={c: float(c == column) for c in fit["columns"]})
         (work / f"single-{column}").mkdir(exist_ok=True)
         (work / f"single-{column}" / "weights.json").write_text(json.dumps(single, indent=2))
-    return losses
 
 
 def kept_by_kind(work: Path, selections: dict[str, str]) -> dict[str, dict[str, float]]:

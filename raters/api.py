@@ -145,6 +145,9 @@ def metarater_fit(
     workers: int = 1,
     members_per_batch: int | None = None,
     reliability_runs: int = 8,
+    confirm_seeds: int = 3,
+    confirm_singles: int = 2,
+    confirm_observed: int = 2,
     seed: int = 0,
     tracking: bool = True,
     overwrite: bool = False,
@@ -159,7 +162,8 @@ def metarater_fit(
     cfg = MetaraterConfig(
         runs=runs, alpha=alpha, candidates=candidates, top_candidates=top_candidates, classifier_output=classifier_output,
         max_documents=max_documents, seed=seed, workers=workers, members_per_batch=members_per_batch,
-        reliability_runs=reliability_runs,
+        reliability_runs=reliability_runs, confirm_seeds=confirm_seeds, confirm_singles=confirm_singles,
+        confirm_observed=confirm_observed,
         proxy=ProxyRunSettings(
             size=size, tokens=parse_token_count(str(tokens)), top_fraction=top_fraction, lr=lr, seed=seed
         ),

@@ -93,13 +93,29 @@ def metarater_fit(
             "is about its data (ICC(1) in the report; a warning when it is below 0.5). 0 skips it."
         ),
     ] = 8,
+    confirm_seeds: Annotated[
+        int,
+        typer.Option(
+            help="Not in the paper: the finalists (the search's answer, the best single scores, the best observed "
+            "runs) are trained again with this many fresh proxy seeds, and the one with the lowest mean loss is the "
+            "answer; the report shows them all. 0 keeps the search's answer, as the paper does."
+        ),
+    ] = 3,
+    confirm_singles: Annotated[
+        int, typer.Option(help="Finalists among the scores alone, ranked by one proxy run per score.")
+    ] = 2,
+    confirm_observed: Annotated[
+        int, typer.Option(help="Finalists among the fit's proxy runs, ranked by their loss.")
+    ] = 2,
     seed: Annotated[int, typer.Option(help="Seed of weights, sample, proxies and split.")] = 0,
     tracking: Tracking = True,
     overwrite: Annotated[bool, typer.Option(help="Discard an earlier fit in --out made from other inputs.")] = False,
 ) -> None:
     """Learn Meta-rater weights: scale every score to [0, 5], train a proxy per Dirichlet weighting on the
     top share of documents, regress held-out loss on the weights (LightGBM or linear; Spearman on a held-out 20%),
-    and average the best of many predicted candidates.
+    and average the best of many predicted candidates. Then (not in the paper; --confirm-seeds 0 skips it)
+    train that answer, the best single scores and the best observed runs again with fresh proxy seeds, and keep
+    the one with the lowest mean loss.
 
     One MLflow run with a child per proxy run. Finished proxy runs survive a crash: rerun the same command
     to go on. Writes weights.json (read by `curate metarater select`), weights.png and report.md.
@@ -115,7 +131,8 @@ def metarater_fit(
             corpus, attributes, heldout, out, runs=runs, tokens=tokens, size=size, top_fraction=top_fraction, lr=lr,
             alpha=alpha, regressor=regressor, column=column, lower_is_better=lower_is_better, classifier_output=classifier_output,
             candidates=candidates, top_candidates=top_candidates, max_documents=max_documents, workers=workers,
-            members_per_batch=members_per_batch, reliability_runs=reliability_runs, seed=seed, tracking=tracking,
+            members_per_batch=members_per_batch, reliability_runs=reliability_runs, confirm_seeds=confirm_seeds,
+            confirm_singles=confirm_singles, confirm_observed=confirm_observed, seed=seed, tracking=tracking,
             overwrite=overwrite,
         ).details  # fmt: skip
         typer.echo(Destination(str(result.out)).read_bytes("report.md").decode("utf-8"))

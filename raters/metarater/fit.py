@@ -8,6 +8,9 @@
    on the other 20% (``regression``), the same Spearman for growing subsets of the runs (how the regression
    improves with N), and both regressors' cross-validated Spearman on the same runs.
 5. Predict the loss of ``candidates`` Dirichlet draws, average the ``top_candidates`` best (``search``).
+6. Not in the paper: train a few finalists (the search's answer, the best single scores, the best observed
+   runs) again with ``confirm_seeds`` fresh proxy seeds and answer with the lowest mean loss (``confirm``);
+   ``confirm_seeds=0`` keeps the search's answer, as the paper does.
 
 ``--out`` receives ``runs/`` (one JSON per proxy run), ``regressor.txt`` (LightGBM text format) or
 ``regressor.json`` (linear),
@@ -70,6 +73,11 @@ class MetaraterConfig:
     # The first N weightings are trained again with the next proxy seed, to measure how much of a run's loss
     # is about its data (raters.metarater.reliability); 0 skips it. Not in the paper.
     reliability_runs: int = 8
+    # Finalists trained again with this many fresh proxy seeds; the lowest mean loss is the answer
+    # (raters.metarater.confirm). 0: the search's answer, as in the paper. Not in the paper.
+    confirm_seeds: int = 3
+    confirm_singles: int = 2  # finalists among the scores alone, by one run per score
+    confirm_observed: int = 2  # finalists among the fit's proxy runs, by their loss
     proxy: ProxyRunSettings = field(default_factory=ProxyRunSettings)
     regression: RegressionSettings = field(default_factory=RegressionSettings)
 
@@ -90,6 +98,10 @@ class MetaraterConfig:
             raise ConfigError("--members-per-batch must be at least 1")
         if not 0 <= self.reliability_runs <= self.runs or self.reliability_runs == 1:
             raise ConfigError("--reliability-runs must be 0, or between 2 and --runs")
+        if min(self.confirm_seeds, self.confirm_singles, self.confirm_observed) < 0:
+            raise ConfigError("--confirm-seeds, --confirm-singles and --confirm-observed must be 0 or more")
+        if self.confirm_observed > self.runs:
+            raise ConfigError(f"--confirm-observed ({self.confirm_observed}) must be at most --runs ({self.runs})")
         self.proxy.check()
 
 
@@ -293,6 +305,10 @@ def _report(fit: dict[str, Any]) -> str:
             lines.append(f"| {REGRESSOR_NAMES[name]}{' (used)' if name == model else ''} | {shown} |")
     if fit.get("reliability"):
         lines += ["", "## How much of a run's loss is about its data", "", _reliability_text(fit["reliability"])]
+    if fit.get("confirmation"):
+        from raters.metarater.confirm import confirmation_text
+
+        lines += ["", "## Confirmation", "", *confirmation_text(fit["confirmation"])]
     search = fit["search"]
     losses = fit["runs"]["losses"]
     lines += [
@@ -406,6 +422,7 @@ def run_metarater_fit(
     from curation.staged_folder import StagedFolder, folder_location
     from curation.tracking import stage_run
     from curation.validate.report import write_text_atomic
+    from raters.metarater.confirm import CONFIRM_RUNS_DIR, SINGLE_RUNS_DIR, planned_runs, run_confirmation
     from raters.metarater.dirichlet import sample_weights
     from raters.metarater.proxy_runs import run_path, run_proxies
     from raters.metarater.regression import compare_regressors, fit_regressor
@@ -432,7 +449,8 @@ def run_metarater_fit(
         raise ConfigError(
             f"{shown} holds a Meta-rater fit of other inputs or settings; pass --overwrite or another --out"
         )
-    for runs_dir in (RUNS_DIR, RELIABILITY_RUNS_DIR):
+    run_dirs = (RUNS_DIR, RELIABILITY_RUNS_DIR, SINGLE_RUNS_DIR, CONFIRM_RUNS_DIR)
+    for runs_dir in run_dirs:
         folder.pull(runs_dir)  # a URL: its finished runs, to reuse
     if overwrite and out.exists():
         _discard_stale_outputs(folder, cfg)
@@ -464,7 +482,8 @@ def run_metarater_fit(
         with Progress(
             TextColumn("proxy runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
         ) as progress:
-            task = progress.add_task("runs", total=cfg.runs + cfg.reliability_runs)
+            total = cfg.runs + cfg.reliability_runs + planned_runs(len(table.columns), cfg)
+            task = progress.add_task("runs", total=total)
 
             def on_done(record: dict[str, Any], was_reused: bool) -> None:
                 upload_run(RUNS_DIR, record, was_reused)
@@ -500,18 +519,33 @@ def run_metarater_fit(
 
             reliability = _measure_reliability(weights, losses, inputs, cfg, out, on_reliability_done)
             proxy_seconds = time.perf_counter() - started
+
+            started = time.perf_counter()
+            regressor = fit_regressor(weights, losses, cfg.regression)
+            regression_seconds = time.perf_counter() - started
+            search = best_weights(
+                regressor, len(table.columns), cfg.candidates, cfg.top_candidates, cfg.seed + 1, alpha=cfg.alpha
+            )
+            confirmation, final_weights, confirm_seconds = None, search.weights, 0.0
+            if cfg.confirm_seeds:
+
+                def on_confirm_done(runs_dir: str, record: dict[str, Any], was_reused: bool) -> None:
+                    upload_run(runs_dir, record, was_reused)
+                    progress.advance(task)
+
+                started = time.perf_counter()
+                confirmation = run_confirmation(inputs, search.weights, weights, losses, cfg, out, on_confirm_done)
+                confirm_seconds = time.perf_counter() - started
+                chosen = next(r for r in confirmation["finalists"] if r["name"] == confirmation["chosen"])
+                final_weights = np.asarray([chosen["weights"][c] for c in table.columns], dtype=np.float64)
+            # Finalists that are one weighting train once: the bar ends where the runs did.
+            progress.update(task, total=next(t.completed for t in progress.tasks if t.id == task))
         if reliability and (reliability["icc1"] is None or reliability["icc1"] < LOW_RELIABILITY):
             console.print(f"warning: {_reliability_text(reliability)}", highlight=False)
 
-        started = time.perf_counter()
-        regressor = fit_regressor(weights, losses, cfg.regression)
-        regression_seconds = time.perf_counter() - started
         regressor_file = regressor.save(out)
         curve = _learning_curve(weights, losses, cfg.regression)
         comparison = compare_regressors(weights, losses, cfg.regression)
-        search = best_weights(
-            regressor, len(table.columns), cfg.candidates, cfg.top_candidates, cfg.seed + 1, alpha=cfg.alpha
-        )
 
         fit = {
             "format": FIT_FORMAT,
@@ -525,7 +559,7 @@ def run_metarater_fit(
             "columns": table.columns,
             "sources": table.sources,
             "scaling": scaling.to_dict(),
-            "weights": dict(zip(table.columns, (float(w) for w in search.weights), strict=True)),
+            "weights": dict(zip(table.columns, (float(w) for w in final_weights), strict=True)),
             "runs": {
                 "count": len(records),
                 "losses": [float(x) for x in losses],
@@ -541,18 +575,21 @@ def run_metarater_fit(
                 "seconds": round(search.seconds, 3),
                 "best_predicted_min": float(search.best_predicted[0]),
                 "best_predicted_max": float(search.best_predicted[-1]),
+                "weights": dict(zip(table.columns, (float(w) for w in search.weights), strict=True)),
             },
+            "confirmation": confirmation,
             "seconds": {
                 "proxies": round(proxy_seconds, 3),
                 "regression": round(regression_seconds, 3),
                 "search": round(search.seconds, 3),
+                "confirmation": round(confirm_seconds, 3),
             },
             "mlflow": {"run_id": run.run_id, "child_run_ids": {str(k): v for k, v in sorted(child_ids.items())}},
         }
-        _plot_weights(table.columns, search.weights, out / "weights.png")
+        _plot_weights(table.columns, final_weights, out / "weights.png")
         write_text_atomic(out / "report.md", _report(fit))
         write_json_atomic(finished_path, fit)
-        folder.publish(skip=(f"{RUNS_DIR}/", f"{RELIABILITY_RUNS_DIR}/"))  # the runs went up as they finished
+        folder.publish(skip=tuple(f"{d}/" for d in run_dirs))  # the runs went up as they finished
         metrics = {
             **({"run_icc1": reliability["icc1"]} if reliability and reliability["icc1"] is not None else {}),
             "proxy_seconds": proxy_seconds,
@@ -564,6 +601,8 @@ def run_metarater_fit(
         if regressor.metrics["valid_spearman"] is not None:
             metrics["valid_spearman"] = regressor.metrics["valid_spearman"]
         run.log_metrics(metrics)
+        if confirmation:
+            run.set_tags({"metarater.chosen": confirmation["chosen"]})
         for name in (WEIGHTS_FILE, "weights.png", "report.md", regressor_file):
             run.log_artifact(out / name)
     return FitResult(shown, fit)

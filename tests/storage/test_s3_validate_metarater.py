@@ -207,6 +207,8 @@ def test_a_fit_on_s3_is_the_local_one_and_resumes_from_its_runs(inputs, fits, s3
         "weights.png",
         "runs/run-00007.json",
         "runs-reliability/run-00001.json",
+        "runs-single/run-00001.json",
+        "runs-confirm/seed-4/run-00000.json",
     } <= set(made)
     assert sorted(written) == sorted(made)
     weights = without(written["weights.json"], *TIMINGS)

@@ -98,6 +98,22 @@ def test_fit_learns_to_weight_the_informative_score(mixed, tmp_path):
     assert (tmp_path / "fit/weights.png").stat().st_size > 0 and "| oracle |" in (
         tmp_path / "fit/report.md"
     ).read_text()
+    # Confirmation: each score alone once, then the finalists again with seeds 2-4; the answer is the finalist
+    # with the lowest mean loss, and the search's own answer is kept beside it.
+    confirmation = fit["confirmation"]
+    assert confirmation["seeds"] == [2, 3, 4]
+    singles = confirmation["single_losses"]
+    assert set(singles) == {"oracle", "noise"} and len(list((tmp_path / "fit/runs-single").glob("*.json"))) == 2
+    assert singles["oracle"] < singles["noise"]  # all weight on the truth keeps the clean half
+    names = [row["name"] for row in confirmation["finalists"]]
+    assert names[0] == "search" and "single:oracle" in names and len(names) == len(set(names)) >= 3
+    means = {row["name"]: row["mean"] for row in confirmation["finalists"]}
+    assert confirmation["chosen"] == min(means, key=means.get)
+    chosen = next(row for row in confirmation["finalists"] if row["name"] == confirmation["chosen"])
+    assert fit["weights"] == chosen["weights"] and set(fit["search"]["weights"]) == {"oracle", "noise"}
+    for seed in (2, 3, 4):
+        assert len(list((tmp_path / f"fit/runs-confirm/seed-{seed}").glob("*.json"))) == len(names)
+    assert "## Confirmation" in (tmp_path / "fit/report.md").read_text()
 
     selected = run_metarater_select(corpus, [oracle], tmp_path / "fit", tmp_path / "kept", fraction=0.5, tracking=False)
     kept = Corpus.open(selected.out)
@@ -137,7 +153,10 @@ def test_a_rerun_reuses_finished_proxy_runs(mixed, tmp_path):
     from raters.metarater.regression import RegressionSettings
 
     linear = replace(
-        _fit_config(runs=8, tokens=10_000), reliability_runs=2, regression=RegressionSettings(model="linear")
+        _fit_config(runs=8, tokens=10_000),
+        reliability_runs=2,
+        confirm_seeds=0,
+        regression=RegressionSettings(model="linear"),
     )
     redone = run_metarater_fit(
         corpus, [oracle], [HELDOUT], tmp_path / "fit", linear, columns=COLUMNS, tracking=False, overwrite=True
@@ -147,6 +166,8 @@ def test_a_rerun_reuses_finished_proxy_runs(mixed, tmp_path):
     assert sorted(p.name for p in (tmp_path / "fit/runs").iterdir()) == [f"run-{i:05d}.json" for i in range(8)]
     assert len(list((tmp_path / "fit/runs-reliability").iterdir())) == 2
     assert (tmp_path / "fit/regressor.json").is_file() and not (tmp_path / "fit/regressor.txt").exists()
+    # Without confirmation the answer is the search's, as in the paper.
+    assert redone.fit["confirmation"] is None and redone.fit["weights"] == redone.fit["search"]["weights"]
 
 
 def test_fit_and_select_from_the_cli(mixed):
