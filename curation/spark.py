@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 DEFAULT_MASTER = "local[*]"
+LOG_CONFIG = Path(__file__).parent / "conf" / "log4j2.properties"
 
 _DEFAULT_CONF = {
     "spark.sql.session.timeZone": "UTC",
@@ -54,8 +55,14 @@ def get_spark(master: str | None = None, app_name: str = "curation", conf: dict[
         resolved = master or conf.get("spark.master") or os.environ.get("CURATION_SPARK_MASTER", DEFAULT_MASTER)
         if resolved.startswith("local"):
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode never needs another interface
-        log_config = Path(__file__).parent / "conf" / "log4j2.properties"
-        conf.setdefault("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log_config}")
+        # A local driver starts faster with C1 only and a class archive (curation.jvm_start); not when the
+        # caller set the driver's Java options or class path itself.
+        from curation.jvm_start import java_options
+
+        lean = java_options(conf) if resolved.startswith("local") else []
+        conf.setdefault(
+            "spark.driver.extraJavaOptions", " ".join([f"-Dlog4j2.configurationFile=file:{LOG_CONFIG}", *lean])
+        )
         builder = builder.master(resolved)
     for key, value in {**_DEFAULT_CONF, **conf}.items():
         builder = builder.config(key, value)
