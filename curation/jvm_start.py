@@ -11,8 +11,8 @@ features (Java 13+) remove most of that, for local masters only (a cluster's exe
   ``$XDG_CACHE_HOME/curation/jvm`` (default ``~/.cache``). The first local session finds none and starts a
   detached process that makes it, in the background; every later session maps it instead of loading classes.
   An archive made by another Java or another class path is refused by the JVM, which then loads classes as
-  usual; the archive's name holds a digest of the Java binary, the PySpark version and the jars, so a new
-  install makes a new one. A damaged archive is not refused: HotSpot dies of SIGBUS on a truncated one. So
+  usual; the archive's name holds a digest of the Java binary and of the PySpark install (its folder, version
+  and jars), so each environment makes its own. A damaged archive is not refused: HotSpot dies of SIGBUS on a truncated one. So
   the maker first starts a session on the new archive with ``-Xshare:on`` (which fails rather than runs
   without it), and only then commits it, with its size in a ``.size`` file beside it; a session uses an
   archive only when that size matches.
@@ -65,8 +65,9 @@ def archive_path() -> Path | None:
     if java is None:
         return None
     stat = os.stat(java)
-    jars = sorted(p.name for p in (Path(pyspark.__file__).parent / "jars").glob("*.jar"))
-    key = "\n".join([java, str(stat.st_size), str(stat.st_mtime_ns), pyspark.__version__, sys.version, *jars])
+    jar_dir = Path(pyspark.__file__).resolve().parent / "jars"  # the class path names the jars by full path
+    jars = sorted(p.name for p in jar_dir.glob("*.jar"))
+    key = "\n".join([java, str(stat.st_size), str(stat.st_mtime_ns), str(jar_dir), sys.version, *jars])
     return cache_dir() / f"spark-{pyspark.__version__}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.jsa"
 
 
