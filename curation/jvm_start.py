@@ -4,18 +4,18 @@ A local job on a few cores spends seconds before its first task: the JVM loads a
 thousand classes of Spark, and its C2 compiler competes with the job for the cores. Two standard HotSpot
 features (Java 13+) remove most of that, for local masters only (a cluster's executors are not touched):
 
-- ``-XX:TieredStopAtLevel=1``: methods are compiled by C1 only. On 2 cores a Spark SQL job of 15-20 s ran
-  faster with it, not slower (benchmarks/results/cold_start.md), because C2 competed with it for the cores.
+- ``-XX:TieredStopAtLevel=1``: methods are compiled by C1 only. On 2 cores a JVM-heavy Spark SQL job ran
+  faster with it, not slower (docs/results.md, cold start), because C2 competed with it for the cores.
 - A dynamic class-data-sharing archive (``-XX:SharedArchiveFile``) of the classes a Spark session loads, made
   once per Java and PySpark install by a separate JVM (``-XX:ArchiveClassesAtExit``) and kept in
   ``$XDG_CACHE_HOME/curation/jvm`` (default ``~/.cache``). The first local session finds none and starts a
   detached process that makes it, in the background; every later session maps it instead of loading classes.
   An archive made by another Java or another class path is refused by the JVM, which then loads classes as
-  usual; the archive's name holds a digest of the Java binary and of the PySpark install (its folder, version
-  and jars), so each environment makes its own. A damaged archive is not refused: HotSpot dies of SIGBUS on a truncated one. So
-  the maker first starts a session on the new archive with ``-Xshare:on`` (which fails rather than runs
-  without it), and only then commits it, with its size in a ``.size`` file beside it; a session uses an
-  archive only when that size matches.
+  usual; the archive's name holds a digest of the Java binary and of the PySpark install (its folder and
+  jars), so each environment makes its own. A damaged archive is not refused: HotSpot dies of SIGBUS on a
+  truncated one. So the maker first starts a session on the new archive with ``-Xshare:on`` (which fails
+  rather than runs without it), and only then commits it, with its size in a ``.size`` file beside it; a
+  session uses an archive only when that size matches.
 
 ``CURATION_LEAN_JVM=0`` turns both off; a session given its own ``spark.driver.extraJavaOptions`` or extra
 jars gets neither.
