@@ -272,6 +272,7 @@ def main() -> None:
     parser.add_argument("--perplexity-tokens", default="200k", help="training tokens of the perplexity LM")
     parser.add_argument("--work", type=Path, help="work directory (default: a temporary one)")
     parser.add_argument("--name", default="scoring_throughput")
+    parser.add_argument("--out-dir", type=Path, default=RESULTS, help="where <name>.json and <name>.md go")
     args = parser.parse_args()
     machine = machine_info(java=True)
     with tempfile.TemporaryDirectory(prefix="bench-scoring-") as tmp:
@@ -285,7 +286,7 @@ def main() -> None:
         "trials": args.trials,
         "rows": rows,
     }
-    json_path, md_path = write_results(RESULTS, args.name, payload, render(payload))
+    json_path, md_path = write_results(args.out_dir, args.name, payload, render(payload))
     print(md_path.read_text())
 
 
