@@ -128,6 +128,14 @@ def human_agreement_rows(work: Path, bootstrap: int, dataraters: dict[str, str |
     return out
 
 
+def _in_se(d: dict) -> str:
+    """A paired difference in standard errors; every seed's difference exactly 0 (the same documents, so the
+    same proxies) is said so rather than as 0/0."""
+    if d["mean"] == 0 and d["se"] == 0:
+        return "same selection"
+    return f"{d['z']:+.1f} SE"
+
+
 def goals(validation: dict, differences: dict[str, list[dict]], dataraters: dict[str, str | None]) -> list[dict]:
     """The issue's goals, each checked on both held-out sets from this run's numbers."""
     results = validation["results"]
@@ -140,7 +148,7 @@ def goals(validation: dict, differences: dict[str, list[dict]], dataraters: dict
     for heldout in heldouts:
         d = find("metarater", "single", heldout)
         rows.append({"goal": "Meta-rater at least as good as the best single score", "heldout": heldout,
-                     "measured": f"{d['mean']:+.4f} bpb ({d['z']:+.1f} SE)", "met": d["mean"] <= 0})  # fmt: skip
+                     "measured": f"{d['mean']:+.4f} bpb ({_in_se(d)})", "met": d["mean"] <= 0})  # fmt: skip
         oracle = results["oracle"][heldout]["token_savings"]
         for name in dataraters:
             savings = results[name][heldout]["token_savings"]
@@ -148,7 +156,7 @@ def goals(validation: dict, differences: dict[str, list[dict]], dataraters: dict
                          "measured": _savings(savings), "met": savings is not None and savings >= GOAL_SAVINGS})  # fmt: skip
             d = find(name, "heuristic", heldout)
             rows.append({"goal": f"{name}: ahead of the heuristic rule by ≥ {GOAL_HEURISTIC_SE:.0f} SE",
-                         "heldout": heldout, "measured": f"{d['mean']:+.4f} bpb ({d['z']:+.1f} SE)",
+                         "heldout": heldout, "measured": f"{d['mean']:+.4f} bpb ({_in_se(d)})",
                          "met": d["z"] <= -GOAL_HEURISTIC_SE})  # fmt: skip
             met = savings is not None and oracle is not None and savings >= GOAL_ORACLE_SHARE * oracle
             rows.append({"goal": f"{name}: savings within {1 - GOAL_ORACLE_SHARE:.0%} of the oracle's",
@@ -325,7 +333,8 @@ def _confirmation_section(confirmation: dict | None) -> str:
 def _flags(settings: dict) -> str:
     """The run's command-line settings as flags (the work directory and derived values left out)."""
     derived = {"work", "resume", "heuristic_rule", "oracle_rule"}
-    return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in settings.items() if k not in derived)
+    flags = [(f"--{k.replace('_', '-')}", v) for k, v in settings.items() if k not in derived and v is not False]
+    return " ".join(flag if v is True else f"{flag} {v}" for flag, v in flags)
 
 
 def _bpb(entry: dict) -> str:
@@ -362,7 +371,7 @@ def render(p: dict) -> str:
         ],
     )  # fmt: skip
     diff_rows = [
-        [name, d["against"], d["heldout"], f"{d['mean']:+.4f}", f"{d['se']:.4f}", f"{d['z']:+.1f}"]
+        [name, d["against"], d["heldout"], f"{d['mean']:+.4f}", f"{d['se']:.4f}", _in_se(d).removesuffix(" SE")]
         for name, rows in p["differences"].items()
         for d in rows
         if d["against"] in ("random", "heuristic", "oracle", "single") and d["against"] != name

@@ -205,13 +205,15 @@ def validate(
     out: str | Path,
     *,
     tokens: int | str = "1M",
+    random_baseline: str | Path | None = None,
     tracking: bool = True,
     overwrite: bool = False,
     **options: Any,
 ) -> StageResult:
     """``curate validate``: proxy LMs trained on each ``train`` set (name -> corpus or text file, or
-    ``NAME=PATH`` strings) at equal ``tokens``, evaluated on each ``heldout`` set (the same, or bare paths). ``options`` are the fields of
-    ``curation.validate.job.ValidateConfig`` (``seeds``, ``random_baseline``, ``size``, ``lr``, ...).
+    ``NAME=PATH`` strings) at equal ``tokens``, evaluated on each ``heldout`` set (the same, or bare paths), and
+    on a uniform random sample of the ``random_baseline`` pool when one is given. ``options`` are the other
+    fields of ``curation.validate.job.ValidateConfig`` (``seeds``, ``size``, ``lr``, ...).
     Counts: final bits per byte, ``{set: {heldout: mean}}``; ``details.results`` has everything."""
     from curation.proxy.config import parse_token_count
     from curation.validate.job import ValidateConfig, run_validate
@@ -222,6 +224,7 @@ def validate(
             heldout=_specs(heldout),
             out=str(out),
             tokens=parse_token_count(str(tokens)),
+            random_baseline=None if random_baseline is None else str(random_baseline),
             **options,
         )
     except TypeError as exc:

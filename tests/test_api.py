@@ -176,6 +176,12 @@ def test_quality_raters_top_mix_export_and_log_model_from_python(articles, tmp_p
                       tracking=False)  # fmt: skip
     urls = Corpus.open(kept.path).read_documents(columns=["url"]).column("url").to_pylist()
     assert len(urls) == 30 and sum(not url.endswith("?noisy") for url in urls) >= 25  # clean articles rank first
+    validated = api.validate({"top": kept.path}, {"wiki": wiki}, tmp_path / "validation", tokens="8k",
+                             random_baseline=corpus.path, seeds=1, size="tiny", evaluations=1,
+                             heldout_bytes=20_000, tracking=False)  # fmt: skip
+    final = validated.counts["final_bpb"]
+    assert set(final) == {"top", "random"}  # a Path for the random baseline's pool, as for the sets
+    assert all(0 < bpb["wiki"] < 9 for bpb in final.values())
 
     mixed = api.mix(kept.path, {"*": 1.0}, "20k", tmp_path / "mix", tracking=False)
     assert 0 < mixed.counts["documents"] < 30
