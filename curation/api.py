@@ -214,7 +214,7 @@ def validate(
     ``NAME=PATH`` strings) at equal ``tokens``, evaluated on each ``heldout`` set (the same, or bare paths), and
     on a uniform random sample of the ``random_baseline`` pool when one is given. ``options`` are the other
     fields of ``curation.validate.job.ValidateConfig`` (``seeds``, ``size``, ``lr``, ...).
-    Counts: final bits per byte, ``{set: {heldout: mean}}``; ``details.results`` has everything."""
+    Counts: ``{"final_bpb": {set: {heldout: mean}}}``; ``details.results`` has everything."""
     from curation.proxy.config import parse_token_count
     from curation.validate.job import ValidateConfig, run_validate
 
