@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,14 @@ from curation.ids import content_id, shard_of
 from curation.ingest.config import IngestConfig, MiB
 from curation.readers import InputFailed, RawRecord, RecordRejected, Split, read_split
 from curation.schema import sample_of
-from curation.text.normalize import decode_bytes, normalize_text, valid_unicode
+from curation.text.normalize import decode_bytes, normalize_text, normalize_texts, valid_unicode
 
 ORDER_COLUMN = "_order"
 SHARD_COLUMN = "_shard"
+# Records are built in batches of at most this many, or of about this much payload: enough that batch work
+# (normalisation in Arrow) pays, little enough that memory does not depend on the split's size.
+BATCH_RECORDS = 1024
+BATCH_CHARS = 8 * MiB
 
 
 def split_paths(split: Split) -> dict[str, str]:
@@ -36,6 +41,25 @@ def split_paths(split: Split) -> dict[str, str]:
 
 # What json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str) builds on every call, built once.
 _META_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _is_plain_text(raw: RawRecord) -> bool:
+    return not raw.is_html and isinstance(raw.payload, str)
+
+
+def batches(items: Iterable, max_items: int, max_chars: int) -> Iterator[list]:
+    """``items`` in lists of at most ``max_items``, cut early once the records' payloads add up to
+    ``max_chars`` (bytes or characters), so a batch of large records stays small in memory."""
+    batch: list = []
+    size = 0
+    for item in items:
+        batch.append(item)
+        size += len(item.payload) if isinstance(item, RawRecord) else 0
+        if len(batch) >= max_items or size >= max_chars:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -62,16 +86,35 @@ class DocumentBuilder:
         self.extractor = HtmlExtractor(cfg.extractor, cfg.extraction_timeout_s)
         self.langid = LanguageIdentifier(cfg.lid_model) if cfg.langid else None
         self.max_text_bytes = int(cfg.max_text_mb * MiB)
+        self._meta_path: str | None = None
+        self._meta_head = ""
 
-    def build_or_reject(self, raw: RawRecord, split: Split) -> dict[str, Any] | RecordRejected:
+    def build_all(self, items: list, split: Split) -> list:
+        """Every item of ``items`` in order: a `RawRecord` built (or rejected), anything else as it is. The
+        plain texts among them are normalised together (`normalize_texts`), which is faster than one by one."""
+        plain = [i for i, item in enumerate(items) if isinstance(item, RawRecord) and _is_plain_text(item)]
+        try:
+            normalized = dict(zip(plain, normalize_texts([items[i].payload for i in plain]), strict=True))
+        except Exception:  # noqa: BLE001 - then each record is normalised in `build`, where an error rejects it alone
+            normalized = {}
+        return [
+            self.build_or_reject(item, split, normalized.get(i)) if isinstance(item, RawRecord) else item
+            for i, item in enumerate(items)
+        ]
+
+    def build_or_reject(
+        self, raw: RawRecord, split: Split, normalized: str | None = None
+    ) -> dict[str, Any] | RecordRejected:
         """`build`, with any unexpected error turned into a reject of this record alone."""
         try:
-            return self.build(raw, split)
+            return self.build(raw, split, normalized)
         except Exception as exc:  # noqa: BLE001 - one record must never stop the job; the reason says why
             detail = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:300]
             return RecordRejected(raw.locator, "processing_failed", detail, sample_of(raw.payload))
 
-    def build(self, raw: RawRecord, split: Split) -> dict[str, Any] | RecordRejected:
+    def build(self, raw: RawRecord, split: Split, normalized: str | None = None) -> dict[str, Any] | RecordRejected:
+        """One document row, or the record's reject. ``normalized``: the text of a plain-text record already
+        normalised (`build_all`)."""
         from curation.text.extract import ExtractionTimeout, HtmlTooDeep, html_to_str
 
         meta = dict(raw.meta)
@@ -102,7 +145,7 @@ class DocumentBuilder:
             )
         if invalid:
             meta["invalid_utf8_sequences"] = invalid
-        text = normalize_text(text)
+        text = normalize_text(text) if normalized is None else normalized
         if not text:
             return RecordRejected(raw.locator, "empty_text", "no text after normalisation", sample_of(raw.payload))
         n_bytes = len(text.encode("utf-8"))
@@ -114,8 +157,12 @@ class DocumentBuilder:
                 sample_of(text),
             )
         lang, lang_score = self.langid.predict(text) if self.langid else (None, None)
-        meta["input"] = split.path
-        meta["locator"] = raw.locator
+        if meta:
+            meta["input"] = split.path
+            meta["locator"] = raw.locator
+            meta_json = _META_JSON.encode(meta)
+        else:  # most records: the same bytes as encoding {"input": ..., "locator": ...}, the path's part made once
+            meta_json = self._meta_prefix(split.path) + _META_JSON.encode(raw.locator) + "}"
         # Strings from the input may hold lone surrogates (JSON escapes, file names): Arrow needs valid UTF-8.
         return {
             "id": valid_unicode(raw.source_id) or content_id(raw.url, text),
@@ -126,8 +173,14 @@ class DocumentBuilder:
             "lang": lang,
             "lang_score": lang_score,
             "n_bytes": n_bytes,
-            "meta": valid_unicode(_META_JSON.encode(meta)),
+            "meta": valid_unicode(meta_json),
         }
+
+    def _meta_prefix(self, path: str) -> str:
+        if self._meta_path != path:
+            self._meta_path = path
+            self._meta_head = '{"input": ' + _META_JSON.encode(path) + ', "locator": '
+        return self._meta_head
 
 
 class _RowWriter:
@@ -210,10 +263,11 @@ def process_split(split: Split, cfg: IngestConfig, work: Destination) -> dict[st
     input_errors: Counter[str] = Counter()
     examples: dict[str, list[str]] = {}  # reason -> [locator, detail] of its first occurrence
     records_read = bytes_out = 0
-    for item in read_split(split, cfg.fields, int(cfg.max_record_mb * MiB), int(cfg.max_html_mb * MiB)):
+    records = read_split(split, cfg.fields, int(cfg.max_record_mb * MiB), int(cfg.max_html_mb * MiB))
+    built = (item for batch in batches(records, BATCH_RECORDS, BATCH_CHARS) for item in builder.build_all(batch, split))
+    for item in built:
         if not isinstance(item, InputFailed):
             records_read += 1
-            item = builder.build_or_reject(item, split) if isinstance(item, RawRecord) else item
         if isinstance(item, (InputFailed, RecordRejected)):
             (input_errors if isinstance(item, InputFailed) else rejected)[item.reason] += 1
             examples.setdefault(item.reason, [item.locator, item.detail])

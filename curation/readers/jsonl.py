@@ -164,10 +164,10 @@ def _maybe_wide_integer(value) -> bool:
     whole and at least 2**63 in size; a float literal of that size is read again by json too, harmlessly."""
     if isinstance(value, float):
         return abs(value) >= 2.0**63 and value.is_integer()
-    if isinstance(value, dict):
-        return any(_maybe_wide_integer(v) for v in value.values() if not isinstance(v, (str, int)))
-    if isinstance(value, list):
-        return any(_maybe_wide_integer(v) for v in value if not isinstance(v, (str, int)))
+    if isinstance(value, (dict, list)):
+        for item in value.values() if isinstance(value, dict) else value:  # a loop: once per record, mostly strings
+            if not isinstance(item, (str, int)) and _maybe_wide_integer(item):
+                return True
     return False
 
 
@@ -200,7 +200,8 @@ def record_from_mapping(
         return RecordRejected(
             locator, "bad_field_type", f"{fields['url']!r} is {type(url).__name__}, expected string", sample_of(text)
         )
-    meta = {k: v for k, v in obj.items() if k not in (fields["text"], fields["id"], fields["url"], fields["timestamp"])}
+    named = (fields["text"], fields["id"], fields["url"], fields["timestamp"])
+    meta = {k: v for k, v in obj.items() if k not in named}
     if invalid_bytes:
         meta["invalid_utf8_sequences"] = invalid_bytes
     return RawRecord(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from collections.abc import Sequence
 
 # Explicit classes and str.replace: much faster in CPython than negated classes like [^\S\n].
 _OTHER_NEWLINES = re.compile(r"[\x0b\x0c\x85\u2028\u2029]")
@@ -62,6 +63,34 @@ def normalize_text(text: str) -> str:
     if "\n\n\n" in text:
         text = _BLANK_LINES.sub("\n\n", text)
     return text.strip("\n ")
+
+
+# What `normalize_text` may change, as one RE2 pattern that Arrow runs over a whole batch: a character of
+# _ANY_RULE (lone surrogates aside: an Arrow string cannot hold one), or the whitespace that rules 3 and 4
+# change (a double space, a space beside a newline, three newlines, a space or newline at either end).
+# RE2's ^ and $ match only at the ends of the text. tests/text/test_normalize.py checks the class against
+# _ANY_RULE over all of Unicode and the batch against the text-at-a-time function.
+_MAY_CHANGE_RE2 = (
+    r"[\x{0}-\x{9}\x{b}-\x{1f}\x{7f}-\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+    r"|  | \n|\n |\n\n\n|^[ \n]|[ \n]$"
+)
+
+
+def normalize_texts(texts: Sequence[str]) -> list[str]:
+    """``[normalize_text(t) for t in texts]``, about 3x faster on web text: Arrow finds, in C++ over the whole
+    batch, the texts that hold anything the rules change; the rest (98 in 100 C4 documents) are returned as
+    they are once Python has checked that they are NFC, and only the others go through `normalize_text`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        may_change = pc.match_substring_regex(pa.array(texts, pa.string()), _MAY_CHANGE_RE2).to_pylist()
+    except UnicodeEncodeError:  # a lone surrogate somewhere in the batch: UTF-8, hence Arrow, cannot hold it
+        return [normalize_text(text) for text in texts]
+    return [
+        normalize_text(text) if changes or not (text.isascii() or unicodedata.is_normalized("NFC", text)) else text
+        for text, changes in zip(texts, may_change, strict=True)
+    ]
 
 
 def valid_unicode(text: str | None) -> str | None:

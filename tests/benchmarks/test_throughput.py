@@ -53,6 +53,13 @@ def test_signals_row_needs_both_warm_and_cold_goals():
     (missed,) = throughput.signals_rows(part(cold=18.9))
     assert missed["ratio_cold"] == pytest.approx(0.945) and missed["met"] is False
     assert throughput.signals_rows({"documents": {"documents": 1}, "rows": []}) == []
+    with_c4_last = part(cold=19.0)
+    with_c4_last["rows"].append(
+        {"row": "datatrove-verdicts-c4-last", "docs_per_s_per_core": {"warm": 25.0, "cold": 24.0}}
+    )
+    judged, shown = throughput.signals_rows(with_c4_last)  # datatrove in our filter order: shown, not judged
+    assert judged["met"] is True and shown["met"] is None and shown["goal"] == "–"
+    assert "C4" in shown["reference"] and shown["ratio_steady"] == pytest.approx(0.8)
 
 
 def test_scoring_rows_judge_the_floors_on_the_c4_sample_only():

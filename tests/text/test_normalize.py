@@ -101,3 +101,43 @@ def test_the_one_pass_gives_what_the_rules_one_at_a_time_give():
     assert sum(1 for t in texts if _ANY_RULE.search(t)) > 50  # both paths are taken on real text
     assert sum(1 for t in texts if not _ANY_RULE.search(t)) > 50
     assert [normalize_text(t) for t in texts] == [_rules_one_at_a_time(t) for t in texts]
+
+
+def test_the_batch_gives_what_each_text_gives():
+    """`normalize_texts` lets Arrow's RE2 pick the texts that may change: its class must hold exactly
+    `_ANY_RULE`'s characters (checked over all of Unicode but the surrogates, which Arrow cannot hold), and
+    the batch must equal `normalize_text` text by text, on generated texts (a lone surrogate makes Arrow
+    refuse the batch) and on real documents."""
+    import gzip
+    import json
+    import sys
+    from itertools import islice
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from curation.text.normalize import _ANY_RULE, _MAY_CHANGE_RE2, normalize_texts
+    from tests.conftest import shared
+
+    chars = [chr(cp) for cp in range(sys.maxunicode + 1) if not 0xD800 <= cp <= 0xDFFF]
+    in_class = pc.match_substring_regex(pa.array([f"x{c}x" for c in chars]), _MAY_CHANGE_RE2).to_pylist()
+    assert [c for c, hit in zip(chars, in_class, strict=True) if hit] == [c for c in chars if _ANY_RULE.search(c)]
+
+    special = "\r\n\t\x00\x0b\x0c\x1f\x7f\x85\x9f\xa0\u1680\u2000\u2001\u200a\u2028\u2029\u202f\u205f\u3000"
+    pieces = st.sampled_from([*special, "e\u0301", "\u1100\u1161", " ", "  ", "\n", "\n\n\n", " \n", "\n ", "a", "é"])
+    text = st.lists(st.one_of(pieces, st.characters(exclude_categories=["Cs"])), max_size=30).map("".join)
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.lists(text, max_size=8), st.booleans())
+    def same(texts, surrogate):
+        texts = [*texts, "lone \ud800"] if surrogate else texts
+        assert normalize_texts(texts) == [normalize_text(t) for t in texts]
+
+    same()
+    with gzip.open(shared("web/c4-en-sample-1000.jsonl.gz"), "rt", encoding="utf-8") as fh:
+        texts = [json.loads(line)["text"] for line in fh]
+    with gzip.open(shared("reference/enwiki-6514-articles.jsonl.gz"), "rt", encoding="utf-8") as fh:
+        texts += [json.loads(line)["text"] for line in islice(fh, 300)]
+    assert normalize_texts(texts) == [normalize_text(t) for t in texts]
