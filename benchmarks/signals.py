@@ -30,12 +30,13 @@ Rows (same documents, same W; in each trial every row runs once, in this order, 
   the four filters' ``filter(doc)`` on a fresh ``Document`` copy per filter, stores pass and reason in
   ``doc.metadata`` and yields every document: the same work as our stage. **The goal comparison is
   ``ours-filters`` vs this row.**
-* ``datatrove-verdicts-c4-last`` — ``AllVerdicts`` with the C4 filter run last, the order our stage runs the
-  filters in. Datatrove keeps a text's last 5 splits (an ``lru_cache``); C4's filter splits every line into
-  sentences and pushes the document's word split out of it, so in the columns' order FineWeb's filter
-  tokenises the document again. This row shows what a datatrove user gains from the same order.
 * ``datatrove-verdicts-parquet`` — the same plus ``ParquetWriter(compression="zstd")`` with an adapter that
   writes what our stage writes (id + 4 × pass/reason), so the output side matches too.
+* ``datatrove-verdicts-c4-last`` — ``AllVerdicts`` with the C4 filter run last, the order our stage runs the
+  filters in. Datatrove keeps the results of its last 5 split calls (an ``lru_cache`` over all texts); C4's
+  filter splits every line into sentences and pushes the document's word split out of it, so in the columns'
+  order FineWeb's filter splits the whole document into words again. This row shows what a datatrove user
+  gains from the same order.
 * ``ours-filters`` — ``run_attribute_stage(corpus, HeuristicSignals(numeric=False), out, master=local[W])``:
   the four filters (datatrove's classes as a library, fresh ``Document`` per filter), one Spark task per
   shard, Parquet parts + manifest written.
@@ -779,9 +780,9 @@ def main(argv: list[str] | None = None) -> int:
             "",
             "`datatrove-verdicts` does the same work as ours (all 4 verdicts for every document) but writes no "
             "output; `datatrove-verdicts-parquet` also writes id + verdicts as zstd Parquet like ours. Ours runs C4's "
-            "filter last, so that datatrove's cache of a text's last 5 splits still holds the document's word split "
-            "for FineWeb's filter (C4's sentence split of every line pushes it out): one spaCy tokenisation per "
-            "document instead of two; `datatrove-verdicts-c4-last` is datatrove in that order. "
+            "filter last, so that datatrove's cache of its last 5 split calls still holds the document's word split "
+            "for FineWeb's filter (C4's sentence split of every line pushes it out): one whole-document word split "
+            "instead of two; `datatrove-verdicts-c4-last` is datatrove in that order. "
             "`datatrove-chain` is datatrove's natural pipeline: a document dropped by one filter is not seen by "
             "the next, so it does less work. `ours-full` adds the 11 numeric signals (more work than any datatrove "
             "row). Ours reads the ingested Parquet corpus; datatrove reads the JSONL files.",

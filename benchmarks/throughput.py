@@ -113,7 +113,9 @@ def signals_rows(part: dict) -> list[dict]:
     if not (ours and dt):
         return []
     rates = {
-        name: (row["docs_per_s_per_core"]["warm"], row["docs_per_s_per_core"]["cold"]) for name, row in rows.items()
+        name: (row["docs_per_s_per_core"]["warm"], row["docs_per_s_per_core"]["cold"])
+        for name, row in rows.items()
+        if "docs_per_s_per_core" in row
     }
     ours_rates, dt_rates = rates["ours-filters"], rates["datatrove-verdicts"]
     met = _ratio(ours_rates[0], dt_rates[0]) >= 1.0 and _ratio(ours_rates[1], dt_rates[1]) >= 0.95
