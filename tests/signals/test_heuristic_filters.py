@@ -1,5 +1,5 @@
 """The four datatrove filters run in an order that lets datatrove's split cache serve three of them: the
-verdicts and columns are those of the columns' order, with one word tokenisation per document instead of two."""
+verdicts and columns are those of the columns' order, with one whole-document word split instead of two."""
 
 import gzip
 import json
