@@ -290,8 +290,10 @@ def _verdicts_step_class():
         def __init__(self, c4_last: bool = False):
             super().__init__()
             self.filters = [(prefix, getattr(filters, cls)()) for prefix, cls in FILTERS]
-            if c4_last:  # the order our stage runs them in (curation.signals.heuristics.HeuristicFilters)
-                self.filters.sort(key=lambda item: item[0] == "c4_quality")
+            if c4_last:  # the order our stage runs them in
+                from curation.signals.heuristics import in_run_order
+
+                self.filters = in_run_order(self.filters)
 
         def verdicts(self, doc) -> dict:
             out = {}
