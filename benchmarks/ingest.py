@@ -25,15 +25,17 @@ Rows (same input directory, same number of workers W, run one after another)
 * ``ours`` — the real CLI, ``python -m pipelines.cli ingest DIR --out OUT --no-tracking --master
   local[W]`` (plus ``--extractor``/``--no-langid`` per row; default shards, split size, limits).
   Language ID (fastText lid.176) is on by default in ours and absent from datatrove's pipeline, so
-  each input also has a ``--no-langid`` row for like-for-like. Datatrove has no Resiliparse
-  extractor (``datatrove.pipeline.extractors`` offers Trafilatura and ReadabilityInscriptis), so the
-  WARC comparison runs ours with ``--extractor trafilatura``; ours with the default
-  ``resiliparse`` is reported too, without a datatrove counterpart.
+  each input also has a ``--no-langid`` row for like-for-like. The WARC comparison has two pairs,
+  each with the same extractor and options on both sides: trafilatura (``--extractor trafilatura``),
+  which datatrove ships, and Resiliparse, our default, which datatrove does not ship
+  (``datatrove.pipeline.extractors`` offers Trafilatura and ReadabilityInscriptis) and runs here
+  through ``datatrove_resiliparse.Resiliparse``, the ``BaseExtractor`` subclass a datatrove user
+  would write.
 * ``datatrove`` — ``LocalPipelineExecutor(tasks=W, workers=W)`` in a fresh Python process:
   WARC: ``WarcReader → Trafilatura(favour_precision=True, include_tables=True, deduplicate=False,
-  timeout=30) → ParquetWriter(compression="zstd")`` (the options of our ``HtmlExtractor`` and our
-  default 30 s ``--extraction-timeout``; its sandboxed extraction subprocess is kept: that is its
-  real cost). JSONL: ``JsonlReader → ParquetWriter(compression="zstd")``. Datatrove hands whole
+  timeout=30)`` or ``→ Resiliparse(timeout=30)``, then ``→ ParquetWriter(compression="zstd")`` (the
+  options of our ``HtmlExtractor`` and our default 30 s ``--extraction-timeout``; its sandboxed
+  extraction subprocess is kept: that is its real cost). JSONL: ``JsonlReader → ParquetWriter(compression="zstd")``. Datatrove hands whole
   files to tasks (file i goes to task i mod W), so keep R and J multiples of W.
 
 Timings
@@ -104,6 +106,7 @@ ROWS = {
     "ours-warc-trafilatura": ("warc", "ours", "trafilatura", True),
     "ours-warc-trafilatura-nolangid": ("warc", "ours", "trafilatura", False),
     "datatrove-warc-trafilatura": ("warc", "datatrove", "trafilatura", False),
+    "datatrove-warc-resiliparse": ("warc", "datatrove", "resiliparse", False),
     "ours-jsonl": ("jsonl", "ours", None, True),
     "ours-jsonl-nolangid": ("jsonl", "ours", None, False),
     "datatrove-jsonl": ("jsonl", "datatrove", None, False),
@@ -245,8 +248,8 @@ def run_ours(input_dir: Path, out: Path, workers: int, extractor: str | None, la
     }
 
 
-def run_datatrove(kind: str, input_dir: Path, out: Path, workers: int, log: Path) -> dict:
-    job = {"kind": kind, "input": str(input_dir), "out": str(out), "workers": workers}
+def run_datatrove(kind: str, input_dir: Path, out: Path, workers: int, extractor: str | None, log: Path) -> dict:
+    job = {"kind": kind, "input": str(input_dir), "out": str(out), "workers": workers, "extractor": extractor}
     cmd = [sys.executable, str(Path(__file__).resolve()), "--datatrove-job", json.dumps(job)]
     started = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), cwd=ROOT)
@@ -263,6 +266,27 @@ def run_datatrove(kind: str, input_dir: Path, out: Path, workers: int, log: Path
     }
 
 
+def datatrove_extractor(name: str):
+    """Datatrove's extraction step with the options of our ``HtmlExtractor`` and our default 30 s timeout.
+
+    Datatrove ships Trafilatura; Resiliparse is ``datatrove_resiliparse.Resiliparse``, a ``BaseExtractor``
+    subclass with our options.
+    """
+    if name == "trafilatura":
+        from datatrove.pipeline.extractors import Trafilatura
+
+        options = "favour_precision=True, include_tables=True, deduplicate=False, timeout=30"
+        return Trafilatura(favour_precision=True, include_tables=True, deduplicate=False, timeout=30), (
+            f"Trafilatura({options})"
+        )
+    from datatrove_resiliparse import Resiliparse
+
+    return Resiliparse(timeout=30), (
+        "Resiliparse(extract_plain_text(main_content=True, alt_texts=False, links=False, noscript=False), "
+        "timeout=30; a BaseExtractor subclass)"
+    )
+
+
 def datatrove_job(job: dict) -> None:
     """Runs in its own process (``--datatrove-job``): the datatrove pipeline, timed around executor.run()."""
     from datatrove.executor import LocalPipelineExecutor
@@ -271,15 +295,11 @@ def datatrove_job(job: dict) -> None:
     out = Path(job["out"])
     writer = ParquetWriter(str(out / "data"), compression="zstd")
     if job["kind"] == "warc":
-        from datatrove.pipeline.extractors import Trafilatura
         from datatrove.pipeline.readers import WarcReader
 
-        extractor = Trafilatura(favour_precision=True, include_tables=True, deduplicate=False, timeout=30)
+        extractor, extractor_described = datatrove_extractor(job["extractor"])
         pipeline = [WarcReader(job["input"]), extractor, writer]
-        described = (
-            "WarcReader → Trafilatura(favour_precision=True, include_tables=True, deduplicate=False, timeout=30)"
-            " → ParquetWriter(zstd)"
-        )
+        described = f"WarcReader → {extractor_described} → ParquetWriter(zstd)"
     else:
         from datatrove.pipeline.readers import JsonlReader
 
@@ -468,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
                     if result["reported_s"] is not None and spark_startup is not None:
                         result["net_s"] = round(result["reported_s"] - spark_startup, 3)
                 else:
-                    result = run_datatrove(kind, input_dir, out, args.workers, log)
+                    result = run_datatrove(kind, input_dir, out, args.workers, extractor, log)
                     result["net_s"] = result["run_s"]
                 print(
                     f"  wall {result['wall_s']:.1f} s, net {result.get('net_s')} s, "
@@ -617,8 +637,10 @@ def main(argv: list[str] | None = None) -> int:
             "`LocalPipelineExecutor.run()` timed in-process. *records read*: every input record (WARC records, JSONL "
             "lines); *docs out*: rows written. Per core = ÷ W. MB = 10⁶ bytes of input as stored (gzip).",
             "",
-            "Datatrove has no Resiliparse extractor, so the like-for-like WARC pair is `ours-warc-trafilatura-nolangid` "
-            "vs `datatrove-warc-trafilatura` (same trafilatura options). Our language ID (fastText) has no datatrove "
+            "The like-for-like WARC pairs are `ours-warc-trafilatura-nolangid` vs `datatrove-warc-trafilatura` (same "
+            "trafilatura options) and `ours-warc-resiliparse-nolangid` vs `datatrove-warc-resiliparse` (the same "
+            "Resiliparse call; datatrove ships no Resiliparse extractor, so it runs through a `BaseExtractor` subclass, "
+            "`benchmarks/datatrove_resiliparse.py`). Our language ID (fastText) has no datatrove "
             "counterpart: compare datatrove with the *nolangid* rows. Datatrove's WarcReader drops pages libmagic does "
             "not identify as HTML (see its reader stats below), so it extracts fewer pages per record read.",
             "",

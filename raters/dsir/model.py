@@ -106,8 +106,14 @@ class DsirModel:
 
     def score(self, texts: Sequence[str]) -> np.ndarray:
         """``dsir_log_ratio`` of each text (float64; 0 for a text without words)."""
+        from raters.dsir.features import BATCH_TEXTS, batches
+
         ratio = self.log_ratio
-        return np.array([ratio[self._features.indices(text)].sum() for text in texts], dtype=np.float64)
+        return np.array(
+            [ratio[indices].sum() for batch in batches(texts, BATCH_TEXTS)
+             for indices in self._features.indices_of_many(batch)],
+            dtype=np.float64,
+        )  # fmt: skip
 
     def save(self, folder: str | Path, extra: dict[str, Any] | None = None) -> None:
         """``dsir.safetensors`` (the two count vectors) then ``dsir.json`` (written last: a folder without it
