@@ -61,9 +61,7 @@ SIGNALS_ROWS = ("datatrove-verdicts", "datatrove-verdicts-c4-last", "ours-filter
 PARTS = {"ingest": "ingest", "signals": "signals", "scoring": "scoring_throughput"}
 
 
-def part_commands(
-    out: Path, workers: int, trials: int, signals_docs: int, large_repeat: int, warc_repeat: int = 8
-) -> dict:
+def part_commands(out: Path, workers: int, trials: int, signals_docs: int, large_repeat: int, warc_repeat: int) -> dict:
     """The child command of each part, writing ``<part>.json``/``.md`` into ``out``."""
     common = ["--workers", str(workers), "--trials", str(trials)]
     return {

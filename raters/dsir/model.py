@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from curation.errors import ConfigError
-from raters.dsir.features import DEFAULT_BUCKETS, HashedNgrams
+from raters.dsir.features import BATCH_TEXTS, DEFAULT_BUCKETS, HashedNgrams, batches
 from raters.model_dir import read_model_config
 
 DSIR_FORMAT = "curation.dsir/v1"
@@ -106,14 +106,10 @@ class DsirModel:
 
     def score(self, texts: Sequence[str]) -> np.ndarray:
         """``dsir_log_ratio`` of each text (float64; 0 for a text without words)."""
-        from raters.dsir.features import BATCH_TEXTS, batches
-
-        ratio = self.log_ratio
-        return np.array(
-            [ratio[indices].sum() for batch in batches(texts, BATCH_TEXTS)
-             for indices in self._features.indices_of_many(batch)],
-            dtype=np.float64,
-        )  # fmt: skip
+        ratio, scores = self.log_ratio, []
+        for batch in batches(texts, BATCH_TEXTS):
+            scores.extend(ratio[indices].sum() for indices in self._features.indices_of_many(batch))
+        return np.array(scores, dtype=np.float64)
 
     def save(self, folder: str | Path, extra: dict[str, Any] | None = None) -> None:
         """``dsir.safetensors`` (the two count vectors) then ``dsir.json`` (written last: a folder without it

@@ -47,32 +47,40 @@ def test_hashing_is_the_same_in_every_process():
         assert json.loads(proc.stdout) == here
 
 
-def test_batch_features_are_the_text_at_a_time_ones(wikipedia, c4):
+def test_batch_features_are_the_text_at_a_time_ones(wikipedia, c4, monkeypatch):
     """`indices_of_many` (Arrow joins the bigrams and finds the batch's distinct n-grams) gives every text the
     same bucket sequence as `indices`, hence the same scores: on real text, on generated text with empty and
-    one-token texts in between. A lone surrogate (which UTF-8 cannot encode) is refused by both."""
+    one-token texts in between, with buckets read back from the cache, and across batches and cache clears.
+    A lone surrogate (which UTF-8 cannot encode) is refused by both."""
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
+    import raters.dsir.features as features
+    import raters.dsir.model as model
     from raters.dsir.features import HashedNgrams, bucket, buckets_of
 
     def same(texts, buckets=10_000):
         one_by_one, batched = HashedNgrams(buckets), HashedNgrams(buckets)
         expected = [one_by_one.indices(text) for text in texts]
-        got = batched.indices_of_many(texts)
-        assert len(got) == len(texts)
-        assert all(g.dtype == np.int64 and np.array_equal(g, e) for g, e in zip(got, expected, strict=True))
+        for got in (
+            batched.indices_of_many(texts),  # every n-gram new
+            batched.indices_of_many(texts),  # every bucket from the cache
+            one_by_one.indices_of_many(texts[::-1])[::-1],  # the cache filled by `indices`
+        ):
+            assert len(got) == len(texts)
+            assert all(g.dtype == np.int64 and np.array_equal(g, e) for g, e in zip(got, expected, strict=True))
 
     same([*c4[:300], "", "word", " . ", *wikipedia[:100], "", "ünï—code wörds", "a b"])
     same(["x", "", "y z"], buckets=7)
     same(["", ""])
     same([])
-    for refused in (HashedNgrams(10).indices, HashedNgrams(10).indices_of_many):
-        with pytest.raises(UnicodeEncodeError):
-            refused(["fine text", "lone \ud800 surrogate"] if refused.__name__ == "indices_of_many" else "lone \ud800")
+    with pytest.raises(UnicodeEncodeError):
+        HashedNgrams(10).indices("lone \ud800")
+    with pytest.raises(UnicodeEncodeError):
+        HashedNgrams(10).indices_of_many(["fine text", "lone \ud800 surrogate"])
 
-    words = st.sampled_from(["the", "cat", ",", "Ünï", "3.5", "—", "!!", "a", "\n", "  ", "\t"])
-    text = st.lists(st.one_of(words, st.text(max_size=6)), max_size=12).map(" ".join)
+    tokens = st.sampled_from(["the", "cat", ",", "Ünï", "3.5", "—", "!!", "a", "\n", "  ", "\t"])
+    text = st.lists(st.one_of(tokens, st.text(max_size=6)), max_size=12).map(" ".join)
 
     @settings(max_examples=300, deadline=None)
     @given(st.lists(text, max_size=6), st.sampled_from([1, 7, 10_000]))
@@ -85,6 +93,19 @@ def test_batch_features_are_the_text_at_a_time_ones(wikipedia, c4):
     for buckets in (1, 7, 10_000, 2**31 + 11, 2**32 - 1, 2**32 + 5, 2**62):  # numpy's modulo, then Python's
         assert buckets_of(grams, buckets).tolist() == [bucket(g, buckets) for g in grams], buckets
     assert buckets_of([], 10).tolist() == []
+    with pytest.raises(ValueError, match="at least 1"):
+        buckets_of(grams, 0)
+
+    # Batches of 3 texts and a cache of 50 n-grams: fitting and scoring cross batches and empty the cache often.
+    monkeypatch.setattr(features, "BATCH_TEXTS", 3)
+    monkeypatch.setattr(model, "BATCH_TEXTS", 3)
+    monkeypatch.setattr(HashedNgrams, "CACHE_LIMIT", 50)
+    texts = [t[:300] for t in c4[:10]] + ["", "one"]
+    counted = HashedNgrams(64)
+    assert np.array_equal(HashedNgrams(64).total_counts(iter(texts)), sum(counted.counts(t) for t in texts))
+    fitted = model.DsirModel.fit([t[:500] for t in wikipedia[:7]], texts, buckets=64)
+    ratio = fitted.log_ratio
+    assert fitted.score(texts).tolist() == [ratio[counted.indices(t)].sum() for t in texts]
 
 
 def test_score_is_the_smoothed_log_ratio_and_survives_save_and_load(tmp_path):
