@@ -114,12 +114,13 @@ class HashedNgrams:
             for i, gram, index in zip(missing, new, buckets_of(new, self.buckets).tolist(), strict=True):
                 known[i] = cache[gram] = index
         flat = np.array(known, dtype=np.int64)[encoded.indices.to_numpy(zero_copy_only=False)]
-        pair_ends = total + np.cumsum(np.maximum(lengths - 1, 0))
-        out = []
-        for length, end, pair_end in zip(lengths.tolist(), ends.tolist(), pair_ends.tolist(), strict=True):
-            pair_start = pair_end - max(length - 1, 0)
-            out.append(np.concatenate((flat[end - length : end], flat[pair_start:pair_end])))
-        return out
+        pair_counts = np.maximum(lengths - 1, 0)
+        pair_ends = total + np.cumsum(pair_counts)
+        starts, pair_starts = ends - lengths, pair_ends - pair_counts
+        bounds = zip(starts.tolist(), ends.tolist(), pair_starts.tolist(), pair_ends.tolist(), strict=True)
+        return [
+            np.concatenate((flat[start:end], flat[pair_start:pair_end])) for start, end, pair_start, pair_end in bounds
+        ]
 
     def counts(self, text: str) -> np.ndarray:
         """DSIR's feature vector: n-gram occurrences per bucket (int64, length ``buckets``)."""

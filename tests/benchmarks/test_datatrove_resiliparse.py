@@ -11,18 +11,13 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 
 def _pages(limit: int) -> list[str]:
-    from warcio.archiveiterator import ArchiveIterator
+    """The first pages of the shared WARC as ingest hands them to the extractor (the reader, then
+    ``html_to_str`` with the declared charset): extraction_quality.py's own reading."""
+    from extraction_quality import decoded_html, read_pages
 
-    from curation.text.extract import html_to_str
-
-    pages = []
-    with open(shared("web/trafilatura-eval-pages.warc.gz"), "rb") as fh:
-        for record in ArchiveIterator(fh):
-            if record.rec_type == "response":
-                pages.append(html_to_str(record.content_stream().read()))
-                if len(pages) == limit:
-                    break
-    return pages
+    pages, _ = read_pages(shared("web/trafilatura-eval-pages.warc.gz"), limit)
+    decoded_html(pages)
+    return [page["html"] for page in pages if "html" in page]
 
 
 def test_datatrove_resiliparse_extracts_what_ours_extracts():
