@@ -49,7 +49,8 @@ Timings
   starts W Python workers), an estimate. Datatrove: ``LocalPipelineExecutor.run()`` timed inside its
   process (pool start-up included, interpreter start-up and imports excluded).
 * ``--trials N`` runs every row N times and reports the fastest run by wall time (other load on the
-  machine can only add time); all trials' wall times are in the JSON.
+  machine can only add time); all trials' wall and net times are in the JSON. The trials go round the rows
+  (A, B, A, B, ...), so a machine whose speed drifts during the run weighs on every row alike.
 * ``--jsonl-large-repeat M`` runs every JSONL row again on M copies. Both runs pay the same start-up, so
   (documents of the larger run − of the smaller) / (difference of their wall times) is what each extra
   document costs, start-up cancelled out rather than estimated: the issue's measure of per-document cost.
@@ -474,36 +475,48 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Spark start-up (local[{args.workers}]): {startup} s", file=sys.stderr)
         spark_startup = min(startup) if startup else None
 
-        def best_run(name: str, input_dir: Path, tag: str = "") -> tuple[dict, list[dict]]:
-            """The fastest of ``--trials`` runs of a row (other load on the machine only adds time), and all."""
+        def run_once(name: str, input_dir: Path, tag: str, trial: int) -> dict:
+            """One run of a row on ``input_dir``."""
             kind, system, extractor, langid = ROWS[name]
-            trials = []
-            for trial in range(args.trials):
-                out = work / "out" / f"{name}{tag}-{trial}"
-                log = work / "logs" / f"{name}{tag}-{trial}.log"
-                log.parent.mkdir(parents=True, exist_ok=True)
-                print(f"{name}{tag} (trial {trial + 1}/{args.trials}) ...", file=sys.stderr)
-                if system == "ours":
-                    result = run_ours(input_dir, out, args.workers, extractor, langid, log)
-                    if result["reported_s"] is not None and spark_startup is not None:
-                        result["net_s"] = round(result["reported_s"] - spark_startup, 3)
-                else:
-                    result = run_datatrove(kind, input_dir, out, args.workers, extractor, log)
-                    result["net_s"] = result["run_s"]
-                print(
-                    f"  wall {result['wall_s']:.1f} s, net {result.get('net_s')} s, "
-                    f"{result['records_read']} read, {result['documents']} docs",
-                    file=sys.stderr,
-                )
-                trials.append(result)
-                if not args.keep_work:
-                    shutil.rmtree(out, ignore_errors=True)
-            return min(trials, key=lambda r: r["wall_s"]), trials
+            out = work / "out" / f"{name}{tag}-{trial}"
+            log = work / "logs" / f"{name}{tag}-{trial}.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            print(f"{name}{tag} (trial {trial + 1}/{args.trials}) ...", file=sys.stderr)
+            if system == "ours":
+                result = run_ours(input_dir, out, args.workers, extractor, langid, log)
+                if result["reported_s"] is not None and spark_startup is not None:
+                    result["net_s"] = round(result["reported_s"] - spark_startup, 3)
+            else:
+                result = run_datatrove(kind, input_dir, out, args.workers, extractor, log)
+                result["net_s"] = result["run_s"]
+            print(
+                f"  wall {result['wall_s']:.1f} s, net {result.get('net_s')} s, "
+                f"{result['records_read']} read, {result['documents']} docs",
+                file=sys.stderr,
+            )
+            if not args.keep_work:
+                shutil.rmtree(out, ignore_errors=True)
+            return result
+
+        # Trials go round the rows (row A, row B, row A, row B, ...) rather than row by row, so that a machine
+        # that drifts faster or slower during the benchmark weighs on every row alike.
+        runs: dict[tuple[str, str], list[dict]] = {}
+        for trial in range(args.trials):
+            for name in rows:
+                kind = ROWS[name][0]
+                runs.setdefault((name, ""), []).append(run_once(name, Path(inputs[kind]["dir"]), "", trial))
+                if kind == "jsonl" and "jsonl-large" in inputs:
+                    large_dir = Path(inputs["jsonl-large"]["dir"])
+                    runs.setdefault((name, "-large"), []).append(run_once(name, large_dir, "-large", trial))
+
+        def fastest(trials: list[dict]) -> dict:
+            return min(trials, key=lambda r: r["wall_s"])  # other load on the machine only adds time
 
         results, marginal = [], []
         for name in rows:
             kind, system, extractor, langid = ROWS[name]
-            best, trials = best_run(name, Path(inputs[kind]["dir"]))
+            trials = runs[(name, "")]
+            best = fastest(trials)
             size, raw_size, w = inputs[kind]["bytes"], inputs[kind]["uncompressed_bytes"], args.workers
             results.append(
                 {
@@ -517,10 +530,12 @@ def main(argv: list[str] | None = None) -> int:
                     "wall": rates(best, best["wall_s"], size, raw_size, w),
                     "net": rates(best, best.get("net_s"), size, raw_size, w),
                     "trials_wall_s": [t["wall_s"] for t in trials],
+                    "trials_net_s": [t.get("net_s") for t in trials],
                 }
             )
-            if kind == "jsonl" and "jsonl-large" in inputs:
-                large, large_trials = best_run(name, Path(inputs["jsonl-large"]["dir"]), "-large")
+            if (name, "-large") in runs:
+                large_trials = runs[(name, "-large")]
+                large = fastest(large_trials)
                 marginal.append(extra_document_rates(name, best, large, w, [t["wall_s"] for t in large_trials]))
     finally:
         if not args.keep_work and args.work_dir is None:
@@ -596,6 +611,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     notes = []
     for r in results:
+        if len(r.get("trials_net_s") or []) > 1:
+            by_trial = ", ".join("–" if t is None else f"{t:.1f}" for t in r["trials_net_s"])
+            notes.append(f"- `{r['row']}`: net s by trial (in run order): {by_trial}")
         if r["system"] == "ours":
             rejected = ", ".join(f"{k} {n:,}" for k, n in r["rejected"].items()) or "none"
             notes.append(f"- `{r['row']}`: {r['splits']} splits, {r['shards']} shards; rejected: {rejected}")
@@ -619,7 +637,8 @@ def main(argv: list[str] | None = None) -> int:
             f"python {machine['python']}; {machine['java']}",
             f"- versions: {format_versions(v)}",
             f"- command: `{meta['command']}`; W = {args.workers} workers (Spark `local[{args.workers}]`, datatrove "
-            f"tasks = workers = {args.workers}); {args.trials} trial(s) per row, the fastest (by wall) shown",
+            f"tasks = workers = {args.workers}); {args.trials} trial(s) per row, taken in turn across the rows, the "
+            "fastest (by wall) shown",
             *input_lines,
             *(
                 [

@@ -32,18 +32,37 @@ _PLAIN_RECORD_START = re.compile(rb"\nWARC/1\.[01]\r?\n")
 _SCAN_WINDOW = 1 << 20
 
 
+def _inflate_gzip_member():
+    """A gzip member's decompressor for warcio, from zlib-ng: zlib's streaming behaviour (every byte that can be
+    decoded from a cut member, ``unused_data`` after the member, errors at the same bytes) at about twice
+    zlib's speed; inflating was half of warcio's reading time on the trafilatura pages. Tested against zlib
+    on whole, cut and corrupted files. (ISA-L, faster still, holds back the last bytes of a cut member.)"""
+    from zlib_ng import zlib_ng
+
+    return zlib_ng.decompressobj(wbits=31)
+
+
 def _iterator(stream, arc: bool = False):
     """warcio's ArchiveIterator without its multi-line stderr warning (and without parsing HTTP headers,
     which the reader does per record so that a bad one costs only its record): a record not followed by
-    the blank line that ends it is counted in ``misaligned`` instead, for the reader to reject."""
+    the blank line that ends it is counted in ``misaligned`` instead, for the reader to reject. gzip
+    members are inflated by zlib-ng (``_inflate_gzip_member``); warcio's framing is unchanged."""
     import logging
 
     from warcio.archiveiterator import ArchiveIterator
+    from warcio.bufferedreaders import DecompressingBufferedReader
 
     logging.getLogger("warcio").setLevel(logging.ERROR)  # "Replacing spaces in invalid WARC-Target-URI"
 
+    class _Reader(DecompressingBufferedReader):
+        DECOMPRESSORS = {**DecompressingBufferedReader.DECOMPRESSORS, "gzip": _inflate_gzip_member}
+
     class _Iterator(ArchiveIterator):
         misaligned = 0
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.reader = _Reader(self.fh, block_size=self.reader.block_size)  # nothing read yet
 
         def _consume_blanklines(self):  # warcio's logic, minus sys.stderr.write
             empty_size, first_line = 0, True
