@@ -49,8 +49,9 @@ Timings
   starts W Python workers), an estimate. Datatrove: ``LocalPipelineExecutor.run()`` timed inside its
   process (pool start-up included, interpreter start-up and imports excluded).
 * ``--trials N`` runs every row N times and reports the fastest run by wall time (other load on the
-  machine can only add time); all trials' wall and net times are in the JSON. The trials go round the rows
-  (A, B, A, B, ...), so a machine whose speed drifts during the run weighs on every row alike.
+  machine can only add time); all trials' wall times are in the JSON, and their net times for the
+  runs on the main inputs. The trials go round the rows (A, B, A, B, ...), so a machine whose speed
+  drifts during the run weighs on every row alike.
 * ``--jsonl-large-repeat M`` runs every JSONL row again on M copies. Both runs pay the same start-up, so
   (documents of the larger run − of the smaller) / (difference of their wall times) is what each extra
   document costs, start-up cancelled out rather than estimated: the issue's measure of per-document cost.
