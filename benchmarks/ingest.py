@@ -8,13 +8,21 @@ Replication (``--repeat R`` for the WARC, ``--jsonl-repeat J`` for the JSONL)
 The shared inputs are small, so each is replicated into a temporary directory (outside the
 repository, deleted afterwards unless ``--keep-work``), deterministically:
 
-* WARC: ``warc/copy-000.warc.gz`` is the original file byte for byte. Copy ``k >= 1`` is the same
-  file, gzip member by member (one member per record, as in the original), with only the
-  ``WARC-Record-ID`` header rewritten to ``<urn:uuid:UUID5(NAMESPACE_URL, "<original id>#copy-k")>``
-  (same length, so no Content-Length changes; block digests do not cover WARC headers). Members are
-  recompressed with gzip level 6 and mtime 0. Without new ids, our ingest would reject every copy's
-  records as ``duplicate_id`` (it keeps the first record of an id); with them every copy counts as
-  new documents, as it does in datatrove (which never deduplicates).
+* WARC: every copy ``warc/copy-k.warc.gz`` is the original file, gzip member by member (one member per
+  record, as in the original), recompressed with gzip level 6 and mtime 0, with two header changes:
+  - copy ``k >= 1``: the ``WARC-Record-ID`` is rewritten to
+    ``<urn:uuid:UUID5(NAMESPACE_URL, "<original id>#copy-k")>`` (same length; block digests do not cover
+    WARC headers). Without new ids, our ingest would reject every copy's records as ``duplicate_id`` (it
+    keeps the first record of an id); with them every copy counts as new documents, as it does in
+    datatrove (which never deduplicates).
+  - every copy: each ``response`` record gets ``WARC-Identified-Payload-Type: text/html`` (all 923 pages
+    are HTML). Common Crawl's WARCs carry this header and the shared file does not. Datatrove's WarcReader
+    keeps a record by that header when it is there; without it, it sniffs the payload with libmagic, which
+    costs time and calls 93 of the 923 pages JavaScript, XML, binary or plain text, so those pages were
+    never extracted. With the header both sides extract the same pages, as they would on Common Crawl.
+    Our reader does not read the header (it goes by the HTTP Content-Type).
+  ``--warc-as-is`` leaves the payload-type header out (copy 0 is then the original file byte for byte),
+  for comparison with runs before 2026-12-07.
 * JSONL: C4 lines have no ``id``, so our ingest ids them by a hash of url+text, and copies would
   again be duplicates. Every copy ``k`` (``k = 0`` included, so all copies are alike) gets the
   field ``"id": "c4-en-sample-1000/k/LINE"`` inserted at the start of each JSON object; all other
@@ -58,10 +66,9 @@ Timings
 * Rates: ``records/s`` counts every input record read, ``docs/s`` the documents written; "per core"
   divides by W. ``MB/s`` is input bytes as stored (gzip) and, in the JSON, also uncompressed.
 
-The WARC input is the same for every WARC row, but datatrove's WarcReader skips the pages that
-libmagic does not call HTML (these records carry no WARC-Identified-Payload-Type, so it sniffs the
-payload and ignores the HTTP Content-Type): it extracts fewer pages than ours; compare docs/s and
-records/s with that in mind (both are in the table).
+The WARC input is the same for every WARC row. With ``--warc-as-is`` (no payload-type header),
+datatrove's WarcReader skips the pages that libmagic does not call HTML: it then extracts fewer pages than
+ours; compare docs/s and records/s with that in mind (both are in the table).
 
 Usage::
 
@@ -118,6 +125,8 @@ ROWS = {
 # ----------------------------------------------------------------------------- replication
 
 _RECORD_ID = re.compile(rb"^(WARC-Record-ID:[ \t]*<urn:uuid:)([0-9a-fA-F-]{36})(>)", re.MULTILINE)
+_RESPONSE = re.compile(rb"^WARC-Type:[ \t]*response[ \t]*\r?$", re.MULTILINE | re.IGNORECASE)
+_PAYLOAD_TYPE = re.compile(rb"^WARC-Identified-Payload-Type:", re.MULTILINE | re.IGNORECASE)
 
 
 def _member_spans(path: Path) -> list[tuple[int, int]]:
@@ -131,14 +140,17 @@ def _member_spans(path: Path) -> list[tuple[int, int]]:
     return spans
 
 
-def replicate_warc(src: Path, dest_dir: Path, copies: int) -> list[Path]:
-    """copy-000 = the original; copy-k (k >= 1) = every gzip member with a new, derived WARC-Record-ID."""
+def replicate_warc(src: Path, dest_dir: Path, copies: int, payload_type: bool = True) -> list[Path]:
+    """``copies`` copies of the WARC, gzip member by member. Copy 0 keeps the records' ids, copy k >= 1 gets
+    ids derived from them. With ``payload_type``, every ``response`` record without a
+    ``WARC-Identified-Payload-Type`` gets ``text/html``, as Common Crawl's records carry one (all pages of the
+    source are HTML). Without it, copy 0 is the original file byte for byte."""
     dest_dir.mkdir(parents=True)
     first = dest_dir / "copy-000.warc.gz"
-    shutil.copyfile(src, first)
-    paths = [first]
-    if copies == 1:
-        return paths
+    if not payload_type:
+        shutil.copyfile(src, first)
+        if copies == 1:
+            return [first]
     raw = src.read_bytes()
     spans = _member_spans(src)
     position = 0
@@ -149,20 +161,25 @@ def replicate_warc(src: Path, dest_dir: Path, copies: int) -> list[Path]:
     if position != len(raw):
         raise SystemExit(f"{src}: {len(raw) - position} trailing bytes after the last WARC record")
     members = [zlib.decompress(raw[offset : offset + length], wbits=31) for offset, length in spans]
-    for k in range(1, copies):
+    paths = [first] if not payload_type else []
+    for k in range(0 if payload_type else 1, copies):
         path = dest_dir / f"copy-{k:03d}.warc.gz"
         with open(path, "wb") as out:
             for member in members:
                 head_end = member.find(b"\r\n\r\n")
+                header = member[:head_end]
+                if k:
 
-                def new_id(match: re.Match, k: int = k) -> bytes:
-                    original = match.group(2).decode()
-                    derived = uuid.uuid5(uuid.NAMESPACE_URL, f"{original}#copy-{k}")
-                    return match.group(1) + str(derived).encode() + match.group(3)
+                    def new_id(match: re.Match, k: int = k) -> bytes:
+                        original = match.group(2).decode()
+                        derived = uuid.uuid5(uuid.NAMESPACE_URL, f"{original}#copy-{k}")
+                        return match.group(1) + str(derived).encode() + match.group(3)
 
-                header, n = _RECORD_ID.subn(new_id, member[:head_end], count=1)
-                if n != 1:
-                    raise SystemExit(f"{src}: a record without a urn:uuid WARC-Record-ID; cannot derive ids")
+                    header, n = _RECORD_ID.subn(new_id, header, count=1)
+                    if n != 1:
+                        raise SystemExit(f"{src}: a record without a urn:uuid WARC-Record-ID; cannot derive ids")
+                if payload_type and _RESPONSE.search(header) and not _PAYLOAD_TYPE.search(header):
+                    header += b"\r\nWARC-Identified-Payload-Type: text/html"
                 out.write(gzip.compress(header + member[head_end:], compresslevel=6, mtime=0))
         paths.append(path)
     return paths
@@ -395,6 +412,14 @@ def extra_document_table(marginal: list[dict]) -> list[str]:
 # ----------------------------------------------------------------------------- main
 
 
+def _payload_type_note(inp: dict) -> str:
+    if "payload_type_header" not in inp:
+        return ""
+    if inp["payload_type_header"]:
+        return "; every response record with `WARC-Identified-Payload-Type: text/html`, as in Common Crawl"
+    return "; records as in the source, without `WARC-Identified-Payload-Type` (--warc-as-is)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Ingest throughput of `curate ingest` (Spark, local[W]) vs datatrove's LocalPipelineExecutor "
@@ -415,6 +440,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated subset of the rows (default: all)")
     parser.add_argument("--trials", type=int, default=1, help="runs per row; the table shows the fastest (by wall)")
     parser.add_argument("--warc", type=Path, default=DATA / "trafilatura-eval-pages.warc.gz")
+    parser.add_argument(
+        "--warc-as-is",
+        action="store_true",
+        help="do not add Common Crawl's WARC-Identified-Payload-Type header to the WARC's records (the setup of runs "
+        "before 2026-12-07, where datatrove sniffs every page with libmagic and skips 10 %% of them)",
+    )
     parser.add_argument("--jsonl", type=Path, default=DATA / "c4-en-sample-1000.jsonl.gz")
     parser.add_argument("--work-dir", type=Path, default=None, help="where copies and outputs go (default: a temp dir)")
     parser.add_argument("--keep-work", action="store_true", help="keep the copies, outputs and logs")
@@ -452,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         inputs: dict[str, dict] = {}
         for kind, src, copies, replicate in (
-            ("warc", args.warc, args.repeat, replicate_warc),
+            ("warc", args.warc, args.repeat, lambda *a: replicate_warc(*a, payload_type=not args.warc_as_is)),
             ("jsonl", args.jsonl, jsonl_repeat, replicate_jsonl),
             ("jsonl-large", args.jsonl, args.jsonl_large_repeat, replicate_jsonl),
         ):
@@ -468,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
                 "files": len(paths),
                 "bytes": sum(p.stat().st_size for p in paths),
                 "uncompressed_bytes": uncompressed_bytes(paths),
+                **({"payload_type_header": not args.warc_as_is} if kind == "warc" else {}),
                 "prepare_s": round(time.perf_counter() - t, 1),
             }
         startup = None
@@ -608,6 +640,7 @@ def main(argv: list[str] | None = None) -> int:
     input_lines = [
         f"- {kind}: {i['copies']} copies of `{Path(i['source']).name}` = {i['files']} files, "
         f"{i['bytes'] / MB:,.1f} MB gzip ({i['uncompressed_bytes'] / MB:,.1f} MB uncompressed); prepared in {i['prepare_s']} s"
+        + _payload_type_note(i)
         for kind, i in inputs.items()
     ]
     notes = []
@@ -661,8 +694,9 @@ def main(argv: list[str] | None = None) -> int:
             "trafilatura options) and `ours-warc-resiliparse-nolangid` vs `datatrove-warc-resiliparse` (the same "
             "Resiliparse call; datatrove ships no Resiliparse extractor, so it runs through a `BaseExtractor` subclass, "
             "`benchmarks/datatrove_resiliparse.py`). Our language ID (fastText) has no datatrove "
-            "counterpart: compare datatrove with the *nolangid* rows. Datatrove's WarcReader drops pages libmagic does "
-            "not identify as HTML (see its reader stats below), so it extracts fewer pages per record read.",
+            "counterpart: compare datatrove with the *nolangid* rows. Without the payload-type header (--warc-as-is), "
+            "datatrove's WarcReader drops pages libmagic does not identify as HTML (see its reader stats below), so it "
+            "extracts fewer pages per record read.",
             "",
             *notes,
             "",

@@ -18,9 +18,11 @@ per core (÷ workers), for ours and for the reference, and their ratio (ours ÷ 
 
 * JSONL ingest: steady = per extra document between the 40- and 160-copy runs (start-up cancelled out);
   cold = documents ÷ whole command at 40 copies;
-* WARC ingest, per extractor: records read per second (judged) and documents written per second (shown:
-  datatrove skips pages libmagic does not call HTML, so it extracts and writes fewer documents from the same
-  records); steady = net of start-up, cold = whole command;
+* WARC ingest, per extractor: records read per second (judged) and documents written per second (shown);
+  steady = net of start-up, cold = whole command. The WARC's records carry Common Crawl's
+  ``WARC-Identified-Payload-Type`` (``ingest.py``), so both sides extract the same pages;
+  ``--warc-as-is`` passed to ``ingest.py`` by hand gives the setup of runs before 2026-12-07, where datatrove
+  sniffed every page with libmagic and skipped a tenth of them;
 * signals: warm = the stage with its session started, cold = the whole fresh process;
 * scoring: warm = the stage with session, workers and model loaded, cold = the ``curate raters ... score``
   command; datatrove has a fastText filter only, and no cold figure is taken for it.

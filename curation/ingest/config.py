@@ -14,6 +14,14 @@ from curation.text.extract import EXTRACTORS
 MiB = 1 << 20
 
 
+# The version of the rules that turn records into text, outside the options: bumped when a change of code changes
+# the output bytes of the same config and inputs. It is part of the config hash, so a corpus (or a half-done run)
+# made by older rules is never taken as complete, or resumed, by newer ones.
+# 1: up to 2026-12-06. 2: HTML without a declared charset that is valid UTF-8 is read as UTF-8, not as what
+#    the charset detector guessed (`curation.text.extract.html_to_str`).
+RULES_VERSION = 2
+
+
 class IngestConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -56,5 +64,7 @@ class IngestConfig(BaseModel):
         return self.model_dump(exclude={"out"})
 
     def config_hash(self, input_checksums: list[str]) -> str:
-        payload = json.dumps({"config": self.output_affecting(), "inputs": input_checksums}, sort_keys=True)
+        """The digest of what the corpus's bytes depend on: the options, the inputs' checksums and the rules."""
+        payload = {"config": self.output_affecting(), "inputs": input_checksums, "rules": RULES_VERSION}
+        payload = json.dumps(payload, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]

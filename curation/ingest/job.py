@@ -17,7 +17,7 @@ from typing import Any
 from curation.corpus import MANIFEST_FORMAT, MANIFEST_NAME, REJECTS_DIR, SHARDS_DIR, WORK_DIR
 from curation.destination import Destination
 from curation.errors import AccountingError, ConfigError, CorpusError
-from curation.ingest.config import IngestConfig, MiB
+from curation.ingest.config import RULES_VERSION, IngestConfig, MiB
 from curation.readers import Split
 
 
@@ -309,6 +309,7 @@ def _commit(cfg, out: Destination, plans, splits, stats_by_key, shard_results, c
         "schema": {"document": DOCUMENT_SCHEMA_VERSION, "reject": REJECT_SCHEMA_VERSION},
         "created_by": {"package": "curation", "version": __version__, "code": code_version()},
         "config": cfg.output_affecting(),
+        "rules": RULES_VERSION,
         "config_hash": config_hash,
         "inputs": inputs,
         "shards": shards,

@@ -48,7 +48,16 @@ def _time_limit(seconds: float):
 
 
 def html_to_str(html: bytes, declared_charset: str | None = None) -> str:
-    """Decode HTML bytes: the declared charset if Python knows it, else Resiliparse's detector."""
+    """Decode HTML bytes: the declared charset if Python knows it; else UTF-8 when the bytes are valid UTF-8
+    and not all ASCII; else Resiliparse's detector.
+
+    Bytes in a legacy encoding are almost never valid UTF-8 once they hold a non-ASCII byte. The detector, on
+    the other hand, took valid UTF-8 for cp1252 or ISO-8859-11/13 on 10 of the 929 pages of the shared WARCs
+    that declare no charset in their HTTP headers (all 10 declare UTF-8 in a meta tag) and made mojibake of
+    them ("What’s" read as "Whatâ€™s"). Trying UTF-8 first is also cheaper than the detector, by about 0.1 ms
+    a page. ASCII-only bytes still go to the detector, which knows the 7-bit encodings (ISO-2022, HZ). A
+    byte-order mark is dropped, as `bytes_to_str` drops it.
+    """
     import codecs
 
     from resiliparse.parse.encoding import bytes_to_str, detect_encoding
@@ -57,6 +66,11 @@ def html_to_str(html: bytes, declared_charset: str | None = None) -> str:
         encoding = codecs.lookup(declared_charset).name if declared_charset else None
     except LookupError:  # e.g. "utf8mb4", "none", "x-user-defined" from real servers
         encoding = None
+    if encoding is None and not html.isascii():
+        try:
+            return html.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            pass
     return bytes_to_str(html, encoding or detect_encoding(html))
 
 

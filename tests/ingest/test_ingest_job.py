@@ -10,7 +10,7 @@ import pytest
 
 from curation.corpus import Corpus
 from curation.errors import CorpusError, InputNotFoundError
-from curation.ingest.config import IngestConfig
+from curation.ingest.config import RULES_VERSION, IngestConfig
 from curation.ingest.job import run_ingest
 from curation.schema import DOCUMENT_SCHEMA, REJECT_SCHEMA
 from tests.bad_inputs import OPTIONS, WARC_EXPECTED, jsonl_expected
@@ -87,13 +87,18 @@ def test_corpus_layout_and_schema(spark, bad_inputs, tmp_path):
         assert all(shard_of(i, 4) == index for i in pq.read_table(path).column("id").to_pylist())
 
 
-def test_rerun_is_a_no_op_and_other_config_is_refused(spark, bad_inputs, tmp_path):
+def test_rerun_is_a_no_op_and_other_config_is_refused(spark, bad_inputs, tmp_path, monkeypatch):
     out = tmp_path / "out"
     first = _ingest([bad_inputs / "fine.jsonl.zst"], out, shards=2)
     before = {p.name: p.read_bytes() for p in (out / "shards").iterdir()}
     again = _ingest([bad_inputs / "fine.jsonl.zst"], out, shards=2)
     assert again.skipped and not first.skipped
     assert {p.name: p.read_bytes() for p in (out / "shards").iterdir()} == before
+    assert first.manifest["rules"] == RULES_VERSION
+    with monkeypatch.context() as patch:  # newer rules: the corpus of the older ones is not taken as complete
+        patch.setattr("curation.ingest.config.RULES_VERSION", RULES_VERSION + 1)
+        with pytest.raises(CorpusError, match="another config"):
+            _ingest([bad_inputs / "fine.jsonl.zst"], out, shards=2)
     with pytest.raises(CorpusError, match="another config"):
         _ingest([bad_inputs / "fine.jsonl.zst"], out, shards=3)
     cfg = IngestConfig(inputs=[str(bad_inputs / "fine.jsonl.zst")], out=str(out), shards=3)
