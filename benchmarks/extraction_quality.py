@@ -9,8 +9,8 @@ What is measured, per row
 -------------------------
 * ``ours/<extractor>`` — exactly what ``curate ingest`` does to an HTML record: the WARC is read
   by the project's reader (``curation.readers.read_split``: same HTTP-header parsing, charset and
-  size limits), then ``curation.text.extract.html_to_str`` (declared charset, else Resiliparse's
-  detector) → ``HtmlExtractor(name).extract`` (same options and 30 s timeout as ingest) →
+  size limits), then ``curation.text.extract.html_to_str`` (declared charset, else UTF-8 when the
+  bytes are valid UTF-8 with a non-ASCII byte, else Resiliparse's detector) → ``HtmlExtractor(name).extract`` (same options and 30 s timeout as ingest) →
   ``curation.text.normalize.normalize_text``. A page that ingest would reject (no main text,
   extraction error/timeout, text over --max-text-mb) counts as an empty extraction.
   Language ID is not run: it does not change the text.

@@ -19,8 +19,9 @@ repository, deleted afterwards unless ``--keep-work``), deterministically:
     are HTML). Common Crawl's WARCs carry this header and the shared file does not. Datatrove's WarcReader
     keeps a record by that header when it is there; without it, it sniffs the payload with libmagic, which
     costs time and calls 93 of the 923 pages JavaScript, XML, binary or plain text, so those pages were
-    never extracted. With the header both sides extract the same pages, as they would on Common Crawl.
-    Our reader does not read the header (it goes by the HTTP Content-Type).
+    never extracted. With the header both sides extract the same pages (but for 2 a copy that datatrove
+    cannot decode), as they would on Common Crawl. Our reader does not read the header (it goes by the
+    HTTP Content-Type).
   ``--warc-as-is`` leaves the payload-type header out (copy 0 is then the original file byte for byte),
   for comparison with runs before 2026-12-07.
 * JSONL: C4 lines have no ``id``, so our ingest ids them by a hash of url+text, and copies would
@@ -140,14 +141,14 @@ def _member_spans(path: Path) -> list[tuple[int, int]]:
     return spans
 
 
-def replicate_warc(src: Path, dest_dir: Path, copies: int, payload_type: bool = True) -> list[Path]:
+def replicate_warc(src: Path, dest_dir: Path, copies: int, add_payload_type: bool = True) -> list[Path]:
     """``copies`` copies of the WARC, gzip member by member. Copy 0 keeps the records' ids, copy k >= 1 gets
-    ids derived from them. With ``payload_type``, every ``response`` record without a
+    ids derived from them. With ``add_payload_type``, every ``response`` record without a
     ``WARC-Identified-Payload-Type`` gets ``text/html``, as Common Crawl's records carry one (all pages of the
     source are HTML). Without it, copy 0 is the original file byte for byte."""
     dest_dir.mkdir(parents=True)
     first = dest_dir / "copy-000.warc.gz"
-    if not payload_type:
+    if not add_payload_type:
         shutil.copyfile(src, first)
         if copies == 1:
             return [first]
@@ -161,12 +162,14 @@ def replicate_warc(src: Path, dest_dir: Path, copies: int, payload_type: bool = 
     if position != len(raw):
         raise SystemExit(f"{src}: {len(raw) - position} trailing bytes after the last WARC record")
     members = [zlib.decompress(raw[offset : offset + length], wbits=31) for offset, length in spans]
-    paths = [first] if not payload_type else []
-    for k in range(0 if payload_type else 1, copies):
+    paths = [first] if not add_payload_type else []
+    for k in range(0 if add_payload_type else 1, copies):
         path = dest_dir / f"copy-{k:03d}.warc.gz"
         with open(path, "wb") as out:
             for member in members:
                 head_end = member.find(b"\r\n\r\n")
+                if head_end < 0:
+                    raise SystemExit(f"{src}: a record whose WARC headers do not end in a blank line")
                 header = member[:head_end]
                 if k:
 
@@ -178,7 +181,7 @@ def replicate_warc(src: Path, dest_dir: Path, copies: int, payload_type: bool = 
                     header, n = _RECORD_ID.subn(new_id, header, count=1)
                     if n != 1:
                         raise SystemExit(f"{src}: a record without a urn:uuid WARC-Record-ID; cannot derive ids")
-                if payload_type and _RESPONSE.search(header) and not _PAYLOAD_TYPE.search(header):
+                if add_payload_type and _RESPONSE.search(header) and not _PAYLOAD_TYPE.search(header):
                     header += b"\r\nWARC-Identified-Payload-Type: text/html"
                 out.write(gzip.compress(header + member[head_end:], compresslevel=6, mtime=0))
         paths.append(path)
@@ -483,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         inputs: dict[str, dict] = {}
         for kind, src, copies, replicate in (
-            ("warc", args.warc, args.repeat, lambda *a: replicate_warc(*a, payload_type=not args.warc_as_is)),
+            ("warc", args.warc, args.repeat, lambda *a: replicate_warc(*a, add_payload_type=not args.warc_as_is)),
             ("jsonl", args.jsonl, jsonl_repeat, replicate_jsonl),
             ("jsonl-large", args.jsonl, args.jsonl_large_repeat, replicate_jsonl),
         ):

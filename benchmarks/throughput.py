@@ -20,7 +20,8 @@ per core (÷ workers), for ours and for the reference, and their ratio (ours ÷ 
   cold = documents ÷ whole command at 40 copies;
 * WARC ingest, per extractor: records read per second (judged) and documents written per second (shown);
   steady = net of start-up, cold = whole command. The WARC's records carry Common Crawl's
-  ``WARC-Identified-Payload-Type`` (``ingest.py``), so both sides extract the same pages;
+  ``WARC-Identified-Payload-Type`` (``ingest.py``), so both sides extract the same pages (but 2 a copy that
+  datatrove cannot decode);
   ``--warc-as-is`` passed to ``ingest.py`` by hand gives the setup of runs before 2026-12-07, where datatrove
   sniffed every page with libmagic and skipped a tenth of them;
 * signals: warm = the stage with its session started, cold = the whole fresh process;

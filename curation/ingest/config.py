@@ -14,12 +14,13 @@ from curation.text.extract import EXTRACTORS
 MiB = 1 << 20
 
 
-# The version of the rules that turn records into text, outside the options: bumped when a change of code changes
-# the output bytes of the same config and inputs. It is part of the config hash, so a corpus (or a half-done run)
-# made by older rules is never taken as complete, or resumed, by newer ones.
-# 1: up to 2026-12-06. 2: HTML without a declared charset that is valid UTF-8 is read as UTF-8, not as what
-#    the charset detector guessed (`curation.text.extract.html_to_str`).
-RULES_VERSION = 2
+# The version of the rules that turn HTML records into text, outside the options: bumped when a change of code
+# changes the text of the same HTML. WARC inputs are the only ones holding HTML, so it is part of the config hash
+# of a corpus with a WARC input, and only of those: a corpus (or a half-done run) made from WARCs by older rules
+# is never taken as complete, or resumed, by newer ones, while JSONL and Parquet corpora keep their hash.
+# 1: up to 2026-12-06. 2: HTML without a declared charset that is valid UTF-8 (with a non-ASCII byte) is read as
+#    UTF-8, not as what the charset detector guessed (`curation.text.extract.html_to_str`).
+HTML_RULES_VERSION = 2
 
 
 class IngestConfig(BaseModel):
@@ -63,8 +64,10 @@ class IngestConfig(BaseModel):
         """The options that change the output bytes (not paths of the run, not Spark settings)."""
         return self.model_dump(exclude={"out"})
 
-    def config_hash(self, input_checksums: list[str]) -> str:
-        """The digest of what the corpus's bytes depend on: the options, the inputs' checksums and the rules."""
-        payload = {"config": self.output_affecting(), "inputs": input_checksums, "rules": RULES_VERSION}
-        payload = json.dumps(payload, sort_keys=True)
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    def config_hash(self, input_checksums: list[str], html_rules: int | None = None) -> str:
+        """The digest of what the corpus's bytes depend on: the options, the inputs' checksums and, with HTML
+        among the inputs, the HTML rules' version (``html_rules``; version 1 was never part of the hash)."""
+        payload: dict = {"config": self.output_affecting(), "inputs": input_checksums}
+        if html_rules is not None and html_rules != 1:
+            payload["html_rules"] = html_rules
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]

@@ -17,7 +17,7 @@ from typing import Any
 from curation.corpus import MANIFEST_FORMAT, MANIFEST_NAME, REJECTS_DIR, SHARDS_DIR, WORK_DIR
 from curation.destination import Destination
 from curation.errors import AccountingError, ConfigError, CorpusError
-from curation.ingest.config import RULES_VERSION, IngestConfig, MiB
+from curation.ingest.config import HTML_RULES_VERSION, IngestConfig, MiB
 from curation.readers import Split
 
 
@@ -130,7 +130,9 @@ def run_ingest(
             .collect()
         )
         plans.sort(key=lambda plan: plan["path"])
-        config_hash = cfg.config_hash([f"{p['path']}:{p.get('sha256') or p['etag']}" for p in plans])
+        checksums = [f"{p['path']}:{p.get('sha256') or p['etag']}" for p in plans]
+        html_rules = HTML_RULES_VERSION if any(p["format"] == "warc" for p in plans) else None
+        config_hash = cfg.config_hash(checksums, html_rules)
 
         existing = _existing_manifest(out)
         if existing and existing.get("config_hash") == config_hash:  # --overwrite replaces only another config
@@ -140,6 +142,12 @@ def run_ingest(
             run.log_metrics({"skipped": 1})
             return IngestResult(_shown(out), existing, True, time.perf_counter() - started, run.run_id)
         if existing and not overwrite:
+            older = existing.get("html_rules", 1)
+            if html_rules and older != html_rules and existing.get("config_hash") == cfg.config_hash(checksums, older):
+                raise CorpusError(
+                    f"{out} holds a corpus of the same config made by older HTML rules (version {older}; this is "
+                    f"version {html_rules}, see docs/ingest.md); pass --overwrite or choose another --out"
+                )
             raise CorpusError(
                 f"{out} holds a corpus made with another config ({existing.get('config_hash')}); pass --overwrite or choose another --out"
             )
@@ -182,7 +190,7 @@ def run_ingest(
         shard_results = write_shards(sc, doc_files, out, cfg.shards, cfg.row_group_rows)
         shard_seconds = time.perf_counter() - shard_started
 
-        manifest = _commit(cfg, out, plans, splits, stats_by_key, shard_results, config_hash)
+        manifest = _commit(cfg, out, plans, splits, stats_by_key, shard_results, config_hash, html_rules)
         seconds = time.perf_counter() - started
         counts = manifest["counts"]
         run.log_metrics(
@@ -240,7 +248,9 @@ def _duplicate_problems(out: Destination, manifest: dict[str, Any]) -> list[tupl
     return [(path, "duplicate_id", n, locator, detail) for path, (n, locator, detail) in sorted(found.items())]
 
 
-def _commit(cfg, out: Destination, plans, splits, stats_by_key, shard_results, config_hash) -> dict[str, Any]:
+def _commit(
+    cfg, out: Destination, plans, splits, stats_by_key, shard_results, config_hash, html_rules: int | None
+) -> dict[str, Any]:
     """Reconcile every count, commit the rejects, remove strays, then write the manifest (last). The shards
     are already committed under their final names by their tasks."""
     from curation import __version__
@@ -309,7 +319,7 @@ def _commit(cfg, out: Destination, plans, splits, stats_by_key, shard_results, c
         "schema": {"document": DOCUMENT_SCHEMA_VERSION, "reject": REJECT_SCHEMA_VERSION},
         "created_by": {"package": "curation", "version": __version__, "code": code_version()},
         "config": cfg.output_affecting(),
-        "rules": RULES_VERSION,
+        **({"html_rules": html_rules} if html_rules is not None else {}),
         "config_hash": config_hash,
         "inputs": inputs,
         "shards": shards,

@@ -30,7 +30,7 @@ def _parquet_file(path: str, metadata=None):
     return pq.ParquetFile(open_binary(path, PROBE_READ_AHEAD), metadata=metadata)
 
 
-def row_groups_by_shard(doc_files: list[str]) -> tuple[dict[int, list[tuple[str, list[int], object]]], dict[int, int]]:
+def shard_plan(doc_files: list[str]) -> tuple[dict[int, list[tuple[str, list[int], object]]], dict[int, int]]:
     """shard -> [(split file, [row group indexes], its footer for a remote file else None)], from the files'
     footers (statistics of _shard); and shard -> the uncompressed bytes of its row groups."""
     from curation.storage import is_remote
@@ -132,12 +132,12 @@ def write_shards(sc, doc_files: list[str], dest: Destination, n_shards: int, row
     turn; results by shard."""
     from curation.ingest.tasks import pack, task_count
 
-    plan, sizes = row_groups_by_shard(doc_files)
+    plan, sizes = shard_plan(doc_files)
     work = [(shard, plan.get(shard, [])) for shard in range(n_shards)]
-    weights = [sizes.get(shard, 0) for shard in range(n_shards)]
+    weights = [1 + sizes.get(shard, 0) for shard in range(n_shards)]  # + 1: empty shards spread, not all in one
     # The biggest shards first, so the slowest tasks start early.
-    tasks = pack(work, weights, task_count(n_shards, sum(weights), SHARD_TASK_BYTES, sc.defaultParallelism))
-    results = sc.parallelize(tasks, max(1, len(tasks))).flatMap(
+    groups = pack(work, weights, task_count(n_shards, sum(weights), SHARD_TASK_BYTES, sc.defaultParallelism))
+    results = sc.parallelize(groups, max(1, len(groups))).flatMap(
         lambda group: [write_shard(shard, pieces, dest, row_group_rows) for shard, pieces in group]
     )
     return {result["shard"]: result for result in results.collect()}

@@ -10,7 +10,7 @@ import pytest
 
 from curation.corpus import Corpus
 from curation.errors import CorpusError, InputNotFoundError
-from curation.ingest.config import RULES_VERSION, IngestConfig
+from curation.ingest.config import HTML_RULES_VERSION, IngestConfig
 from curation.ingest.job import run_ingest
 from curation.schema import DOCUMENT_SCHEMA, REJECT_SCHEMA
 from tests.bad_inputs import OPTIONS, WARC_EXPECTED, jsonl_expected
@@ -94,16 +94,54 @@ def test_rerun_is_a_no_op_and_other_config_is_refused(spark, bad_inputs, tmp_pat
     again = _ingest([bad_inputs / "fine.jsonl.zst"], out, shards=2)
     assert again.skipped and not first.skipped
     assert {p.name: p.read_bytes() for p in (out / "shards").iterdir()} == before
-    assert first.manifest["rules"] == RULES_VERSION
-    with monkeypatch.context() as patch:  # newer rules: the corpus of the older ones is not taken as complete
-        patch.setattr("curation.ingest.config.RULES_VERSION", RULES_VERSION + 1)
-        with pytest.raises(CorpusError, match="another config"):
-            _ingest([bad_inputs / "fine.jsonl.zst"], out, shards=2)
+    assert "html_rules" not in first.manifest  # no HTML among the inputs
+    with monkeypatch.context() as patch:  # newer HTML rules leave a JSONL corpus as it is
+        patch.setattr("curation.ingest.job.HTML_RULES_VERSION", HTML_RULES_VERSION + 1)
+        assert _ingest([bad_inputs / "fine.jsonl.zst"], out, shards=2).skipped
     with pytest.raises(CorpusError, match="another config"):
         _ingest([bad_inputs / "fine.jsonl.zst"], out, shards=3)
     cfg = IngestConfig(inputs=[str(bad_inputs / "fine.jsonl.zst")], out=str(out), shards=3)
     run_ingest(cfg, master="local[2]", tracking=False, overwrite=True)
     assert len(list((out / "shards").iterdir())) == 3 and Corpus.open(out).manifest["config"]["shards"] == 3
+
+
+def test_a_warc_corpus_of_older_html_rules_is_not_taken_as_complete(spark, bad_inputs, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    first = _ingest([bad_inputs / "pages.warc.gz"], out, shards=2)
+    assert first.manifest["html_rules"] == HTML_RULES_VERSION
+    assert _ingest([bad_inputs / "pages.warc.gz"], out, shards=2).skipped
+    monkeypatch.setattr("curation.ingest.job.HTML_RULES_VERSION", HTML_RULES_VERSION + 1)
+    older = f"made by older HTML rules \\(version {HTML_RULES_VERSION}; this is version {HTML_RULES_VERSION + 1}"
+    with pytest.raises(CorpusError, match=older):
+        _ingest([bad_inputs / "pages.warc.gz"], out, shards=2)
+    with pytest.raises(CorpusError, match="another config"):  # other options too: not only the rules
+        _ingest([bad_inputs / "pages.warc.gz"], out, shards=3)
+    cfg = IngestConfig(inputs=[str(bad_inputs / "pages.warc.gz")], out=str(out), shards=2)
+    again = run_ingest(cfg, master="local[2]", tracking=False, overwrite=True)
+    assert not again.skipped and again.manifest["html_rules"] == HTML_RULES_VERSION + 1
+
+
+def test_shards_packed_into_tasks_or_one_a_task_give_the_same_bytes(spark, bad_inputs, tmp_path, monkeypatch):
+    import curation.ingest.tasks as tasks
+
+    groups: list[int] = []
+    real_pack = tasks.pack
+
+    def counting_pack(items, sizes, n):
+        packed = real_pack(items, sizes, n)
+        groups.append(len(packed))
+        return packed
+
+    monkeypatch.setattr(tasks, "pack", counting_pack)
+    inputs = [bad_inputs / "fine.jsonl.zst", bad_inputs / "mixed.jsonl"]
+    _ingest(inputs, tmp_path / "packed", shards=5, **OPTIONS)
+    packed = groups[-1]
+    monkeypatch.setattr("curation.ingest.shards.SHARD_TASK_BYTES", 1)  # every shard a task of its own
+    _ingest(inputs, tmp_path / "one-a-task", shards=5, **OPTIONS)
+    assert (packed, groups[-1]) == (2, 5)  # one task per core, then one per shard
+    for name in ("shards", "rejects"):
+        first = {p.name: p.read_bytes() for p in (tmp_path / "packed" / name).iterdir()}
+        assert first and first == {p.name: p.read_bytes() for p in (tmp_path / "one-a-task" / name).iterdir()}
 
 
 def test_same_input_same_bytes_whatever_the_splitting(spark, tmp_path):

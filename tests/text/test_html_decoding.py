@@ -3,6 +3,8 @@ UTF-8 with a non-ASCII byte, else Resiliparse's detector."""
 
 from __future__ import annotations
 
+import re
+
 from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
 from curation.text.extract import html_to_str
@@ -33,8 +35,13 @@ def test_ascii_only_bytes_go_to_the_detector_which_knows_7_bit_encodings():
 
 
 def test_bytes_that_are_not_utf8_go_to_the_detector():
-    html = "<p>Grüße aus Köln, señor, garçon, déjà vu</p>".encode("cp1252")
-    assert html_to_str(html) == _detected(html) == "<p>Grüße aus Köln, señor, garçon, déjà vu</p>"
+    for text, codec in (
+        ("<p>Привет, как дела? Это тестовая страница на русском языке.</p>", "cp1251"),
+        ("<p>Les élèves étaient très fatigués après la fête à l'école; ils sont rentrés à pied.</p>", "cp1252"),
+    ):
+        html = text.encode(codec)
+        assert detect_encoding(html) == codec  # decoded by what the detector says, not by a fallback
+        assert html_to_str(html) == _detected(html) == text
 
 
 def test_a_declared_charset_still_wins_over_utf8():
@@ -44,8 +51,9 @@ def test_a_declared_charset_still_wins_over_utf8():
 
 def test_real_pages_change_only_where_the_detector_made_mojibake():
     """On the 923 evaluation pages (none declares a charset in its HTTP headers): pages that are not valid UTF-8,
-    or are all ASCII, decode as before; the valid UTF-8 pages decode as UTF-8, and where that differs from the
-    detector's reading, the detector's reading is the UTF-8 bytes misread (mojibake), never the other way."""
+    or are all ASCII, decode as before; the valid UTF-8 pages decode as UTF-8. Where that differs from the
+    detector's reading, the detector had taken the UTF-8 bytes for another codec, and the page's own meta tag
+    says UTF-8."""
     from curation.readers import RawRecord, Split, plan_file, read_split
 
     plan = plan_file(str(shared("web/trafilatura-eval-pages.warc.gz")), "auto", 1 << 62, None)
@@ -67,6 +75,6 @@ def test_real_pages_change_only_where_the_detector_made_mojibake():
         before = _detected(html)
         if before != utf8:
             changed += 1
-            detected = detect_encoding(html)
-            assert before == utf8.encode().decode(detected, errors="replace") or "\ufffd" in before, raw.url
+            assert before == html.decode(detect_encoding(html)), raw.url  # the UTF-8 bytes read as another codec
+            assert re.search(rb"<meta[^>]*charset=[\"']?utf-?8", html, re.IGNORECASE), raw.url  # and said UTF-8
     assert 5 <= changed <= 20  # 9 when written: the rule is exercised, and changes few pages
