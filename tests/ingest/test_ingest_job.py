@@ -121,6 +121,19 @@ def test_a_warc_corpus_of_older_html_rules_is_not_taken_as_complete(spark, bad_i
     assert not again.skipped and again.manifest["html_rules"] == HTML_RULES_VERSION + 1
 
 
+def test_a_corpus_from_before_html_rules_were_versioned_is_version_1(spark, bad_inputs, tmp_path):
+    """A manifest without ``html_rules`` and with the hash of that time (no rules in it): what ingest wrote up to
+    2026-12-06. Its rerun is refused as made by version 1, not taken as complete."""
+    out = tmp_path / "out"
+    manifest = _ingest([bad_inputs / "pages.warc.gz"], out, shards=2).manifest
+    cfg = IngestConfig(inputs=[str(bad_inputs / "pages.warc.gz")], out=str(out), shards=2)
+    manifest.pop("html_rules")
+    manifest["config_hash"] = cfg.config_hash([f"{i['path']}:{i['sha256']}" for i in manifest["inputs"]])
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(CorpusError, match=f"older HTML rules \\(version 1; this is version {HTML_RULES_VERSION}"):
+        _ingest([bad_inputs / "pages.warc.gz"], out, shards=2)
+
+
 def test_shards_packed_into_tasks_or_one_a_task_give_the_same_bytes(spark, bad_inputs, tmp_path, monkeypatch):
     import curation.ingest.tasks as tasks
 
