@@ -18,7 +18,7 @@ from curation.corpus import MANIFEST_FORMAT, MANIFEST_NAME, REJECTS_DIR, SHARDS_
 from curation.destination import Destination
 from curation.errors import AccountingError, ConfigError, CorpusError
 from curation.ingest.config import HTML_RULES_VERSION, IngestConfig, MiB
-from curation.readers import Split
+from curation.readers import Split, splits_of
 
 
 @dataclass
@@ -60,14 +60,10 @@ def _existing_manifest(out: Destination) -> dict[str, Any] | None:
         return None
 
 
-def _splits_from_plan(plans: list[dict[str, Any]]) -> list[Split]:
-    splits: list[Split] = []
-    for plan in plans:
-        for unit, start, stop in plan["ranges"]:
-            splits.append(
-                Split(len(splits), plan["path"], plan["format"], plan["layout"], unit, start, stop, plan["source"])
-            )
-    return splits
+def input_checksums(inputs: list[dict[str, Any]]) -> list[str]:
+    """What the config hash takes of the inputs (plans, or the manifest's ``inputs``): path and checksum (sha256,
+    or a remote object's etag)."""
+    return [f"{entry['path']}:{entry.get('sha256') or entry['etag']}" for entry in inputs]
 
 
 def _estimated_size(split: Split, plan: dict[str, Any]) -> int:
@@ -130,7 +126,7 @@ def run_ingest(
             .collect()
         )
         plans.sort(key=lambda plan: plan["path"])
-        checksums = [f"{p['path']}:{p.get('sha256') or p['etag']}" for p in plans]
+        checksums = input_checksums(plans)
         html_rules = HTML_RULES_VERSION if any(p["format"] == "warc" for p in plans) else None
         config_hash = cfg.config_hash(checksums, html_rules)
 
@@ -154,7 +150,7 @@ def run_ingest(
         out.remove(MANIFEST_NAME)  # from here on the directory is not a corpus
 
         work = out.sub(f"{WORK_DIR}/{config_hash}")
-        splits = _splits_from_plan(plans)
+        splits = splits_of(plans)
         plan_by_path = {p["path"]: p for p in plans}
         work.write_json("plan.json", {"config_hash": config_hash, "plans": plans})
         sizes = [_estimated_size(s, plan_by_path[s.path]) for s in splits]

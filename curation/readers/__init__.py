@@ -13,7 +13,7 @@ from typing import Any
 
 from curation.readers.records import InputFailed, RawRecord, RecordRejected, Split
 
-__all__ = ["InputFailed", "RawRecord", "RecordRejected", "Split", "plan_file", "read_split", "source_name"]
+__all__ = ["InputFailed", "RawRecord", "RecordRejected", "Split", "plan_file", "read_split", "source_name", "splits_of"]
 
 _EXTENSIONS = (".gz", ".zst", ".zstd", ".warc", ".wet", ".jsonl", ".json", ".ndjson", ".parquet")
 
@@ -119,6 +119,17 @@ def plan_file(path: str, fmt_option: str, split_bytes: int, source: str | None) 
                 ranges = [("record", a, b) for a, b in _ranges(list(range(0, n_records, per_split)), None)]
     info.update(format=fmt, layout=layout, ranges=ranges)
     return info
+
+
+def splits_of(plans: list[dict[str, Any]]) -> list[Split]:
+    """The splits of planned files (`plan_file`), numbered in order across them."""
+    splits: list[Split] = []
+    for plan in plans:
+        for unit, start, stop in plan["ranges"]:
+            splits.append(
+                Split(len(splits), plan["path"], plan["format"], plan["layout"], unit, start, stop, plan["source"])
+            )
+    return splits
 
 
 def read_split(

@@ -11,7 +11,7 @@ import pytest
 from curation.corpus import Corpus
 from curation.errors import CorpusError, InputNotFoundError
 from curation.ingest.config import HTML_RULES_VERSION, IngestConfig
-from curation.ingest.job import run_ingest
+from curation.ingest.job import input_checksums, run_ingest
 from curation.schema import DOCUMENT_SCHEMA, REJECT_SCHEMA
 from tests.bad_inputs import OPTIONS, WARC_EXPECTED, jsonl_expected
 from tests.conftest import WEB
@@ -128,7 +128,7 @@ def test_a_corpus_from_before_html_rules_were_versioned_is_version_1(spark, bad_
     manifest = _ingest([bad_inputs / "pages.warc.gz"], out, shards=2).manifest
     cfg = IngestConfig(inputs=[str(bad_inputs / "pages.warc.gz")], out=str(out), shards=2)
     manifest.pop("html_rules")
-    manifest["config_hash"] = cfg.config_hash([f"{i['path']}:{i['sha256']}" for i in manifest["inputs"]])
+    manifest["config_hash"] = cfg.config_hash(input_checksums(manifest["inputs"]))
     (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(CorpusError, match=f"older HTML rules \\(version 1; this is version {HTML_RULES_VERSION}"):
         _ingest([bad_inputs / "pages.warc.gz"], out, shards=2)

@@ -10,7 +10,7 @@ import zlib
 import pytest
 
 import curation.readers.warc as warc
-from curation.readers import Split, plan_file, read_split
+from curation.readers import plan_file, read_split, splits_of
 from tests.conftest import shared
 from tests.reliability_bad_inputs.corpus import conversion, members, page, too_long
 
@@ -21,8 +21,7 @@ def _read_all(path) -> tuple[str, list[tuple[str, str]]]:
     """The file's layout, and each item the reader yields as (kind, digest of all its fields)."""
     plan = plan_file(str(path), "auto", 1 << 30, None)
     items = []
-    for index, (unit, start, stop) in enumerate(plan["ranges"]):
-        split = Split(index, plan["path"], plan["format"], plan["layout"], unit, start, stop, plan["source"])
+    for split in splits_of([plan]):
         for item in read_split(split, FIELDS, 1 << 22, 1 << 22):
             fields = dataclasses.asdict(item)
             items.append(

@@ -54,10 +54,10 @@ def test_real_pages_change_only_where_the_detector_made_mojibake():
     or are all ASCII, decode as before; the valid UTF-8 pages decode as UTF-8. Where that differs from the
     detector's reading, the detector had taken the UTF-8 bytes for another codec, and the page's own meta tag
     says UTF-8."""
-    from curation.readers import RawRecord, Split, plan_file, read_split
+    from curation.readers import RawRecord, plan_file, read_split, splits_of
 
     plan = plan_file(str(shared("web/trafilatura-eval-pages.warc.gz")), "auto", 1 << 62, None)
-    split = Split(0, plan["path"], plan["format"], plan["layout"], *plan["ranges"][0], plan["source"])
+    (split,) = splits_of([plan])
     pages = [item for item in read_split(split, {}, 1 << 26, 1 << 23) if isinstance(item, RawRecord)]
     assert len(pages) == 923
     changed = 0
