@@ -78,8 +78,12 @@ def test_the_selector_matches_exactly_when_the_tree_is_that_deep():
 
 
 def test_unclosed_and_misnested_tags_are_counted_as_the_parser_nests_them():
-    # formatting elements left open nest each other; the parser's tree, not the tag count, decides
+    # the parser's tree decides, not the count of tags: 600 unclosed tags nest 602 elements deep, while 800
+    # (<p><b> again and again) nest 7: each <p> closes the one before it, and the parser keeps at most three
+    # identical <b> open
     html = "<html><body>" + "<div><span><b>" * 200 + "x"
     assert _max_depth(HTMLTree.parse(html)) > MAX_HTML_DEPTH
     assert _refused(html)
-    assert not _refused("<html><body>" + "<p><b>" * 400 + "x")  # each <p> closes the one before it
+    shallow = "<html><body>" + "<p><b>" * 400 + "x"
+    assert _max_depth(HTMLTree.parse(shallow)) < 64
+    assert not _refused(shallow)
