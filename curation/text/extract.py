@@ -17,7 +17,7 @@ EXTRACTORS = ("resiliparse", "trafilatura")
 # take about a minute), inside C code that the --extraction-timeout alarm cannot interrupt. Pages nested
 # deeper than this are refused before extraction; Blink stops nesting at 512 too, and real pages stay far
 # below (at most 42 levels on the 960 pages of the shared WARCs). The check (_check_depth) costs about
-# 0.16 ms a page, about 5 % of a page's ingest (0.26 ms as one 513-level query; timed on those pages,
+# 0.17 ms a page, about 6 % of a page's ingest (0.26 ms as one 513-level query; timed by hand on those pages,
 # 2026-12-07).
 MAX_HTML_DEPTH = 512
 
@@ -78,16 +78,19 @@ def html_to_str(html: bytes, declared_charset: str | None = None) -> str:
 
 def _at_depth(depth: int) -> str:
     """A CSS selector matched by some element of a tree exactly when the tree nests at least ``depth`` elements
-    (``depth`` >= 2): elements with ``depth - 1`` element ancestors, of which only first children are tried.
-    That is enough: an element that deep has an ancestor-or-self at exactly ``depth``, whose parent's first
-    child is as deep. Lexbor tries every candidate by walking up its ancestors, so fewer candidates cost less:
-    11 % less than ``*`` in the last place on the shared pages."""
+    (``depth`` >= 2): elements with at least ``depth - 1`` element ancestors, of which only first element
+    children are tried. That is enough: an element that deep has an ancestor-or-self at exactly ``depth``, whose
+    parent's first element child is as deep (``:first-child`` passes over text and comments before it). Lexbor
+    tries every candidate by walking up its ancestors, so fewer candidates cost less: 11 % less than ``*`` in
+    the last place on the shared pages. Not for ``depth`` 1: a doctype comes before ``<html>``."""
+    if depth < 2:
+        raise ValueError("depth must be at least 2")
     return " > ".join(["*"] * (depth - 1) + ["*:first-child"])
 
 
-# Two queries, in C: a short one that clears nearly every page (Lexbor parses a selector of 513 levels on every
-# query, a third of the cost of one long query), then the full one for pages nested deeper than the first.
-_SCREEN_SELECTOR = _at_depth(64)
+# Two queries, in C: a short one that clears nearly every page, then the full one for pages nested deeper than
+# the first looks. One 513-level query spends a third of its time parsing its selector, on every page.
+_SCREEN_SELECTOR = _at_depth(min(64, MAX_HTML_DEPTH + 1))
 _DEEP_SELECTOR = _at_depth(MAX_HTML_DEPTH + 1)
 
 
