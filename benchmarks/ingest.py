@@ -64,6 +64,10 @@ Timings
 * ``--jsonl-large-repeat M`` runs every JSONL row again on M copies. Both runs pay the same start-up, so
   (documents of the larger run − of the smaller) / (difference of their wall times) is what each extra
   document costs, start-up cancelled out rather than estimated: the issue's measure of per-document cost.
+  ``--warc-large-repeat M`` does the same for the WARC rows (M copies of the WARC against ``--repeat``), in
+  records read as well as documents written: what a record costs once a job is long enough that its fixed
+  costs (Spark's start-up, the Python workers' imports, the shard stage's start; datatrove's pool and
+  extraction sandboxes) no longer count.
 * Rates: ``records/s`` counts every input record read, ``docs/s`` the documents written; "per core"
   divides by W. ``MB/s`` is input bytes as stored (gzip) and, in the JSON, also uncompressed.
 
@@ -75,6 +79,8 @@ Usage::
 
     python benchmarks/ingest.py                       # default run (~6 min on 2 cores)
     python benchmarks/ingest.py --trials 2 --jsonl-large-repeat 160   # the README's run (~15 min)
+    python benchmarks/ingest.py --trials 3 --repeat 8 --warc-large-repeat 24 \
+        --rows ours-warc-resiliparse-nolangid,datatrove-warc-resiliparse   # WARC per extra record (~12 min)
     python benchmarks/ingest.py --repeat 2 --jsonl-repeat 4 --rows ours-warc-trafilatura-nolangid,datatrove-warc-trafilatura
 """
 
@@ -367,45 +373,72 @@ def rates(result: dict, seconds: float | None, size: int, raw_size: int, workers
 
 
 def extra_document_rates(name: str, small: dict, large: dict, workers: int, large_trials_wall_s: list) -> dict:
-    """What each document beyond the smaller input costs: both runs pay the same start-up, so the difference
-    of their wall times is the work of the extra documents alone."""
+    """What each document (and each record read) beyond the smaller input costs: both runs pay the same
+    start-up, so the difference of their wall times is the work of the extra documents alone."""
     extra_docs = large["documents"] - small["documents"]
+    extra_records = large["records_read"] - small["records_read"]
     extra_s = large["wall_s"] - small["wall_s"]
     per_s = extra_docs / extra_s if extra_s > 0 else None
+    records_per_s = extra_records / extra_s if extra_s > 0 else None
     return {
         "row": name,
         "documents": [small["documents"], large["documents"]],
+        "records_read": [small["records_read"], large["records_read"]],
         "wall_s": [small["wall_s"], large["wall_s"]],
         "large_trials_wall_s": large_trials_wall_s,
         "extra_documents": extra_docs,
+        "extra_records": extra_records,
         "extra_s": round(extra_s, 3),
         "docs_per_s": round(per_s, 1) if per_s else None,
         "docs_per_s_per_core": round(per_s / workers, 1) if per_s else None,
+        "records_per_s_per_core": round(records_per_s / workers, 1) if records_per_s else None,
     }
 
 
+def _reference(row: str, marginal: list[dict]) -> dict | None:
+    """Datatrove's row that ``row`` is compared with: the same input kind and extractor."""
+    kind, _, extractor, _ = ROWS[row]
+    return next(
+        (
+            m
+            for m in marginal
+            if ROWS[m["row"]][1] == "datatrove" and ROWS[m["row"]][0] == kind and ROWS[m["row"]][2] == extractor
+        ),
+        None,
+    )
+
+
 def extra_document_table(marginal: list[dict]) -> list[str]:
-    """The per-extra-document table, each of our rows against datatrove's."""
+    """The per-extra-document table, each of our rows against datatrove's with the same input and extractor
+    (by documents written for JSONL, by records read for WARC, as the goals count them)."""
     if not marginal:
         return []
-    reference = next((m["docs_per_s"] for m in marginal if m["row"].startswith("datatrove") and m["docs_per_s"]), None)
-    rows = [
-        [
-            f"`{m['row']}`",
-            f"{m['documents'][0]:,} → {m['documents'][1]:,}",
-            f"{m['wall_s'][0]:.2f} → {m['wall_s'][1]:.2f}",
-            m["extra_s"],
-            m["docs_per_s_per_core"],
-            f"{m['docs_per_s'] / reference:.2f}×" if reference and m["docs_per_s"] else "–",
-        ]
-        for m in marginal
-    ]
-    headers = ["row", "docs", "wall s", "extra s", "docs/s/core per extra doc", "vs datatrove"]
+    rows = []
+    for m in marginal:
+        reference = _reference(m["row"], marginal)
+        unit = "records_per_s_per_core" if ROWS[m["row"]][0] == "warc" else "docs_per_s_per_core"
+        ratio = m[unit] / reference[unit] if reference and reference[unit] and m[unit] else None
+        rows.append(
+            [
+                f"`{m['row']}`",
+                f"{m['records_read'][0]:,} → {m['records_read'][1]:,}",
+                f"{m['documents'][0]:,} → {m['documents'][1]:,}",
+                f"{m['wall_s'][0]:.2f} → {m['wall_s'][1]:.2f}",
+                m["extra_s"],
+                m["records_per_s_per_core"],
+                m["docs_per_s_per_core"],
+                f"{ratio:.2f}× ({'records' if unit.startswith('records') else 'docs'})" if ratio else "–",
+            ]
+        )
+    headers = ["row", "records read", "docs", "wall s", "extra s", "records/s/core per extra record",
+               "docs/s/core per extra doc", "vs datatrove"]  # fmt: skip
     return [
-        "## Per extra document (JSONL)",
+        "## Per extra document",
         "",
-        "Each JSONL row run again on more copies; start-up is paid by both runs alike, so *extra s* is the work of "
-        "the extra documents alone (fastest trial at each size).",
+        "Each row run again on more copies (`--jsonl-large-repeat`, `--warc-large-repeat`); start-up is paid by both "
+        "runs alike, so *extra s* is the work of the extra records alone (fastest trial at each size). Ours is "
+        "compared with datatrove's row of the same input and extractor: JSONL by documents written, WARC by records "
+        "read.",
         "",
         markdown_table(headers, rows),
         "",
@@ -440,6 +473,13 @@ def main(argv: list[str] | None = None) -> int:
         help="copies of the C4 JSONL for a second, larger run of each JSONL row: the table then also gives the cost "
         "of each extra document, (docs_large - docs) / (wall_large - wall), start-up cancelled out",
     )
+    parser.add_argument(
+        "--warc-large-repeat",
+        type=int,
+        default=None,
+        help="copies of the WARC for a second, larger run of each WARC row: the table then also gives the cost of "
+        "each extra record, start-up cancelled out",
+    )
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated subset of the rows (default: all)")
     parser.add_argument("--trials", type=int, default=1, help="runs per row; the table shows the fastest (by wall)")
     parser.add_argument("--warc", type=Path, default=DATA / "trafilatura-eval-pages.warc.gz")
@@ -470,7 +510,9 @@ def main(argv: list[str] | None = None) -> int:
     jsonl_repeat = args.jsonl_repeat or 10 * args.repeat
     if args.jsonl_large_repeat is not None and args.jsonl_large_repeat <= jsonl_repeat:
         parser.error(f"--jsonl-large-repeat must be more than the {jsonl_repeat} copies of --jsonl-repeat")
-    for count in (args.repeat, jsonl_repeat):
+    if args.warc_large_repeat is not None and args.warc_large_repeat <= args.repeat:
+        parser.error(f"--warc-large-repeat must be more than the {args.repeat} copies of --repeat")
+    for count in [c for c in (args.repeat, jsonl_repeat, args.warc_large_repeat) if c is not None]:
         if count < 1:
             parser.error("--repeat and --jsonl-repeat must be >= 1")
         if count % args.workers:
@@ -480,13 +522,17 @@ def main(argv: list[str] | None = None) -> int:
         if kind in kinds and not path.is_file():
             parser.error(f"{path} not found (the shared data lives in ../shared/data from the project root)")
 
+    def replicate_warc_copies(src: Path, dest_dir: Path, copies: int) -> list[Path]:
+        return replicate_warc(src, dest_dir, copies, add_payload_type=not args.warc_as_is)
+
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="curation-bench-ingest-"))
     work.mkdir(parents=True, exist_ok=True)
     begun = time.perf_counter()
     try:
         inputs: dict[str, dict] = {}
         for kind, src, copies, replicate in (
-            ("warc", args.warc, args.repeat, lambda *a: replicate_warc(*a, add_payload_type=not args.warc_as_is)),
+            ("warc", args.warc, args.repeat, replicate_warc_copies),
+            ("warc-large", args.warc, args.warc_large_repeat, replicate_warc_copies),
             ("jsonl", args.jsonl, jsonl_repeat, replicate_jsonl),
             ("jsonl-large", args.jsonl, args.jsonl_large_repeat, replicate_jsonl),
         ):
@@ -502,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
                 "files": len(paths),
                 "bytes": sum(p.stat().st_size for p in paths),
                 "uncompressed_bytes": uncompressed_bytes(paths),
-                **({"payload_type_header": not args.warc_as_is} if kind == "warc" else {}),
+                **({"payload_type_header": not args.warc_as_is} if kind.startswith("warc") else {}),
                 "prepare_s": round(time.perf_counter() - t, 1),
             }
         startup = None
@@ -541,8 +587,8 @@ def main(argv: list[str] | None = None) -> int:
             for name in rows:
                 kind = ROWS[name][0]
                 runs.setdefault((name, ""), []).append(run_once(name, Path(inputs[kind]["dir"]), "", trial))
-                if kind == "jsonl" and "jsonl-large" in inputs:
-                    large_dir = Path(inputs["jsonl-large"]["dir"])
+                if f"{kind}-large" in inputs:
+                    large_dir = Path(inputs[f"{kind}-large"]["dir"])
                     runs.setdefault((name, "-large"), []).append(run_once(name, large_dir, "-large", trial))
 
         def fastest(trials: list[dict]) -> dict:
