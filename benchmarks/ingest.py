@@ -398,14 +398,7 @@ def extra_document_rates(name: str, small: dict, large: dict, workers: int, larg
 def _reference(row: str, marginal: list[dict]) -> dict | None:
     """Datatrove's row that ``row`` is compared with: the same input kind and extractor."""
     kind, _, extractor, _ = ROWS[row]
-    return next(
-        (
-            m
-            for m in marginal
-            if ROWS[m["row"]][1] == "datatrove" and ROWS[m["row"]][0] == kind and ROWS[m["row"]][2] == extractor
-        ),
-        None,
-    )
+    return next((m for m in marginal if ROWS[m["row"]][:3] == (kind, "datatrove", extractor)), None)
 
 
 def extra_document_table(marginal: list[dict]) -> list[str]:
@@ -416,7 +409,9 @@ def extra_document_table(marginal: list[dict]) -> list[str]:
     rows = []
     for m in marginal:
         reference = _reference(m["row"], marginal)
-        unit = "records_per_s_per_core" if ROWS[m["row"]][0] == "warc" else "docs_per_s_per_core"
+        counted, unit = (
+            ("records", "records_per_s_per_core") if ROWS[m["row"]][0] == "warc" else ("docs", "docs_per_s_per_core")
+        )
         ratio = m[unit] / reference[unit] if reference and reference[unit] and m[unit] else None
         rows.append(
             [
@@ -427,7 +422,7 @@ def extra_document_table(marginal: list[dict]) -> list[str]:
                 m["extra_s"],
                 m["records_per_s_per_core"],
                 m["docs_per_s_per_core"],
-                f"{ratio:.2f}× ({'records' if unit.startswith('records') else 'docs'})" if ratio else "–",
+                f"{ratio:.2f}× ({counted})" if ratio else "–",
             ]
         )
     headers = ["row", "records read", "docs", "wall s", "extra s", "records/s/core per extra record",
